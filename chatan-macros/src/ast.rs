@@ -1,0 +1,148 @@
+//! The input model shared by both macro forms: a recipe is a struct whose fields are
+//! columns, each with a kind (generated, sampled, static, derived).
+//!
+//! `#[derive(Dataset)]` and `dataset! { ... }` are parsed into the same [`Recipe`]
+//! (see `derive.rs` and `declare.rs`); everything after parsing is shared.
+
+use proc_macro2::{Span, TokenStream};
+use syn::{Attribute, Expr, ExprClosure, Generics, Ident, LitStr, Type, Visibility};
+
+use crate::template::{self, Template};
+
+/// Which macro the recipe came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `#[derive(Dataset)]` on a user-written struct.
+    Derive,
+    /// `dataset! { struct ... }`, which also declares the struct.
+    Declare,
+}
+
+/// A parsed recipe.
+pub struct Recipe {
+    /// Which macro produced it.
+    pub form: Form,
+    /// Attributes to put on the emitted struct (declare form only).
+    pub attrs: Vec<Attribute>,
+    /// The struct's visibility.
+    pub vis: Visibility,
+    /// The struct's name.
+    pub ident: Ident,
+    /// Generics, which are rejected by `check.rs` but kept so the stub can be emitted.
+    pub generics: Generics,
+    /// The columns, in declaration order.
+    pub columns: Vec<Column>,
+}
+
+/// One column: a field of the row struct and how it is filled.
+pub struct Column {
+    /// Attributes to put on the emitted field (declare form only).
+    pub attrs: Vec<Attribute>,
+    /// The field's visibility (declare form only).
+    pub vis: Visibility,
+    /// The field name.
+    pub ident: Ident,
+    /// The field name as templates refer to it (raw identifiers unprefixed).
+    pub name: String,
+    /// The field type.
+    pub ty: Type,
+    /// How the column is filled; `None` if its recipe was missing or broken (already
+    /// reported), so later checks can skip it.
+    pub kind: Option<Kind>,
+}
+
+/// How a column is filled.
+pub enum Kind {
+    /// Text from an LLM.
+    Generated(Generated),
+    /// A sampler expression, evaluated once per run.
+    Sampled(Expr),
+    /// The same value in every row.
+    Static(Expr),
+    /// A closure over other columns of the same row.
+    Derived(Derived),
+}
+
+/// A `gen("...")` column.
+pub struct Generated {
+    /// The template literal, for spans.
+    pub literal: LitStr,
+    /// The parsed template; `None` if it had errors (already reported).
+    pub template: Option<Template>,
+    /// Per-column request options.
+    pub options: GenOptions,
+}
+
+/// Options of one `gen(...)` column.
+#[derive(Default)]
+pub struct GenOptions {
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+    /// Upper bound on reply tokens.
+    pub max_tokens: Option<u32>,
+    /// System prompt.
+    pub system: Option<LitStr>,
+    /// Model override for this column.
+    pub model: Option<LitStr>,
+    /// Name of the generator to use, for recipes with several generators.
+    pub generator: Option<LitStr>,
+}
+
+/// A `|row| ...` column.
+pub struct Derived {
+    /// The closure as written.
+    pub closure: ExprClosure,
+    /// The closure's parameter name.
+    pub param: Ident,
+    /// Every `row.<field>` the body names, in order.
+    pub fields: Vec<Ident>,
+    /// The body with each `row.<field>` rewritten to read the filled cell.
+    pub body: TokenStream,
+}
+
+/// A place where one column names another.
+pub struct Reference {
+    /// The referenced name.
+    pub name: String,
+    /// Where to point an error about it.
+    pub span: Span,
+    /// For template references: the template text and the byte range of `{name}`.
+    pub in_template: Option<(String, template::Span)>,
+}
+
+impl Column {
+    /// Every reference this column makes to other columns, in order.
+    pub fn references(&self) -> Vec<Reference> {
+        match &self.kind {
+            Some(Kind::Generated(g)) => match &g.template {
+                Some(t) => {
+                    let text = g.literal.value();
+                    t.references()
+                        .map(|(name, span)| Reference {
+                            name: name.to_owned(),
+                            span: g.literal.span(),
+                            in_template: Some((text.clone(), span)),
+                        })
+                        .collect()
+                }
+                None => Vec::new(),
+            },
+            Some(Kind::Derived(d)) => d
+                .fields
+                .iter()
+                .map(|f| Reference {
+                    name: unraw(f),
+                    span: f.span(),
+                    in_template: None,
+                })
+                .collect(),
+            Some(Kind::Sampled(_) | Kind::Static(_)) | None => Vec::new(),
+        }
+    }
+}
+
+/// An identifier's name without the `r#` prefix of raw identifiers.
+pub fn unraw(ident: &Ident) -> String {
+    let s = ident.to_string();
+    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+}

@@ -1,0 +1,304 @@
+//! Parsing of a column's recipe: `gen("...", options)` arguments and the derive form's
+//! field attributes (`#[generate]`, `#[sample]`, `#[value]`, `#[derived]`).
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Token};
+
+use crate::ast::{Column, GenOptions, Generated, Kind};
+use crate::closure;
+use crate::ctxt::Ctxt;
+use crate::suggest;
+use crate::template;
+
+/// Field attributes of the derive form. `gen` is an alias of `generate` for 2021-edition
+/// crates (`gen` is a reserved keyword from edition 2024 on, so it cannot be an
+/// attribute name there).
+pub const GENERATE: &str = "generate";
+/// Alias of [`GENERATE`].
+pub const GEN: &str = "gen";
+/// `#[sample(expr)]`.
+pub const SAMPLE: &str = "sample";
+/// `#[value(expr)]`.
+pub const VALUE: &str = "value";
+/// `#[derived(|row| ...)]`.
+pub const DERIVED: &str = "derived";
+
+/// The options `gen(...)` accepts after its template.
+pub const GEN_OPTIONS: &[&str] = &["temperature", "max_tokens", "system", "model", "generator"];
+
+/// One argument of `gen(...)`.
+enum GenArg {
+    Template(LitStr),
+    Option { key: Ident, value: Expr },
+    Other(Expr),
+}
+
+impl Parse for GenArg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value: Expr = input.parse()?;
+            return Ok(GenArg::Option { key, value });
+        }
+        match input.parse::<Expr>()? {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(GenArg::Template(s)),
+            other => Ok(GenArg::Other(other)),
+        }
+    }
+}
+
+/// Parses the arguments of `gen(...)`; `keyword` spans the `gen` (or attribute name)
+/// for errors about what is missing. Returns `None` after reporting any error.
+pub fn parse_gen(cx: &Ctxt, keyword: Span, args: TokenStream) -> Option<Generated> {
+    let args = match Punctuated::<GenArg, Token![,]>::parse_terminated.parse2(args) {
+        Ok(args) => args,
+        Err(e) => {
+            cx.syn_error(e);
+            return None;
+        }
+    };
+    let mut literal = None;
+    let mut options = GenOptions::default();
+    let mut seen: Vec<String> = Vec::new();
+    let mut ok = true;
+    for (i, arg) in args.into_iter().enumerate() {
+        match arg {
+            GenArg::Template(lit) if i == 0 => literal = Some(lit),
+            GenArg::Template(lit) => {
+                cx.error(
+                    lit.span(),
+                    "a `gen` column takes one template; join the text into one string \
+                     literal, and give options as `name = value`",
+                );
+                ok = false;
+            }
+            GenArg::Other(expr) => {
+                cx.error_spanned(
+                    &expr,
+                    "the prompt template must be a string literal, so that its column \
+                     references can be checked at compile time: gen(\"... {column} ...\")",
+                );
+                ok = false;
+            }
+            GenArg::Option { key, value } => {
+                let name = key.to_string();
+                if seen.contains(&name) {
+                    cx.error(key.span(), format!("option `{name}` is given twice"));
+                    ok = false;
+                    continue;
+                }
+                seen.push(name.clone());
+                ok &= parse_option(cx, &key, &value, &mut options);
+            }
+        }
+    }
+    let Some(literal) = literal else {
+        if ok {
+            cx.error(
+                keyword,
+                "`gen` needs a prompt template as its first argument: \
+                 gen(\"... {column} ...\")",
+            );
+        }
+        return None;
+    };
+    let text = literal.value();
+    let template = match template::parse(&text) {
+        Ok(t) => Some(t),
+        Err(errors) => {
+            for e in errors {
+                cx.error(
+                    literal.span(),
+                    format!("{e}\n{}", template::snippet(&text, e.span)),
+                );
+            }
+            None
+        }
+    };
+    ok.then_some(Generated {
+        literal,
+        template,
+        options,
+    })
+}
+
+/// Parses one `key = value` option of `gen(...)` into `options`.
+fn parse_option(cx: &Ctxt, key: &Ident, value: &Expr, options: &mut GenOptions) -> bool {
+    let name = key.to_string();
+    match name.as_str() {
+        "temperature" => match number(value) {
+            Some(t) if (0.0..=2.0).contains(&t) => options.temperature = Some(t as f32),
+            Some(_) => {
+                cx.error_spanned(value, "temperature must be between 0.0 and 2.0");
+                return false;
+            }
+            None => {
+                cx.error_spanned(value, "temperature must be a number literal, such as 0.7");
+                return false;
+            }
+        },
+        "max_tokens" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => match i.base10_parse::<u32>() {
+                Ok(n) if n > 0 => options.max_tokens = Some(n),
+                _ => {
+                    cx.error_spanned(
+                        value,
+                        "max_tokens must be a whole number from 1 to 4294967295",
+                    );
+                    return false;
+                }
+            },
+            _ => {
+                cx.error_spanned(value, "max_tokens must be an integer literal, such as 256");
+                return false;
+            }
+        },
+        "system" | "model" | "generator" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) if !s.value().trim().is_empty() => {
+                let s = Some(s.clone());
+                match name.as_str() {
+                    "system" => options.system = s,
+                    "model" => options.model = s,
+                    _ => options.generator = s,
+                }
+            }
+            _ => {
+                cx.error_spanned(value, format!("{name} must be a non-empty string literal"));
+                return false;
+            }
+        },
+        _ => {
+            let hint = match suggest::closest(&name, GEN_OPTIONS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? "),
+                None => String::new(),
+            };
+            cx.error(
+                key.span(),
+                format!(
+                    "unknown option `{name}` for `gen`; {hint}the options are: {}",
+                    GEN_OPTIONS.join(", ")
+                ),
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// The value of a number literal (`0.7`, `1`), if `expr` is one.
+fn number(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u32>().ok().map(f64::from),
+        _ => None,
+    }
+}
+
+/// Whether an attribute is one of ours.
+pub fn is_recipe_attr(attr: &Attribute) -> bool {
+    [GENERATE, GEN, SAMPLE, VALUE, DERIVED]
+        .iter()
+        .any(|name| attr.path().is_ident(name))
+}
+
+/// Reads a derive-form field's recipe attributes into a column kind. Reports a missing,
+/// doubled or malformed recipe and returns `None` then.
+pub fn field_kind(cx: &Ctxt, column: &Column, attrs: &[Attribute]) -> Option<Kind> {
+    let recipes: Vec<&Attribute> = attrs.iter().filter(|a| is_recipe_attr(a)).collect();
+    let attr = match recipes.as_slice() {
+        [] => {
+            cx.error(
+                column.ident.span(),
+                format!(
+                    "field `{}` has no recipe; add one of #[generate(\"... {{column}} ...\")], \
+                     #[sample(choice([...]))], #[value(...)] or #[derived(|row| ...)]",
+                    column.name
+                ),
+            );
+            return None;
+        }
+        [one] => *one,
+        [_, second, ..] => {
+            cx.error(
+                second.path().span(),
+                format!(
+                    "field `{}` has more than one recipe; keep exactly one of \
+                     #[generate], #[sample], #[value] or #[derived]",
+                    column.name
+                ),
+            );
+            return None;
+        }
+    };
+    let path_span = attr.path().span();
+    let name = attr
+        .path()
+        .get_ident()
+        .map(Ident::to_string)
+        .unwrap_or_default();
+    let tokens = match &attr.meta {
+        syn::Meta::List(list) => list.tokens.clone(),
+        _ => {
+            let example = match name.as_str() {
+                GENERATE | GEN => "#[generate(\"answer: {question}\")]",
+                SAMPLE => "#[sample(choice([\"a\", \"b\"]))]",
+                VALUE => "#[value(true)]",
+                _ => "#[derived(|row| row.answer.len())]",
+            };
+            cx.error(
+                path_span,
+                format!("#[{name}] needs its recipe in parentheses, such as {example}"),
+            );
+            return None;
+        }
+    };
+    match name.as_str() {
+        GENERATE | GEN => parse_gen(cx, path_span, tokens).map(Kind::Generated),
+        SAMPLE | VALUE => {
+            if tokens.is_empty() {
+                cx.error(
+                    path_span,
+                    format!("#[{name}(...)] needs an expression inside the parentheses"),
+                );
+                return None;
+            }
+            match syn::parse2::<Expr>(tokens) {
+                Ok(expr) if name == SAMPLE => Some(Kind::Sampled(expr)),
+                Ok(expr) => Some(Kind::Static(expr)),
+                Err(e) => {
+                    cx.syn_error(e);
+                    None
+                }
+            }
+        }
+        _ => match syn::parse2::<Expr>(tokens) {
+            Ok(Expr::Closure(c)) => closure::analyze(cx, c).map(Kind::Derived),
+            Ok(other) => {
+                cx.error_spanned(
+                    &other,
+                    "#[derived(...)] takes a closure over the row, such as \
+                     #[derived(|row| row.answer.len())]",
+                );
+                None
+            }
+            Err(e) => {
+                cx.syn_error(e);
+                None
+            }
+        },
+    }
+}

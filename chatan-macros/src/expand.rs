@@ -1,0 +1,373 @@
+//! Code emission. The output is thin: a cells struct (one `Option` per column), a
+//! samplers struct, the column handles, and an `impl Recipe` whose methods are `match`es
+//! that call into `::chatan::__private`. Scheduling, retries, rendering and I/O live in the
+//! runtime crate, where they are ordinary tested Rust.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Column, Form, Kind, Recipe};
+use crate::plan::Plan;
+use crate::template::Segment;
+
+/// Emits everything for a recipe that passed all checks.
+pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
+    let row = &recipe.ident;
+    let declaration = declaration(recipe);
+    let inherent = inherent_methods(recipe);
+
+    let cells_fields = recipe.columns.iter().map(|c| {
+        let (ident, ty) = (&c.ident, &c.ty);
+        quote!(#ident: ::core::option::Option<#ty>)
+    });
+    let empty_cells = recipe.columns.iter().map(|c| {
+        let ident = &c.ident;
+        quote!(#ident: ::core::option::Option::None)
+    });
+
+    let sampled: Vec<(usize, &Column)> = recipe
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c.kind, Some(Kind::Sampled(_) | Kind::Static(_))))
+        .collect();
+    let sampler_fields = sampled.iter().map(|(_, c)| {
+        let (ident, ty) = (&c.ident, &c.ty);
+        quote!(#ident: ::chatan::__private::BoxedSampler<#ty>)
+    });
+    let sampler_inits = sampled.iter().map(|(_, c)| {
+        let (ident, ty) = (&c.ident, &c.ty);
+        match &c.kind {
+            Some(Kind::Sampled(expr)) => quote_spanned! {expr.span()=>
+                #ident: ::chatan::__private::sampler::<#ty, _>(#expr)
+            },
+            Some(Kind::Static(expr)) => quote_spanned! {expr.span()=>
+                #ident: ::chatan::__private::constant::<#ty, _>(#expr)
+            },
+            _ => unreachable!("filtered to sampled columns"),
+        }
+    });
+    let column_handle_fields = sampled.iter().map(|(_, c)| {
+        let (ident, ty) = (&c.ident, &c.ty);
+        let doc = format!("The sampler of column `{}`.", c.name);
+        quote!(#[doc = #doc] pub #ident: ::chatan::SampledColumn<#row, #ty>)
+    });
+    let column_handles = sampled.iter().map(|(_, c)| {
+        let (ident, ty, name) = (&c.ident, &c.ty, &c.name);
+        quote! {
+            #ident: ::chatan::__private::column::<#row, #ty>(
+                #name,
+                |samplers: &mut __Samplers, sampler| samplers.#ident = sampler,
+            )
+        }
+    });
+    let sample_arms = sampled.iter().map(|(i, c)| {
+        let ident = &c.ident;
+        quote! {
+            #i => self.#ident = ::core::option::Option::Some(::chatan::Sampler::sample(&samplers.#ident, rng)),
+        }
+    });
+
+    let check_arms = sampled.iter().map(|(i, c)| {
+        let ident = &c.ident;
+        quote!(#i => ::chatan::Sampler::check(&samplers.#ident),)
+    });
+
+    let derive_arms = recipe.columns.iter().enumerate().filter_map(|(i, c)| {
+        let Some(Kind::Derived(d)) = &c.kind else {
+            return None;
+        };
+        let (ident, ty, param, body) = (&c.ident, &c.ty, &d.param, &d.body);
+        let output = &d.closure.output;
+        let call = quote_spanned!(d.closure.body.span()=> __derive(self));
+        Some(quote! {
+            #i => {
+                let __derive = |#param: &Self| #output #body;
+                let __value: #ty = #call;
+                self.#ident = ::core::option::Option::Some(__value);
+            }
+        })
+    });
+
+    let accept_arms = recipe.columns.iter().enumerate().filter_map(|(i, c)| {
+        let Some(Kind::Generated(g)) = &c.kind else {
+            return None;
+        };
+        let (ident, ty) = (&c.ident, &c.ty);
+        Some(quote_spanned! {g.literal.span()=>
+            #i => {
+                self.#ident = ::core::option::Option::Some(
+                    ::chatan::__private::parse_reply::<#ty>(reply)?,
+                );
+                ::core::result::Result::Ok(())
+            }
+        })
+    });
+
+    // A `write_field` arm for each column a template reads, spanned on the first template
+    // that reads it so a missing `Display` points there.
+    let mut rendered: Vec<(usize, Span)> = Vec::new();
+    for c in &recipe.columns {
+        if let Some(Kind::Generated(g)) = &c.kind {
+            for (name, _) in g.template.iter().flat_map(|t| t.references()) {
+                if let Some(j) = recipe.columns.iter().position(|c| c.name == name) {
+                    if !rendered.iter().any(|(k, _)| *k == j) {
+                        rendered.push((j, g.literal.span()));
+                    }
+                }
+            }
+        }
+    }
+    let write_arms = rendered.iter().map(|(j, span)| {
+        let ident = &recipe.columns[*j].ident;
+        quote_spanned! {*span=>
+            #j => ::chatan::__private::write_field(out, ::chatan::__private::filled(&self.#ident)),
+        }
+    });
+
+    let finish_fields = recipe.columns.iter().map(|c| {
+        let ident = &c.ident;
+        quote!(#ident: ::chatan::__private::take(self.#ident))
+    });
+
+    let spec = spec(recipe, plan);
+    let columns_doc = format!("Handles to the sampled columns of [`{row}`].");
+
+    quote! {
+        #declaration
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, non_snake_case, unused_variables, unused_mut, clippy::all)]
+        const _: () = {
+            pub struct __Cells {
+                #(#cells_fields,)*
+            }
+
+            pub struct __Samplers {
+                #(#sampler_fields,)*
+            }
+
+            #[doc = #columns_doc]
+            pub struct __Columns {
+                #(#column_handle_fields,)*
+            }
+
+            #[automatically_derived]
+            impl ::chatan::__private::Recipe for __Cells {
+                type Row = #row;
+                type Samplers = __Samplers;
+
+                const SPEC: ::chatan::__private::Spec = #spec;
+
+                fn new() -> Self {
+                    __Cells { #(#empty_cells,)* }
+                }
+
+                fn samplers() -> __Samplers {
+                    #[allow(unused_imports)]
+                    use ::chatan::sample;
+                    #[allow(unused_imports)]
+                    use ::chatan::sample::*;
+                    __Samplers { #(#sampler_inits,)* }
+                }
+
+                fn check_sampler(
+                    samplers: &__Samplers,
+                    column: usize,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    match column {
+                        #(#check_arms)*
+                        _ => ::chatan::__private::unreachable_column(column),
+                    }
+                }
+
+                fn sample(
+                    &mut self,
+                    column: usize,
+                    samplers: &__Samplers,
+                    rng: &mut ::chatan::SampleRng,
+                ) {
+                    match column {
+                        #(#sample_arms)*
+                        _ => ::chatan::__private::unreachable_column(column),
+                    }
+                }
+
+                fn derive(&mut self, column: usize) {
+                    match column {
+                        #(#derive_arms)*
+                        _ => ::chatan::__private::unreachable_column(column),
+                    }
+                }
+
+                fn write_field(&self, column: usize, out: &mut ::std::string::String) {
+                    match column {
+                        #(#write_arms)*
+                        _ => ::chatan::__private::unreachable_column(column),
+                    }
+                }
+
+                fn accept(
+                    &mut self,
+                    column: usize,
+                    reply: ::std::string::String,
+                ) -> ::core::result::Result<(), ::chatan::ReplyError> {
+                    match column {
+                        #(#accept_arms)*
+                        _ => ::chatan::__private::unreachable_column(column),
+                    }
+                }
+
+                fn finish(self) -> #row {
+                    #row { #(#finish_fields,)* }
+                }
+            }
+
+            #[automatically_derived]
+            impl ::chatan::Dataset for #row {
+                type Columns = __Columns;
+                type __Recipe = __Cells;
+
+                fn __columns() -> __Columns {
+                    __Columns { #(#column_handles,)* }
+                }
+            }
+
+            #inherent
+        };
+    }
+}
+
+/// The struct itself, for the declaration form (the derive form's user wrote it).
+pub fn declaration(recipe: &Recipe) -> TokenStream {
+    if recipe.form != Form::Declare {
+        return TokenStream::new();
+    }
+    let (attrs, vis, ident, generics) =
+        (&recipe.attrs, &recipe.vis, &recipe.ident, &recipe.generics);
+    let where_clause = &generics.where_clause;
+    let fields = recipe.columns.iter().map(|c| {
+        let (attrs, vis, ident, ty) = (&c.attrs, &c.vis, &c.ident, &c.ty);
+        quote!(#(#attrs)* #vis #ident: #ty)
+    });
+    quote! {
+        #(#attrs)*
+        #vis struct #ident #generics #where_clause {
+            #(#fields,)*
+        }
+    }
+}
+
+/// `Row::runner(..)` and `Row::generate(..)` without importing the `Dataset` trait.
+pub fn inherent_methods(recipe: &Recipe) -> TokenStream {
+    let row = &recipe.ident;
+    let (impl_generics, ty_generics, where_clause) = recipe.generics.split_for_impl();
+    let doc_runner = format!(
+        "A [`Runner`](::chatan::Runner) that generates [`{row}`] rows with `generators`, \
+         for tuning concurrency, seed, progress and samplers."
+    );
+    let doc_generate = format!(
+        "Generates `n` [`{row}`] rows with `generators`, in row order, with default settings."
+    );
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #row #ty_generics #where_clause {
+            #[doc = #doc_runner]
+            #[allow(dead_code)]
+            pub fn runner<'g, G>(generators: &'g G) -> ::chatan::Runner<'g, Self, G>
+            where
+                G: ::chatan::Generators + ?::core::marker::Sized,
+            {
+                ::chatan::Runner::new(generators)
+            }
+
+            #[doc = #doc_generate]
+            #[allow(dead_code)]
+            pub fn generate<'g, G>(
+                generators: &'g G,
+                n: usize,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    ::std::vec::Vec<Self>,
+                    ::chatan::RunError<Self>,
+                >,
+            > + ::core::marker::Send + 'g
+            where
+                G: ::chatan::Generators + ?::core::marker::Sized,
+            {
+                ::chatan::Runner::new(generators).generate(n)
+            }
+        }
+    }
+}
+
+/// The static description of the recipe that the engine schedules from.
+fn spec(recipe: &Recipe, plan: &Plan) -> TokenStream {
+    let name = recipe.ident.to_string();
+    let columns = recipe.columns.iter().enumerate().map(|(i, c)| {
+        let column_name = &c.name;
+        let deps = &plan.deps[i];
+        let dependents = &plan.dependents[i];
+        let kind = match &c.kind {
+            Some(Kind::Sampled(_)) => quote!(::chatan::__private::ColumnKind::Sampled),
+            Some(Kind::Static(_)) => quote!(::chatan::__private::ColumnKind::Static),
+            Some(Kind::Derived(_)) => quote!(::chatan::__private::ColumnKind::Derived),
+            Some(Kind::Generated(g)) => {
+                let pieces = g
+                    .template
+                    .iter()
+                    .flat_map(|t| &t.segments)
+                    .map(|s| match s {
+                        Segment::Text(text) => quote!(::chatan::__private::Piece::Text(#text)),
+                        Segment::Ref { name, .. } => {
+                            let j = recipe
+                                .columns
+                                .iter()
+                                .position(|c| &c.name == name)
+                                .expect("references were checked");
+                            quote!(::chatan::__private::Piece::Field(#j))
+                        }
+                    });
+                let o = &g.options;
+                let temperature = option(o.temperature.map(|t| quote!(#t)));
+                let max_tokens = option(o.max_tokens.map(|t| quote!(#t)));
+                let system = option(o.system.as_ref().map(|s| quote!(#s)));
+                let model = option(o.model.as_ref().map(|s| quote!(#s)));
+                let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
+                quote! {
+                    ::chatan::__private::ColumnKind::Generated(::chatan::__private::GenSpec {
+                        template: &[#(#pieces),*],
+                        temperature: #temperature,
+                        max_tokens: #max_tokens,
+                        system: #system,
+                        model: #model,
+                        generator: #generator,
+                    })
+                }
+            }
+            None => unreachable!("expand runs only on recipes without errors"),
+        };
+        quote! {
+            ::chatan::__private::ColumnSpec {
+                name: #column_name,
+                kind: #kind,
+                deps: &[#(#deps),*],
+                dependents: &[#(#dependents),*],
+            }
+        }
+    });
+    quote! {
+        ::chatan::__private::Spec {
+            name: #name,
+            columns: &[#(#columns),*],
+        }
+    }
+}
+
+fn option(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
+}

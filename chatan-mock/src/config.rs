@@ -1,0 +1,164 @@
+//! What the mock server does: latency, scripted and random faults, canned replies, auth.
+
+use std::time::Duration;
+
+/// A failure the server can inject into one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// `429 Too Many Requests` with a `Retry-After` header.
+    RateLimit,
+    /// `500 Internal Server Error`.
+    ServerError,
+    /// The connection is closed without a response.
+    Drop,
+    /// `200 OK` whose body is not valid JSON.
+    Malformed,
+    /// `401 Unauthorized`, as for a bad key.
+    Unauthorized,
+    /// `400 Bad Request`.
+    BadRequest,
+}
+
+impl Fault {
+    /// A short lowercase name (`rate_limit`, `server_error`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::RateLimit => "rate_limit",
+            Fault::ServerError => "server_error",
+            Fault::Drop => "drop",
+            Fault::Malformed => "malformed",
+            Fault::Unauthorized => "unauthorized",
+            Fault::BadRequest => "bad_request",
+        }
+    }
+}
+
+/// A latency for prompts that contain `needle`.
+#[derive(Debug, Clone)]
+pub(crate) struct LatencyRule {
+    pub needle: String,
+    pub latency: Duration,
+}
+
+/// Fixed replies for prompts that contain `needle`, used in turn.
+#[derive(Debug, Clone)]
+pub(crate) struct ReplyRule {
+    pub needle: String,
+    pub replies: Vec<String>,
+}
+
+/// The server's behaviour. Built with chained setters:
+///
+/// ```
+/// use chatan_mock::{Fault, MockConfig};
+/// use std::time::Duration;
+///
+/// let config = MockConfig::new()
+///     .latency(Duration::from_millis(20))
+///     .latency_for("slow:", Duration::from_millis(300))
+///     .fault_rates(0.05, 0.02, 0.0, 0.0)
+///     .script([Fault::RateLimit, Fault::ServerError])
+///     .reply_for("how many", ["seven"]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MockConfig {
+    pub(crate) latency: Duration,
+    pub(crate) latency_rules: Vec<LatencyRule>,
+    pub(crate) reply_rules: Vec<ReplyRule>,
+    pub(crate) rate_limit: f64,
+    pub(crate) server_error: f64,
+    pub(crate) drop: f64,
+    pub(crate) malformed: f64,
+    pub(crate) seed: u64,
+    pub(crate) script: Vec<Fault>,
+    pub(crate) retry_after: Duration,
+    pub(crate) api_key: Option<String>,
+    pub(crate) echo_key: bool,
+}
+
+impl MockConfig {
+    /// Instant replies, no faults, no key required.
+    pub fn new() -> Self {
+        MockConfig::default()
+    }
+
+    /// Delays every reply by `latency`.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Delays replies to prompts containing `needle` by `latency` instead (the first
+    /// matching rule wins).
+    pub fn latency_for(mut self, needle: impl Into<String>, latency: Duration) -> Self {
+        self.latency_rules.push(LatencyRule {
+            needle: needle.into(),
+            latency,
+        });
+        self
+    }
+
+    /// Answers prompts containing `needle` with `replies`, in turn (then from the
+    /// start again), instead of the derived placeholder text.
+    pub fn reply_for<S: Into<String>>(
+        mut self,
+        needle: impl Into<String>,
+        replies: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.reply_rules.push(ReplyRule {
+            needle: needle.into(),
+            replies: replies.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Injects faults at random: each request is rate limited, fails with a 500, is
+    /// dropped, or gets a malformed body with these probabilities (drawn from a
+    /// generator seeded by [`seed`](MockConfig::seed), in order of arrival).
+    pub fn fault_rates(
+        mut self,
+        rate_limit: f64,
+        server_error: f64,
+        drop: f64,
+        malformed: f64,
+    ) -> Self {
+        self.rate_limit = rate_limit;
+        self.server_error = server_error;
+        self.drop = drop;
+        self.malformed = malformed;
+        self
+    }
+
+    /// Seeds the random faults.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The first requests to arrive get these faults, one each, in order (before any
+    /// random ones).
+    pub fn script(mut self, faults: impl IntoIterator<Item = Fault>) -> Self {
+        self.script.extend(faults);
+        self
+    }
+
+    /// The `Retry-After` sent with 429s (default zero, for fast tests).
+    pub fn retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = wait;
+        self
+    }
+
+    /// Requires this API key (`Authorization: Bearer` for OpenAI, `x-api-key` for
+    /// Anthropic); other requests get a 401.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Makes 401 messages quote the key that was sent, as some servers do, to test that
+    /// clients redact it.
+    pub fn echo_key_in_errors(mut self, echo: bool) -> Self {
+        self.echo_key = echo;
+        self
+    }
+}

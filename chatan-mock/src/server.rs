@@ -1,0 +1,413 @@
+//! The HTTP server: routing, auth, latency, fault injection, and the request log.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::{Fault, MockConfig};
+use crate::reply;
+use crate::wire::{self, Api, Asked};
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// Order of arrival, from 0.
+    pub id: u64,
+    /// Which API it used.
+    pub api: Api,
+    /// The model asked for.
+    pub model: String,
+    /// The system prompt, if any.
+    pub system: Option<String>,
+    /// The user prompt.
+    pub prompt: String,
+    /// The temperature, if given.
+    pub temperature: Option<f64>,
+    /// The reply length limit, if given.
+    pub max_tokens: Option<u64>,
+    /// When the request arrived, since the server started.
+    pub received: Duration,
+    /// When the response was sent (or the connection dropped), since the server started.
+    pub finished: Duration,
+    /// The fault injected, if any.
+    pub fault: Option<Fault>,
+    /// The reply text, for successful requests.
+    pub reply: Option<String>,
+}
+
+/// Counters since the server started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests that reached a chat endpoint.
+    pub requests: u64,
+    /// Requests answered with a reply.
+    pub replies: u64,
+    /// Requests that got each injected fault.
+    pub faults: HashMap<Fault, u64>,
+    /// Requests that were refused (bad key, bad body) without an injected fault.
+    pub refused: u64,
+    /// Requests being handled now.
+    pub in_flight: usize,
+    /// The most requests ever handled at once.
+    pub max_in_flight: usize,
+}
+
+struct State {
+    config: MockConfig,
+    started: Instant,
+    next_id: AtomicU64,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    script: Mutex<std::collections::VecDeque<Fault>>,
+    dice: Mutex<u64>,
+    reply_turns: Vec<AtomicUsize>,
+    log: Mutex<Vec<Exchange>>,
+    refused: AtomicU64,
+}
+
+/// A running mock LLM server on a loopback port. Dropping it stops accepting
+/// connections.
+///
+/// ```
+/// use chatan_mock::{MockConfig, MockServer};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// let server = MockServer::start(MockConfig::new()).await?;
+/// println!("OpenAI base URL: {}", server.openai_url());
+/// println!("Anthropic base URL: {}", server.anthropic_url());
+/// # Ok(()) }
+/// ```
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    accept: JoinHandle<()>,
+}
+
+impl MockServer {
+    /// Starts a server on an ephemeral loopback port.
+    pub async fn start(config: MockConfig) -> io::Result<Self> {
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts a server on `addr`.
+    pub async fn bind(addr: SocketAddr, config: MockConfig) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State {
+            started: Instant::now(),
+            next_id: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            script: Mutex::new(config.script.iter().copied().collect()),
+            dice: Mutex::new(config.seed),
+            reply_turns: config
+                .reply_rules
+                .iter()
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
+            log: Mutex::new(Vec::new()),
+            refused: AtomicU64::new(0),
+            config,
+        });
+        let accept_state = Arc::clone(&state);
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let state = Arc::clone(&accept_state);
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+                    // Errors here are dropped connections, some of them on purpose.
+                    let _ = http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(MockServer {
+            addr,
+            state,
+            accept,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL for OpenAI clients (ends in `/v1`).
+    pub fn openai_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The base URL for Anthropic clients.
+    pub fn anthropic_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        let log = lock(&self.state.log);
+        let mut faults = HashMap::new();
+        for fault in log.iter().filter_map(|e| e.fault) {
+            *faults.entry(fault).or_insert(0) += 1;
+        }
+        Stats {
+            requests: self.state.next_id.load(Ordering::SeqCst),
+            replies: log.iter().filter(|e| e.reply.is_some()).count() as u64,
+            faults,
+            refused: self.state.refused.load(Ordering::SeqCst),
+            in_flight: self.state.in_flight.load(Ordering::SeqCst),
+            max_in_flight: self.state.max_in_flight.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Every finished request so far, in order of completion.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        lock(&self.state.log).clone()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+type Reply = Response<Full<Bytes>>;
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+fn json(status: StatusCode, body: &serde_json::Value) -> Reply {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Failure> {
+    let api = match (req.method(), req.uri().path()) {
+        (&Method::POST, "/v1/chat/completions") => Api::OpenAi,
+        (&Method::POST, "/v1/messages") => Api::Anthropic,
+        (&Method::GET, "/health") => {
+            return Ok(Response::new(Full::new(Bytes::from_static(b"ok"))));
+        }
+        (_, path) => {
+            let path = path.to_owned();
+            return Ok(json(
+                StatusCode::NOT_FOUND,
+                &wire::error(Api::OpenAi, 404, &format!("no route for {path}")),
+            ));
+        }
+    };
+    if let Some(refusal) = check_headers(&state.config, api, &req) {
+        state.refused.fetch_add(1, Ordering::SeqCst);
+        state.next_id.fetch_add(1, Ordering::SeqCst);
+        return Ok(refusal);
+    }
+    let body = req.into_body().collect().await?.to_bytes();
+    let asked = match wire::parse(api, &body) {
+        Ok(asked) => asked,
+        Err(message) => {
+            state.refused.fetch_add(1, Ordering::SeqCst);
+            state.next_id.fetch_add(1, Ordering::SeqCst);
+            return Ok(json(
+                StatusCode::BAD_REQUEST,
+                &wire::error(api, 400, &message),
+            ));
+        }
+    };
+    let id = state.next_id.fetch_add(1, Ordering::SeqCst);
+    let received = state.started.elapsed();
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+
+    let fault = next_fault(&state);
+    tokio::time::sleep(latency(&state.config, &asked.prompt)).await;
+    let (result, reply_text) = respond(&state, api, id, &asked, fault);
+
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    lock(&state.log).push(Exchange {
+        id,
+        api,
+        model: asked.model,
+        system: asked.system,
+        prompt: asked.prompt,
+        temperature: asked.temperature,
+        max_tokens: asked.max_tokens,
+        received,
+        finished: state.started.elapsed(),
+        fault,
+        reply: reply_text,
+    });
+    result
+}
+
+/// A refusal for a missing or wrong key or API version.
+fn check_headers(config: &MockConfig, api: Api, req: &Request<Incoming>) -> Option<Reply> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if api == Api::Anthropic && header("anthropic-version").is_none() {
+        return Some(json(
+            StatusCode::BAD_REQUEST,
+            &wire::error(api, 400, "anthropic-version: header is required"),
+        ));
+    }
+    let expected = config.api_key.as_deref()?;
+    let sent = match api {
+        Api::OpenAi => header("authorization").and_then(|v| v.strip_prefix("Bearer ")),
+        Api::Anthropic => header("x-api-key"),
+    };
+    if sent == Some(expected) {
+        return None;
+    }
+    let message = match (config.echo_key, sent) {
+        (true, Some(key)) => format!("Incorrect API key provided: {key}"),
+        _ => "Incorrect API key provided".to_owned(),
+    };
+    Some(json(
+        StatusCode::UNAUTHORIZED,
+        &wire::error(api, 401, &message),
+    ))
+}
+
+fn next_fault(state: &State) -> Option<Fault> {
+    if let Some(fault) = lock(&state.script).pop_front() {
+        return Some(fault);
+    }
+    let c = &state.config;
+    if c.rate_limit + c.server_error + c.drop + c.malformed <= 0.0 {
+        return None;
+    }
+    let roll = {
+        let mut dice = lock(&state.dice);
+        *dice = dice.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *dice;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut edge = 0.0;
+    for (p, fault) in [
+        (c.rate_limit, Fault::RateLimit),
+        (c.server_error, Fault::ServerError),
+        (c.drop, Fault::Drop),
+        (c.malformed, Fault::Malformed),
+    ] {
+        edge += p;
+        if roll < edge {
+            return Some(fault);
+        }
+    }
+    None
+}
+
+fn latency(config: &MockConfig, prompt: &str) -> Duration {
+    config
+        .latency_rules
+        .iter()
+        .find(|r| prompt.contains(&r.needle))
+        .map_or(config.latency, |r| r.latency)
+}
+
+fn respond(
+    state: &State,
+    api: Api,
+    id: u64,
+    asked: &Asked,
+    fault: Option<Fault>,
+) -> (Result<Reply, Failure>, Option<String>) {
+    let error = |status: StatusCode, message: &str| {
+        Ok(json(status, &wire::error(api, status.as_u16(), message)))
+    };
+    match fault {
+        None => {
+            let text = reply_text(state, asked);
+            let body = wire::reply(api, id, asked, &text);
+            (Ok(json(StatusCode::OK, &body)), Some(text))
+        }
+        Some(Fault::RateLimit) => {
+            let mut response = json(
+                StatusCode::TOO_MANY_REQUESTS,
+                &wire::error(api, 429, "Rate limit reached (injected by chatan-mock)"),
+            );
+            let wait = state.config.retry_after;
+            let headers = response.headers_mut();
+            headers.insert(
+                "retry-after",
+                wait.as_secs().to_string().parse().expect("digits"),
+            );
+            headers.insert(
+                "retry-after-ms",
+                wait.as_millis().to_string().parse().expect("digits"),
+            );
+            (Ok(response), None)
+        }
+        Some(Fault::ServerError) => (
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error (injected by chatan-mock)",
+            ),
+            None,
+        ),
+        Some(Fault::Unauthorized) => (
+            error(
+                StatusCode::UNAUTHORIZED,
+                "Incorrect API key provided (injected by chatan-mock)",
+            ),
+            None,
+        ),
+        Some(Fault::BadRequest) => (
+            error(
+                StatusCode::BAD_REQUEST,
+                "Invalid request (injected by chatan-mock)",
+            ),
+            None,
+        ),
+        Some(Fault::Malformed) => {
+            let mut response =
+                Response::new(Full::new(Bytes::from_static(b"{\"choices\": [{\"mess")));
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            (Ok(response), None)
+        }
+        Some(Fault::Drop) => (
+            Err("connection dropped (injected by chatan-mock)".into()),
+            None,
+        ),
+    }
+}
+
+fn reply_text(state: &State, asked: &Asked) -> String {
+    for (rule, turn) in state.config.reply_rules.iter().zip(&state.reply_turns) {
+        if asked.prompt.contains(&rule.needle) && !rule.replies.is_empty() {
+            let i = turn.fetch_add(1, Ordering::SeqCst) % rule.replies.len();
+            return rule.replies[i].clone();
+        }
+    }
+    reply::placeholder(asked.system.as_deref(), &asked.prompt)
+}

@@ -1,0 +1,244 @@
+//! Errors. Every runtime failure is a typed value that names what failed: the row, the
+//! column and the cause. A run that fails still hands back the rows it completed
+//! ([`RunError`]).
+
+use std::fmt;
+use std::time::Duration;
+
+/// Why one request to a generator failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GeneratorError {
+    /// The provider refused the request (400, 401, 403, 404, 422, ...): retrying will not
+    /// help. `message` is the provider's own explanation.
+    #[error("the provider rejected the request (HTTP {status}): {message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The provider's message.
+        message: String,
+    },
+    /// Too many requests (429); retried after `retry_after` if the provider said.
+    #[error("rate limited (HTTP 429): {message}")]
+    RateLimited {
+        /// The provider's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+        /// The provider's message.
+        message: String,
+    },
+    /// The provider failed (5xx, 408); retried.
+    #[error("server error (HTTP {status}): {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The provider's message.
+        message: String,
+    },
+    /// No reply within the request timeout; retried.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The connection failed or was dropped; retried.
+    #[error("connection failed: {0}")]
+    Connection(String),
+    /// A reply arrived but could not be read (bad JSON, no text); retried.
+    #[error("malformed reply: {0}")]
+    Malformed(String),
+    /// Any other failure of a user-written generator; not retried.
+    #[error("{0}")]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl GeneratorError {
+    /// Wraps any error of a user-written generator (not retried).
+    pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        GeneratorError::Other(error.into())
+    }
+
+    /// Whether trying the same request again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            GeneratorError::RateLimited { .. }
+                | GeneratorError::Server { .. }
+                | GeneratorError::Timeout(_)
+                | GeneratorError::Connection(_)
+                | GeneratorError::Malformed(_)
+        )
+    }
+
+    /// How long the provider asked us to wait before retrying, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            GeneratorError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A reply that does not parse into its column's type (see [`FromReply`](crate::FromReply)).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the reply {excerpt:?} is not a valid `{expected}`: {reason}")]
+pub struct ReplyError {
+    /// The column's type.
+    pub expected: &'static str,
+    /// The start of the reply.
+    pub excerpt: String,
+    /// Why it did not parse.
+    pub reason: String,
+}
+
+impl ReplyError {
+    /// A reply `reply` that is not a valid `T`, because of `reason`.
+    pub fn new<T>(reply: &str, reason: impl fmt::Display) -> Self {
+        const MAX: usize = 80;
+        let excerpt = match reply.char_indices().nth(MAX) {
+            Some((cut, _)) => format!("{}...", &reply[..cut]),
+            None => reply.to_owned(),
+        };
+        ReplyError {
+            expected: std::any::type_name::<T>(),
+            excerpt,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// What went wrong in one cell.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CellError {
+    /// The generator failed, after `attempts` tries.
+    #[error("{cause} (gave up after {attempts} attempt{s})", s = if *attempts == 1 { "" } else { "s" })]
+    Generator {
+        /// How many requests were made.
+        attempts: u32,
+        /// The last failure.
+        cause: GeneratorError,
+    },
+    /// Every reply failed to parse into the column's type, after `attempts` tries.
+    #[error("{cause} (gave up after {attempts} attempt{s})", s = if *attempts == 1 { "" } else { "s" })]
+    Reply {
+        /// How many requests were made.
+        attempts: u32,
+        /// The last parse failure.
+        cause: ReplyError,
+    },
+}
+
+/// A chatan error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A cell could not be filled.
+    #[error("row {row}, column `{column}`: {cause}")]
+    Cell {
+        /// The row's index.
+        row: usize,
+        /// The column's name.
+        column: &'static str,
+        /// What went wrong.
+        cause: CellError,
+    },
+    /// A column's sampler cannot draw (an empty list, a reversed range, a missing input).
+    #[error("column `{column}`: the sampler cannot be used: {reason}")]
+    Sampler {
+        /// The column's name.
+        column: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A column asks for a generator that was not given.
+    #[error(
+        "column `{column}` uses {}, but {}",
+        match name { Some(n) => format!("generator {n:?}"), None => "the default generator".into() },
+        if available.is_empty() { "no named generators were given".to_string() }
+        else { format!("the generators given are: {}", available.join(", ")) }
+    )]
+    UnknownGenerator {
+        /// The column's name.
+        column: &'static str,
+        /// The generator it names (`None`: the default one).
+        name: Option<String>,
+        /// The names that were given.
+        available: Vec<String>,
+    },
+    /// [`generator`](crate::generator) was given a provider name it does not know.
+    #[error("unknown provider {name:?}; the providers are: {}", known.join(", "))]
+    UnknownProvider {
+        /// The name given.
+        name: String,
+        /// The names known.
+        known: &'static [&'static str],
+    },
+    /// A provider is not configured (a missing key, a bad base URL).
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A run that stopped early, with every row that completed before it stopped.
+///
+/// ```
+/// # async fn run(gen: &impl chatan::Generator) {
+/// # chatan::dataset! { struct Qa { q: String = gen("a question") } }
+/// match Qa::generate(gen, 100).await {
+///     Ok(rows) => println!("{} rows", rows.len()),
+///     Err(failed) => {
+///         eprintln!("{failed}");
+///         let kept = failed.completed(); // (row index, row) pairs, in row order
+///         println!("kept {} rows", kept.len());
+///     }
+/// }
+/// # }
+/// ```
+pub struct RunError<R> {
+    error: Error,
+    completed: Vec<(usize, R)>,
+}
+
+impl<R> RunError<R> {
+    pub(crate) fn new(error: Error, completed: Vec<(usize, R)>) -> Self {
+        RunError { error, completed }
+    }
+
+    /// What stopped the run.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The rows that completed, with their indices, in row order.
+    pub fn completed(&self) -> &[(usize, R)] {
+        &self.completed
+    }
+
+    /// Splits into the error and the completed rows.
+    pub fn into_parts(self) -> (Error, Vec<(usize, R)>) {
+        (self.error, self.completed)
+    }
+}
+
+impl<R> fmt::Display for RunError<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({} row{} completed before the run stopped)",
+            self.error,
+            self.completed.len(),
+            if self.completed.len() == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl<R> fmt::Debug for RunError<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunError")
+            .field("error", &self.error)
+            .field("completed", &format_args!("{} rows", self.completed.len()))
+            .finish()
+    }
+}
+
+impl<R> std::error::Error for RunError<R> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}

@@ -1,0 +1,126 @@
+//! Support for the code the macros emit. Not public API: it may change in any release.
+
+use std::fmt::{Display, Write};
+use std::marker::PhantomData;
+
+pub use crate::recipe::{ColumnKind, ColumnSpec, GenSpec, Piece, Recipe, Spec};
+pub use crate::sample::BoxedSampler;
+
+use crate::dataset::{Dataset, SampledColumn, SamplersOf};
+use crate::error::ReplyError;
+use crate::reply::FromReply;
+use crate::rng::SampleRng;
+use crate::sample::IntoSampler;
+
+/// The value of a cell the scheduler has filled.
+#[inline]
+pub fn filled<T>(cell: &Option<T>) -> &T {
+    match cell {
+        Some(value) => value,
+        None => unfilled(),
+    }
+}
+
+/// The value of a filled cell, moved out.
+#[inline]
+pub fn take<T>(cell: Option<T>) -> T {
+    match cell {
+        Some(value) => value,
+        None => unfilled(),
+    }
+}
+
+#[cold]
+fn unfilled() -> ! {
+    panic!("chatan bug: a cell was read before it was filled; please report this")
+}
+
+/// Reached only if the engine asks a recipe for a column of the wrong kind.
+#[cold]
+pub fn unreachable_column(column: usize) -> ! {
+    panic!("chatan bug: column {column} was scheduled as the wrong kind; please report this")
+}
+
+/// A value that can be written into a prompt.
+#[diagnostic::on_unimplemented(
+    message = "column of type `{Self}` cannot be inserted into a prompt template",
+    label = "this template refers to a column whose type does not implement `Display`",
+    note = "a column named in a template must implement `std::fmt::Display`"
+)]
+pub trait Render {
+    /// Appends the value to `out`.
+    fn render(&self, out: &mut String);
+}
+
+impl<T: Display + ?Sized> Render for T {
+    #[inline]
+    fn render(&self, out: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{self}");
+    }
+}
+
+/// Writes a column's value into a prompt.
+#[inline]
+pub fn write_field<T: Render + ?Sized>(out: &mut String, value: &T) {
+    value.render(out);
+}
+
+/// Reads a reply into a generated column's type.
+#[inline]
+pub fn parse_reply<T: FromReply>(reply: String) -> Result<T, ReplyError> {
+    T::from_reply(reply)
+}
+
+/// A sampled column's sampler, erased.
+#[inline]
+pub fn sampler<T, S: IntoSampler<T>>(sampler: S) -> BoxedSampler<T> {
+    sampler.into_sampler()
+}
+
+/// A static column's value, as a constant sampler.
+#[inline]
+pub fn constant<T, V>(value: V) -> BoxedSampler<T>
+where
+    V: Into<T> + Clone + Send + Sync + 'static,
+    T: 'static,
+{
+    BoxedSampler::new(crate::sample::constant(value))
+}
+
+/// A handle to a sampled column.
+pub fn column<R: Dataset, T>(
+    name: &'static str,
+    set: fn(&mut SamplersOf<R>, BoxedSampler<T>),
+) -> SampledColumn<R, T> {
+    SampledColumn::new(name, set)
+}
+
+/// The recipe of a struct whose recipe did not compile: lets the rest of the user's code
+/// type-check while the real errors are shown.
+pub struct Unbuildable<R>(PhantomData<fn() -> R>);
+
+impl<R: 'static> Recipe for Unbuildable<R> {
+    type Row = R;
+    type Samplers = ();
+    const SPEC: Spec = Spec {
+        name: "",
+        columns: &[],
+    };
+    fn new() -> Self {
+        unreachable!("recipe did not compile")
+    }
+    fn samplers() {}
+    fn check_sampler(_: &(), _: usize) -> Result<(), String> {
+        Ok(())
+    }
+    fn sample(&mut self, _: usize, _: &(), _: &mut SampleRng) {}
+    fn derive(&mut self, _: usize) {}
+    fn write_field(&self, _: usize, _: &mut String) {}
+    fn accept(&mut self, _: usize, _: String) -> Result<(), ReplyError> {
+        Ok(())
+    }
+    fn finish(self) -> R {
+        unreachable!("recipe did not compile")
+    }
+}

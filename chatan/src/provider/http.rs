@@ -1,0 +1,174 @@
+//! What the HTTP providers share: the client, sending a JSON request, and turning HTTP
+//! failures into [`GeneratorError`]s (with the provider's own message, key redacted).
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, GeneratorError};
+use crate::secret::ApiKey;
+
+/// The default per-request timeout.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A client with connection pooling that sends `headers` (the key, the API version)
+/// with every request; one per provider value, shared by its clones.
+pub(crate) fn client(headers: HeaderMap) -> Result<Client, Error> {
+    Client::builder()
+        .default_headers(headers)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()
+        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+}
+
+/// Checks a base URL and joins `path` to it.
+pub(crate) fn endpoint(base: &str, path: &str, variable: &str) -> Result<String, Error> {
+    let base = base.trim().trim_end_matches('/');
+    match reqwest::Url::parse(base) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(format!("{base}{path}")),
+        _ => Err(Error::Config(format!(
+            "{variable} {base:?} is not an http(s) URL"
+        ))),
+    }
+}
+
+/// Posts `body` as JSON and reads a JSON reply, mapping every failure.
+pub(crate) async fn post_json<T: DeserializeOwned>(
+    client: &Client,
+    url: &str,
+    body: &impl Serialize,
+    timeout: Duration,
+    key: Option<&ApiKey>,
+) -> Result<T, GeneratorError> {
+    let response = client
+        .post(url)
+        .timeout(timeout)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| transport(e, timeout))?;
+    let status = response.status();
+    let retry_after = retry_after(response.headers());
+    let bytes = response.bytes().await.map_err(|e| transport(e, timeout))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| {
+            GeneratorError::Malformed(format!(
+                "{e} in {}",
+                excerpt(&String::from_utf8_lossy(&bytes))
+            ))
+        });
+    }
+    let mut message = provider_message(&bytes);
+    if let Some(key) = key {
+        message = key.redact(message);
+    }
+    Err(match status {
+        StatusCode::TOO_MANY_REQUESTS => GeneratorError::RateLimited {
+            retry_after,
+            message,
+        },
+        s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => GeneratorError::Server {
+            status: s.as_u16(),
+            message,
+        },
+        s => GeneratorError::Rejected {
+            status: s.as_u16(),
+            message,
+        },
+    })
+}
+
+fn transport(error: reqwest::Error, timeout: Duration) -> GeneratorError {
+    if error.is_timeout() {
+        return GeneratorError::Timeout(timeout);
+    }
+    // The URL holds no secret, but the error chain's innermost cause says the most.
+    let mut causes = String::new();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        causes.push_str(": ");
+        causes.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    GeneratorError::Connection(format!("{}{causes}", error.without_url()))
+}
+
+/// `retry-after-ms` (OpenAI) or `retry-after` in seconds.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let read = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+    if let Some(ms) = read("retry-after-ms").filter(|v| v.is_finite() && *v >= 0.0) {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    read("retry-after")
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// The provider's explanation: `error.message` of OpenAI's and Anthropic's error
+/// bodies, else the start of the body.
+fn provider_message(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        error: Inner,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        message: String,
+    }
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(e) => e.error.message,
+        Err(_) if body.is_empty() => "(empty body)".into(),
+        Err(_) => excerpt(&String::from_utf8_lossy(body)),
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 200;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_join_and_reject_bad_urls() {
+        assert_eq!(
+            endpoint("http://localhost:8000/v1/", "/chat/completions", "X").unwrap(),
+            "http://localhost:8000/v1/chat/completions"
+        );
+        let e = endpoint("localhost:8000", "/x", "OPENAI_BASE_URL").unwrap_err();
+        assert!(e.to_string().contains("OPENAI_BASE_URL"));
+    }
+
+    #[test]
+    fn reads_provider_messages() {
+        assert_eq!(
+            provider_message(br#"{"error":{"message":"bad key","type":"x"}}"#),
+            "bad key"
+        );
+        assert_eq!(provider_message(b"oops"), "oops");
+        assert_eq!(provider_message(b""), "(empty body)");
+    }
+
+    #[test]
+    fn reads_retry_after() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", "150".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
+        let mut h = HeaderMap::new();
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+}

@@ -1,0 +1,114 @@
+//! Built-in providers, and choosing one by name or from the environment.
+
+mod anthropic;
+mod http;
+mod openai;
+
+use std::future::Future;
+
+pub use self::anthropic::{
+    ANTHROPIC_BASE_URL, ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_DEFAULT_MODEL, Anthropic,
+};
+pub use self::openai::{OPENAI_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAi};
+
+use crate::error::{Error, GeneratorError};
+use crate::generator::{Generator, Reply, Request};
+
+/// The provider names [`generator`] knows.
+pub const PROVIDERS: &[&str] = &["openai", "anthropic"];
+
+/// A generator chosen at run time: by name ([`generator`]) or from the environment
+/// ([`AnyGenerator::from_env`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AnyGenerator {
+    /// OpenAI or an OpenAI-compatible server.
+    OpenAi(OpenAi),
+    /// Anthropic.
+    Anthropic(Anthropic),
+}
+
+/// A generator for a provider by name, as the Python original writes it
+/// (`generator("openai", key)`). The names are in [`PROVIDERS`]; any other name is an
+/// error that lists them.
+///
+/// ```
+/// # fn main() -> Result<(), chatan::Error> {
+/// let gen = chatan::generator("openai", "sk-...")?;
+/// let claude = chatan::generator("anthropic", "sk-ant-...")?;
+/// assert!(chatan::generator("gpt", "sk-...").unwrap_err().to_string().contains("openai, anthropic"));
+/// # Ok(()) }
+/// ```
+pub fn generator(provider: &str, api_key: impl Into<String>) -> Result<AnyGenerator, Error> {
+    match provider.trim().to_ascii_lowercase().as_str() {
+        "openai" => OpenAi::new(api_key).map(AnyGenerator::OpenAi),
+        "anthropic" => Anthropic::new(api_key).map(AnyGenerator::Anthropic),
+        _ => Err(Error::UnknownProvider {
+            name: provider.to_owned(),
+            known: PROVIDERS,
+        }),
+    }
+}
+
+impl AnyGenerator {
+    /// The first provider the environment configures: `OPENAI_API_KEY`, then
+    /// `ANTHROPIC_API_KEY`, then `OPENAI_BASE_URL` (an OpenAI-compatible server without
+    /// a key), then `ANTHROPIC_BASE_URL`. With none set, the error says what to set.
+    pub fn from_env() -> Result<Self, Error> {
+        if env("OPENAI_API_KEY").is_some() {
+            return OpenAi::from_env().map(AnyGenerator::OpenAi);
+        }
+        if env("ANTHROPIC_API_KEY").is_some() {
+            return Anthropic::from_env().map(AnyGenerator::Anthropic);
+        }
+        if env("OPENAI_BASE_URL").is_some() {
+            return OpenAi::from_env().map(AnyGenerator::OpenAi);
+        }
+        if env("ANTHROPIC_BASE_URL").is_some() {
+            return Anthropic::from_env().map(AnyGenerator::Anthropic);
+        }
+        Err(Error::Config(
+            "no provider is configured: set OPENAI_API_KEY or ANTHROPIC_API_KEY, or \
+             OPENAI_BASE_URL for an OpenAI-compatible server (vLLM, llama.cpp, Ollama)"
+                .into(),
+        ))
+    }
+}
+
+impl Generator for AnyGenerator {
+    fn generate(
+        &self,
+        request: &Request<'_>,
+    ) -> impl Future<Output = Result<Reply, GeneratorError>> + Send {
+        async move {
+            match self {
+                AnyGenerator::OpenAi(g) => g.generate(request).await,
+                AnyGenerator::Anthropic(g) => g.generate(request).await,
+            }
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            AnyGenerator::OpenAi(g) => g.name(),
+            AnyGenerator::Anthropic(g) => g.name(),
+        }
+    }
+}
+
+impl From<OpenAi> for AnyGenerator {
+    fn from(g: OpenAi) -> Self {
+        AnyGenerator::OpenAi(g)
+    }
+}
+
+impl From<Anthropic> for AnyGenerator {
+    fn from(g: Anthropic) -> Self {
+        AnyGenerator::Anthropic(g)
+    }
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

@@ -1,0 +1,115 @@
+//! The contract between the macros and the engine: what a compiled recipe tells the
+//! engine (a static [`Spec`]) and what it lets the engine do to a row being built (the
+//! [`Recipe`] trait, implemented by the macro-generated cells struct).
+//!
+//! Nothing here is meant to be used by hand; it is public (and hidden) because the code
+//! the macros emit lives in the user's crate.
+
+use crate::error::ReplyError;
+use crate::rng::SampleRng;
+
+/// A compiled recipe: column names, kinds and dependencies, in declaration order.
+#[derive(Debug)]
+pub struct Spec {
+    /// The row struct's name.
+    pub name: &'static str,
+    /// The columns.
+    pub columns: &'static [ColumnSpec],
+}
+
+/// One column of a [`Spec`].
+#[derive(Debug)]
+pub struct ColumnSpec {
+    /// The field name.
+    pub name: &'static str,
+    /// How it is filled.
+    pub kind: ColumnKind,
+    /// Indices of the columns it reads.
+    pub deps: &'static [usize],
+    /// Indices of the columns that read it.
+    pub dependents: &'static [usize],
+}
+
+/// How a column is filled.
+#[derive(Debug)]
+pub enum ColumnKind {
+    /// From a sampler.
+    Sampled,
+    /// The same value every row (a constant sampler).
+    Static,
+    /// From a closure over other columns.
+    Derived,
+    /// From a generator.
+    Generated(GenSpec),
+}
+
+/// A generated column's template and options.
+#[derive(Debug)]
+pub struct GenSpec {
+    /// The template, as text and column references.
+    pub template: &'static [Piece],
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+    /// Reply length limit.
+    pub max_tokens: Option<u32>,
+    /// System prompt.
+    pub system: Option<&'static str>,
+    /// Model override.
+    pub model: Option<&'static str>,
+    /// Named generator.
+    pub generator: Option<&'static str>,
+}
+
+/// A piece of a compiled template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// Literal text.
+    Text(&'static str),
+    /// The value of the column with this index.
+    Field(usize),
+}
+
+/// A row being built: one optional cell per column. Implemented by the macros.
+pub trait Recipe: Send + Sized + 'static {
+    /// The finished row type.
+    type Row;
+    /// The recipe's samplers, one per sampled or static column.
+    type Samplers: Send + Sync + 'static;
+
+    /// The compiled recipe.
+    const SPEC: Spec;
+
+    /// A row with every cell empty.
+    fn new() -> Self;
+
+    /// Builds the recipe's samplers (once per runner).
+    fn samplers() -> Self::Samplers;
+
+    /// Checks the sampler of sampled or static column `column` (once per run).
+    fn check_sampler(samplers: &Self::Samplers, column: usize) -> Result<(), String>;
+
+    /// Fills sampled or static column `column`.
+    fn sample(&mut self, column: usize, samplers: &Self::Samplers, rng: &mut SampleRng);
+
+    /// Fills derived column `column` (its dependencies are filled).
+    fn derive(&mut self, column: usize);
+
+    /// Writes column `column` (filled) into a prompt.
+    fn write_field(&self, column: usize, out: &mut String);
+
+    /// Fills generated column `column` from a reply.
+    fn accept(&mut self, column: usize, reply: String) -> Result<(), ReplyError>;
+
+    /// The finished row (every cell filled).
+    fn finish(self) -> Self::Row;
+}
+
+/// Renders a compiled template for a row whose referenced cells are filled.
+pub(crate) fn render<R: Recipe>(cells: &R, template: &[Piece], out: &mut String) {
+    for piece in template {
+        match *piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Field(column) => cells.write_field(column, out),
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `from_dataset`: a named column of in-memory rows, like the seed's
+//! `sample.from_dataset(data, "prompt")`. (Files and hub datasets build on this in a later
+//! release.)
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{BoxedSampler, IntoSampler, Sampler};
+use crate::rng::SampleRng;
+
+/// One value of column `column` of `rows`, uniformly. `rows` are any `Serialize` values
+/// with named fields: chatan's own rows from an earlier run, your structs, or JSON
+/// objects. The column's values convert into the type of the column they fill; rows
+/// without the column, or values of the wrong type, fail the run before any request.
+///
+/// ```
+/// use chatan::sample;
+/// use serde_json::json;
+///
+/// chatan::dataset! {
+///     struct Variation {
+///         original: String = sample::input(),
+///         variation: String = gen("rewrite this prompt: {original}"),
+///     }
+/// }
+///
+/// # async fn run(gen: &impl chatan::Generator) -> Result<(), Box<dyn std::error::Error>> {
+/// let data = vec![
+///     json!({"prompt": "What is 2 + 2?", "id": 1}),
+///     json!({"prompt": "Name a prime.", "id": 2}),
+/// ];
+/// let rows = Variation::runner(gen)
+///     .sampler(|c| c.original, sample::from_dataset(&data, "prompt"))
+///     .generate(100)
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub fn from_dataset<R: Serialize>(rows: impl IntoIterator<Item = R>, column: &str) -> FromDataset {
+    let mut values = Vec::new();
+    let mut problem = None;
+    for (i, row) in rows.into_iter().enumerate() {
+        match serde_json::to_value(&row) {
+            Ok(serde_json::Value::Object(mut fields)) => match fields.remove(column) {
+                Some(v) => values.push(v),
+                None if problem.is_none() => {
+                    let names: Vec<&String> = fields.keys().collect();
+                    problem = Some(format!(
+                        "row {i} of the dataset has no column {column:?} (it has {names:?})"
+                    ));
+                }
+                None => {}
+            },
+            Ok(_) if problem.is_none() => {
+                problem = Some(format!(
+                    "row {i} of the dataset is not a record with named columns"
+                ));
+            }
+            Err(e) if problem.is_none() => {
+                problem = Some(format!("row {i} of the dataset could not be read: {e}"));
+            }
+            _ => {}
+        }
+    }
+    FromDataset {
+        column: column.to_owned(),
+        values,
+        problem,
+        default: NoDefault,
+    }
+}
+
+/// See [`from_dataset`]. It adapts to the type of the column it fills.
+#[derive(Debug, Clone)]
+pub struct FromDataset<D = NoDefault> {
+    column: String,
+    values: Vec<serde_json::Value>,
+    problem: Option<String>,
+    default: D,
+}
+
+/// No default sampler (see [`FromDataset::or_else`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NoDefault;
+
+impl FromDataset {
+    /// Draws from `default` instead when the dataset has no rows.
+    pub fn or_else<S: Sampler>(self, default: S) -> FromDataset<S> {
+        FromDataset {
+            column: self.column,
+            values: self.values,
+            problem: self.problem,
+            default,
+        }
+    }
+}
+
+impl<D> FromDataset<D> {
+    fn typed<T: DeserializeOwned>(self) -> (Result<Vec<T>, String>, D) {
+        if let Some(p) = self.problem {
+            return (Err(p), self.default);
+        }
+        let column = self.column;
+        let typed = self
+            .values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                serde_json::from_value(v).map_err(|e| {
+                    format!(
+                        "value of column {column:?} in row {i} does not fit this column's type \
+                         ({}): {e}",
+                        std::any::type_name::<T>()
+                    )
+                })
+            })
+            .collect();
+        (typed, self.default)
+    }
+}
+
+impl<T> IntoSampler<T> for FromDataset
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    fn into_sampler(self) -> BoxedSampler<T> {
+        match self.typed::<T>() {
+            (Ok(values), _) => BoxedSampler::new(super::from_values(values)),
+            (Err(problem), _) => BoxedSampler::new(Broken::<T>(problem, Default::default())),
+        }
+    }
+}
+
+impl<T, S> IntoSampler<T> for FromDataset<S>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    S: Sampler + 'static,
+    S::Item: Into<T>,
+{
+    fn into_sampler(self) -> BoxedSampler<T> {
+        match self.typed::<T>() {
+            (Ok(values), default) => {
+                let default = BoxedSampler::<T>::new(default);
+                BoxedSampler::new(super::from_values(values).or_else(default))
+            }
+            (Err(problem), _) => BoxedSampler::new(Broken::<T>(problem, Default::default())),
+        }
+    }
+}
+
+/// A sampler whose source was unusable; its check reports why.
+struct Broken<T>(String, std::marker::PhantomData<fn() -> T>);
+
+impl<T> Sampler for Broken<T> {
+    type Item = T;
+    fn sample(&self, _: &mut SampleRng) -> T {
+        unreachable!("runs check() before sampling")
+    }
+    fn check(&self) -> Result<(), String> {
+        Err(self.0.clone())
+    }
+}

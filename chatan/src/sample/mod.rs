@@ -1,0 +1,232 @@
+//! Samplers: columns whose values are drawn, not generated.
+//!
+//! A sampler is an ordinary value built at run time, so it can hold data loaded at run
+//! time. A recipe names one per sampled column (`sample::choice([...])`); a run can
+//! replace any of them with [`Runner::sampler`](crate::Runner::sampler). Every draw gets
+//! a [`SampleRng`] seeded from `(seed, row, column)`, so a seeded run's samples are
+//! reproducible.
+//!
+//! | sampler | values |
+//! |---|---|
+//! | [`choice`] | one of a list, uniformly |
+//! | [`weighted`] | one of a list, by weight (also [`choice`] over a map of weights) |
+//! | [`uuid`] | a random (version 4) UUID |
+//! | [`datetime`] | a date-time between two bounds, optionally [formatted](DateTime::format) |
+//! | [`range`] | a number in an inclusive integer or half-open float range, optional [step](Range::step) |
+//! | [`from_values`] | one of a list of values loaded at run time, with an optional [default](FromValues::or_else) |
+//! | [`from_dataset`] | one value of a named column of in-memory rows (any `serde::Serialize` rows) |
+//! | [`constant`] | the same value every row |
+//! | [`input`] | a placeholder for a sampler supplied at run time |
+
+mod choice;
+mod dataset;
+mod datetime;
+mod range;
+mod uuid;
+mod values;
+
+pub use self::choice::{Choice, IntoChoices, Weighted, choice, weighted};
+pub use self::dataset::{FromDataset, NoDefault, from_dataset};
+pub use self::datetime::{DateBound, DateTime, FormattedDateTime, datetime};
+pub use self::range::{Range, RangeValue, range};
+pub use self::uuid::{Uuid, UuidV4, uuid};
+pub use self::values::{FromValues, OrElse, from_values};
+
+use crate::rng::SampleRng;
+
+/// Draws one value per row.
+///
+/// Implement it for your own samplers; `check` runs once before any row, so a sampler
+/// built from bad input (an empty list, a reversed range) fails the run before any
+/// request is sent, with an error that names the column.
+///
+/// ```
+/// use chatan::{Sampler, SampleRng};
+///
+/// /// A dice roll.
+/// struct Die;
+///
+/// impl Sampler for Die {
+///     type Item = u8;
+///     fn sample(&self, rng: &mut SampleRng) -> u8 {
+///         1 + rng.below(6) as u8
+///     }
+/// }
+///
+/// let roll = Die.sample(&mut SampleRng::from_seed(1));
+/// assert!((1..=6).contains(&roll));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a sampler",
+    label = "expected a sampler here",
+    note = "in `dataset!`, a column's value that is not `gen(..)`, a closure or a literal is read as a sampler, such as `sample::choice([..])`; wrap a plain value as `value(..)`"
+)]
+pub trait Sampler: Send + Sync {
+    /// The type of the values drawn.
+    type Item;
+
+    /// Draws one value.
+    fn sample(&self, rng: &mut SampleRng) -> Self::Item;
+
+    /// Checks the sampler can draw at all; called once per run, before any row.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<S: Sampler + ?Sized> Sampler for Box<S> {
+    type Item = S::Item;
+    fn sample(&self, rng: &mut SampleRng) -> S::Item {
+        (**self).sample(rng)
+    }
+    fn check(&self) -> Result<(), String> {
+        (**self).check()
+    }
+}
+
+/// A type-erased sampler of `T`, as stored per column.
+pub struct BoxedSampler<T>(Box<dyn Sampler<Item = T>>);
+
+impl<T> BoxedSampler<T> {
+    /// Erases a sampler whose values convert into `T`.
+    pub fn new<S>(sampler: S) -> Self
+    where
+        S: Sampler + 'static,
+        S::Item: Into<T>,
+        T: 'static,
+    {
+        BoxedSampler(Box::new(MapInto {
+            inner: sampler,
+            _to: std::marker::PhantomData,
+        }))
+    }
+}
+
+impl<T> Sampler for BoxedSampler<T> {
+    type Item = T;
+    fn sample(&self, rng: &mut SampleRng) -> T {
+        self.0.sample(rng)
+    }
+    fn check(&self) -> Result<(), String> {
+        self.0.check()
+    }
+}
+
+impl<T> std::fmt::Debug for BoxedSampler<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BoxedSampler")
+    }
+}
+
+struct MapInto<S, T> {
+    inner: S,
+    _to: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<S, T> Sampler for MapInto<S, T>
+where
+    S: Sampler,
+    S::Item: Into<T>,
+{
+    type Item = T;
+    fn sample(&self, rng: &mut SampleRng) -> T {
+        self.inner.sample(rng).into()
+    }
+    fn check(&self) -> Result<(), String> {
+        self.inner.check()
+    }
+}
+
+/// Anything that can fill a column of type `T`: a [`Sampler`] whose values convert into
+/// `T`, or one of the untyped sources ([`input`], [`from_dataset`]) that adapt to the
+/// column they are given to.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot fill a column of type `{T}`",
+    label = "this sampler's values do not convert into `{T}`",
+    note = "a sampled column's type must implement `From` the sampler's item type; change the field's type or the sampler"
+)]
+pub trait IntoSampler<T> {
+    /// Erases the sampler for storage in a recipe.
+    fn into_sampler(self) -> BoxedSampler<T>;
+}
+
+impl<T, S> IntoSampler<T> for S
+where
+    S: Sampler + 'static,
+    S::Item: Into<T>,
+    T: 'static,
+{
+    fn into_sampler(self) -> BoxedSampler<T> {
+        BoxedSampler::new(self)
+    }
+}
+
+/// The same value in every row: what a static column holds.
+///
+/// ```
+/// use chatan::{sample, Sampler, SampleRng};
+///
+/// let s = sample::constant("b");
+/// assert_eq!(s.sample(&mut SampleRng::from_seed(0)), "b");
+/// ```
+pub fn constant<T: Clone + Send + Sync>(value: T) -> Constant<T> {
+    Constant(value)
+}
+
+/// See [`constant`].
+#[derive(Debug, Clone)]
+pub struct Constant<T>(T);
+
+impl<T: Clone + Send + Sync> Sampler for Constant<T> {
+    type Item = T;
+    fn sample(&self, _: &mut SampleRng) -> T {
+        self.0.clone()
+    }
+}
+
+/// A placeholder for a sampler that is only known at run time, such as one built from a
+/// file: give the real one with [`Runner::sampler`](crate::Runner::sampler). A run that
+/// does not fails before any request, naming the column.
+///
+/// ```
+/// chatan::dataset! {
+///     struct Rewrite {
+///         original: String = sample::input(),
+///         rewrite: String = gen("rewrite this prompt: {original}"),
+///     }
+/// }
+/// # async fn run(gen: &impl chatan::Generator) -> Result<(), Box<dyn std::error::Error>> {
+/// let prompts = vec!["What is 2 + 2?".to_string(), "Name a prime.".to_string()];
+/// let rows = Rewrite::runner(gen)
+///     .sampler(|c| c.original, chatan::sample::from_values(prompts))
+///     .generate(10)
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub fn input() -> Input {
+    Input
+}
+
+/// See [`input`].
+#[derive(Debug, Clone, Copy)]
+pub struct Input;
+
+impl<T: 'static> IntoSampler<T> for Input {
+    fn into_sampler(self) -> BoxedSampler<T> {
+        struct Missing<T>(std::marker::PhantomData<fn() -> T>);
+        impl<T> Sampler for Missing<T> {
+            type Item = T;
+            fn sample(&self, _: &mut SampleRng) -> T {
+                unreachable!("runs check() before sampling")
+            }
+            fn check(&self) -> Result<(), String> {
+                Err(
+                    "the recipe declares it `sample::input()`, but no sampler was given; \
+                     pass one with `.sampler(|c| c.<column>, ...)`"
+                        .into(),
+                )
+            }
+        }
+        BoxedSampler(Box::new(Missing(std::marker::PhantomData)))
+    }
+}
