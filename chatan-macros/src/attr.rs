@@ -13,12 +13,9 @@ use crate::ctxt::Ctxt;
 use crate::suggest;
 use crate::template;
 
-/// Field attributes of the derive form. `gen` is an alias of `generate` for 2021-edition
-/// crates (`gen` is a reserved keyword from edition 2024 on, so it cannot be an
-/// attribute name there).
+/// Field attributes of the derive form. (`dataset!` writes `gen(...)`, but `gen` is a
+/// reserved keyword from edition 2024 on and cannot name an attribute there.)
 pub const GENERATE: &str = "generate";
-/// Alias of [`GENERATE`].
-pub const GEN: &str = "gen";
 /// `#[sample(expr)]`.
 pub const SAMPLE: &str = "sample";
 /// `#[value(expr)]`.
@@ -210,7 +207,7 @@ fn number(expr: &Expr) -> Option<f64> {
 
 /// Whether an attribute is one of ours.
 pub fn is_recipe_attr(attr: &Attribute) -> bool {
-    [GENERATE, GEN, SAMPLE, VALUE, DERIVED]
+    [GENERATE, SAMPLE, VALUE, DERIVED]
         .iter()
         .any(|name| attr.path().is_ident(name))
 }
@@ -254,7 +251,7 @@ pub fn field_kind(cx: &Ctxt, column: &Column, attrs: &[Attribute]) -> Option<Kin
         syn::Meta::List(list) => list.tokens.clone(),
         _ => {
             let example = match name.as_str() {
-                GENERATE | GEN => "#[generate(\"answer: {question}\")]",
+                GENERATE => "#[generate(\"answer: {question}\")]",
                 SAMPLE => "#[sample(choice([\"a\", \"b\"]))]",
                 VALUE => "#[value(true)]",
                 _ => "#[derived(|row| row.answer.len())]",
@@ -267,7 +264,7 @@ pub fn field_kind(cx: &Ctxt, column: &Column, attrs: &[Attribute]) -> Option<Kin
         }
     };
     match name.as_str() {
-        GENERATE | GEN => parse_gen(cx, path_span, tokens).map(Kind::Generated),
+        GENERATE => parse_gen(cx, path_span, tokens).map(Kind::Generated),
         SAMPLE | VALUE => {
             if tokens.is_empty() {
                 cx.error(

@@ -7,7 +7,7 @@
 //! fields, and "cannot move out of a shared reference" for the rest).
 
 use proc_macro2::{Group, Ident, TokenStream, TokenTree};
-use quote::{quote_spanned, ToTokens};
+use quote::{ToTokens, quote_spanned};
 use syn::{ExprClosure, Pat, PatIdent};
 
 use crate::ast::Derived;
@@ -16,13 +16,15 @@ use crate::ctxt::Ctxt;
 /// Checks the closure's shape, finds the fields it reads and rewrites its body.
 pub fn analyze(cx: &Ctxt, closure: ExprClosure) -> Option<Derived> {
     let param = match closure.inputs.iter().collect::<Vec<_>>().as_slice() {
-        [Pat::Ident(PatIdent {
-            ident,
-            by_ref: None,
-            mutability: None,
-            subpat: None,
-            attrs,
-        })] if attrs.is_empty() => ident.clone(),
+        [
+            Pat::Ident(PatIdent {
+                ident,
+                by_ref: None,
+                mutability: None,
+                subpat: None,
+                attrs,
+            }),
+        ] if attrs.is_empty() => ident.clone(),
         [Pat::Type(typed)] => {
             cx.error_spanned(
                 &typed.ty,
@@ -184,19 +186,21 @@ mod tests {
     fn rejects_bare_use_of_the_row() {
         let (d, r) = run(parse_quote!(|row| describe(row)));
         assert!(d.is_none());
-        assert!(r
-            .unwrap_err()
-            .to_string()
-            .contains("use `row` only to read a column"));
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .contains("use `row` only to read a column")
+        );
     }
 
     #[test]
     fn rejects_typed_and_extra_parameters() {
         let (_, r) = run(parse_quote!(|row: &Qa| row.answer.len()));
-        assert!(r
-            .unwrap_err()
-            .to_string()
-            .contains("remove the type annotation"));
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .contains("remove the type annotation")
+        );
         let (_, r) = run(parse_quote!(|a, b| a.x));
         assert!(r.unwrap_err().to_string().contains("exactly one parameter"));
     }

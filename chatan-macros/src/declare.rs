@@ -12,11 +12,11 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{
-    braced, parenthesized, Attribute, Expr, ExprCall, ExprLit, ExprUnary, Generics, Ident, Token,
-    Type, UnOp, Visibility,
+    Attribute, Expr, ExprCall, ExprLit, ExprUnary, Generics, Ident, Token, Type, UnOp, Visibility,
+    braced, parenthesized,
 };
 
-use crate::ast::{unraw, Column, Form, Kind, Recipe};
+use crate::ast::{Column, Form, Kind, Recipe, unraw};
 use crate::attr;
 use crate::closure;
 use crate::ctxt::Ctxt;

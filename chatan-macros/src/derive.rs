@@ -2,7 +2,7 @@
 
 use syn::{Data, DeriveInput, Fields, Visibility};
 
-use crate::ast::{unraw, Column, Form, Recipe};
+use crate::ast::{Column, Form, Recipe, unraw};
 use crate::attr;
 use crate::ctxt::Ctxt;
 

@@ -14,6 +14,9 @@ use crate::template::Segment;
 /// Emits everything for a recipe that passed all checks.
 pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let row = &recipe.ident;
+    // The helper types are as visible as the row type: `Dataset::Columns` and
+    // `Recipe::Row` name them together.
+    let vis = &recipe.vis;
     let declaration = declaration(recipe);
     let inherent = inherent_methods(recipe);
 
@@ -140,16 +143,16 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_camel_case_types, non_snake_case, unused_variables, unused_mut, clippy::all)]
         const _: () = {
-            pub struct __Cells {
+            #vis struct __Cells {
                 #(#cells_fields,)*
             }
 
-            pub struct __Samplers {
+            #vis struct __Samplers {
                 #(#sampler_fields,)*
             }
 
             #[doc = #columns_doc]
-            pub struct __Columns {
+            #vis struct __Columns {
                 #(#column_handle_fields,)*
             }
 

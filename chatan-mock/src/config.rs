@@ -71,6 +71,7 @@ pub struct MockConfig {
     pub(crate) malformed: f64,
     pub(crate) seed: u64,
     pub(crate) script: Vec<Fault>,
+    pub(crate) fail_from: Option<(u64, Fault)>,
     pub(crate) retry_after: Duration,
     pub(crate) api_key: Option<String>,
     pub(crate) echo_key: bool,
@@ -139,6 +140,13 @@ impl MockConfig {
     /// random ones).
     pub fn script(mut self, faults: impl IntoIterator<Item = Fault>) -> Self {
         self.script.extend(faults);
+        self
+    }
+
+    /// Every request from the `n`-th on (counting from 0, scripted ones included) gets
+    /// `fault`: an outage, or a key revoked mid-run.
+    pub fn fail_from(mut self, n: u64, fault: Fault) -> Self {
+        self.fail_from = Some((n, fault));
         self
     }
 

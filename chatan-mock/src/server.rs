@@ -245,7 +245,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
 
-    let fault = next_fault(&state);
+    let fault = next_fault(&state, id);
     tokio::time::sleep(latency(&state.config, &asked.prompt)).await;
     let (result, reply_text) = respond(&state, api, id, &asked, fault);
 
@@ -293,9 +293,14 @@ fn check_headers(config: &MockConfig, api: Api, req: &Request<Incoming>) -> Opti
     ))
 }
 
-fn next_fault(state: &State) -> Option<Fault> {
+fn next_fault(state: &State, id: u64) -> Option<Fault> {
     if let Some(fault) = lock(&state.script).pop_front() {
         return Some(fault);
+    }
+    if let Some((from, fault)) = state.config.fail_from {
+        if id >= from {
+            return Some(fault);
+        }
     }
     let c = &state.config;
     if c.rate_limit + c.server_error + c.drop + c.malformed <= 0.0 {

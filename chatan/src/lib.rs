@@ -105,9 +105,9 @@ pub use uuid::Uuid;
 /// | `#[value(expr)]` | the same value in every row |
 /// | `#[derived(\|row\| ...)]` | computed from other columns of the row |
 ///
-/// Inside `#[sample(...)]`, the [`sample`] functions are in scope unqualified. In crates
-/// on edition 2021, `#[gen(...)]` is accepted as well as `#[generate(...)]` (edition 2024
-/// reserves the keyword `gen`, so it cannot name an attribute there).
+/// Inside `#[sample(...)]`, the [`sample`] functions are in scope unqualified. The
+/// attribute is `generate`, not `gen` as in [`dataset!`]: edition 2024 reserves the
+/// keyword `gen`, so it cannot name an attribute.
 ///
 /// The recipe language (templates, options, checks) is the same as [`dataset!`]'s.
 ///

@@ -10,7 +10,7 @@ use crate::dataset::{Dataset, SampledColumn, SamplersOf};
 use crate::error::ReplyError;
 use crate::reply::FromReply;
 use crate::rng::SampleRng;
-use crate::sample::IntoSampler;
+use crate::sample::{FromSampled, IntoSampler};
 
 /// The value of a cell the scheduler has filled.
 #[inline]
@@ -82,8 +82,8 @@ pub fn sampler<T, S: IntoSampler<T>>(sampler: S) -> BoxedSampler<T> {
 #[inline]
 pub fn constant<T, V>(value: V) -> BoxedSampler<T>
 where
-    V: Into<T> + Clone + Send + Sync + 'static,
-    T: 'static,
+    V: Clone + Send + Sync + 'static,
+    T: FromSampled<V> + 'static,
 {
     BoxedSampler::new(crate::sample::constant(value))
 }

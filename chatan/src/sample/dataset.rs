@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{BoxedSampler, IntoSampler, Sampler};
+use super::{BoxedSampler, FromSampled, IntoSampler, Sampler};
 use crate::rng::SampleRng;
 
 /// One value of column `column` of `rows`, uniformly. `rows` are any `Serialize` values
@@ -134,7 +134,7 @@ impl<T, S> IntoSampler<T> for FromDataset<S>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
     S: Sampler + 'static,
-    S::Item: Into<T>,
+    T: FromSampled<S::Item>,
 {
     fn into_sampler(self) -> BoxedSampler<T> {
         match self.typed::<T>() {

@@ -84,16 +84,53 @@ impl<S: Sampler + ?Sized> Sampler for Box<S> {
     }
 }
 
+/// How a sampled value becomes a column's value: unchanged, or text (`&str`, `char`)
+/// into a `String` column.
+///
+/// The conversions are few on purpose: with only these, a column's type decides the
+/// type of an untyped literal, so `count: u8 = sample::range(1, 6)` draws `u8`s. (With
+/// every `Into` conversion allowed, the literals would default to `i32` and not fit.)
+/// Implement it to let a sampler of your type fill a column of another of your types.
+#[diagnostic::on_unimplemented(
+    message = "values of type `{U}` cannot fill a column of type `{Self}`",
+    label = "this sampler draws `{U}`",
+    note = "a sampler must draw the column's own type (or `&str`/`char` for a `String` column); change the field's type or the sampler"
+)]
+pub trait FromSampled<U>: Sized {
+    /// Converts a drawn value.
+    fn from_sampled(value: U) -> Self;
+}
+
+impl<T> FromSampled<T> for T {
+    #[inline]
+    fn from_sampled(value: T) -> T {
+        value
+    }
+}
+
+impl FromSampled<&str> for String {
+    #[inline]
+    fn from_sampled(value: &str) -> String {
+        value.to_owned()
+    }
+}
+
+impl FromSampled<char> for String {
+    #[inline]
+    fn from_sampled(value: char) -> String {
+        value.to_string()
+    }
+}
+
 /// A type-erased sampler of `T`, as stored per column.
 pub struct BoxedSampler<T>(Box<dyn Sampler<Item = T>>);
 
 impl<T> BoxedSampler<T> {
-    /// Erases a sampler whose values convert into `T`.
+    /// Erases a sampler whose values fill `T`.
     pub fn new<S>(sampler: S) -> Self
     where
         S: Sampler + 'static,
-        S::Item: Into<T>,
-        T: 'static,
+        T: FromSampled<S::Item> + 'static,
     {
         BoxedSampler(Box::new(MapInto {
             inner: sampler,
@@ -126,24 +163,24 @@ struct MapInto<S, T> {
 impl<S, T> Sampler for MapInto<S, T>
 where
     S: Sampler,
-    S::Item: Into<T>,
+    T: FromSampled<S::Item>,
 {
     type Item = T;
     fn sample(&self, rng: &mut SampleRng) -> T {
-        self.inner.sample(rng).into()
+        T::from_sampled(self.inner.sample(rng))
     }
     fn check(&self) -> Result<(), String> {
         self.inner.check()
     }
 }
 
-/// Anything that can fill a column of type `T`: a [`Sampler`] whose values convert into
-/// `T`, or one of the untyped sources ([`input`], [`from_dataset`]) that adapt to the
+/// Anything that can fill a column of type `T`: a [`Sampler`] whose values fit `T` (see
+/// [`FromSampled`]), or one of the untyped sources ([`input`], [`from_dataset`]) that adapt to the
 /// column they are given to.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot fill a column of type `{T}`",
-    label = "this sampler's values do not convert into `{T}`",
-    note = "a sampled column's type must implement `From` the sampler's item type; change the field's type or the sampler"
+    label = "this sampler's values do not fit `{T}`",
+    note = "a sampler must draw the column's own type (or `&str`/`char` for a `String` column); change the field's type or the sampler"
 )]
 pub trait IntoSampler<T> {
     /// Erases the sampler for storage in a recipe.
@@ -153,8 +190,7 @@ pub trait IntoSampler<T> {
 impl<T, S> IntoSampler<T> for S
 where
     S: Sampler + 'static,
-    S::Item: Into<T>,
-    T: 'static,
+    T: FromSampled<S::Item> + 'static,
 {
     fn into_sampler(self) -> BoxedSampler<T> {
         BoxedSampler::new(self)

@@ -1,0 +1,190 @@
+//! Samplers built at run time: replacing a recipe's sampler, required inputs, empty
+//! sources with and without defaults, and sampling from in-memory datasets.
+
+use chatan::{Error, sample};
+use chatan_mock::MockConfig;
+use serde_json::json;
+
+chatan::dataset! {
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct Rewrite {
+        pub original: String = sample::input(),
+        pub style: String = sample::choice(["formal", "casual"]),
+        pub rewrite: String = gen("rewrite this prompt in a {style} style: {original}"),
+        pub version: u32 = 2,
+        pub tag: String = "v2",
+    }
+}
+
+#[tokio::test]
+async fn a_sampler_built_at_run_time_fills_an_input_column() {
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    // Data that exists only at run time, such as lines read from a file.
+    let loaded: Vec<String> = "What is 2 + 2?\nName a prime.\nWhy is the sky blue?"
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let rows = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_values(loaded.clone()))
+        .seed(5)
+        .progress(false)
+        .generate(30)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| loaded.contains(&r.original)));
+    let distinct: std::collections::HashSet<&str> =
+        rows.iter().map(|r| r.original.as_str()).collect();
+    assert_eq!(distinct.len(), 3);
+    assert!(rows.iter().all(|r| r.version == 2 && r.tag == "v2"));
+    for r in &rows {
+        let prompt = format!("rewrite this prompt in a {} style: {}", r.style, r.original);
+        assert!(
+            server.exchanges().iter().any(|e| e.prompt == prompt),
+            "{prompt}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn any_sampled_or_static_column_can_be_replaced() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let rows = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::choice(["only this"]))
+        .sampler(|c| c.style, sample::choice(["pirate"]))
+        .sampler(|c| c.version, sample::range(7, 7))
+        .progress(false)
+        .generate(3)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.style == "pirate" && r.version == 7 && r.original == "only this")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_input_fails_before_any_request() {
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let failed = Rewrite::runner(&llm)
+        .progress(false)
+        .generate(5)
+        .await
+        .unwrap_err();
+    match failed.error() {
+        Error::Sampler {
+            column: "original",
+            reason,
+        } => {
+            assert!(
+                reason.contains("sample::input()") && reason.contains(".sampler("),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn an_empty_source_fails_unless_it_has_a_default() {
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let failed = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_values(Vec::<String>::new()))
+        .progress(false)
+        .generate(5)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(failed.error(), Error::Sampler { column: "original", reason } if reason.contains("no values")),
+        "{failed}"
+    );
+    assert_eq!(server.stats().requests, 0);
+
+    let rows = Rewrite::runner(&llm)
+        .sampler(
+            |c| c.original,
+            sample::from_values(Vec::<String>::new())
+                .or_else(sample::choice(["fallback".to_string()])),
+        )
+        .progress(false)
+        .generate(2)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.original == "fallback"));
+}
+
+#[tokio::test]
+async fn bad_sampler_arguments_fail_before_any_request_naming_the_column() {
+    chatan::dataset! {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Dated {
+            day: String = sample::datetime("2024-13-01", "2024-12-31").format("%Y-%m-%d"),
+            note: String = gen("what happened on {day}?"),
+        }
+    }
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let failed = Dated::generate(&llm, 3).await.unwrap_err();
+    assert_eq!(
+        failed.error().to_string(),
+        "column `day`: the sampler cannot be used: \"2024-13-01\" is not a date; write 2024-01-31, 2024-01-31 08:30:00 or an RFC 3339 time"
+    );
+    assert_eq!(server.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn from_dataset_samples_a_named_column_of_in_memory_rows() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let data = vec![
+        json!({"prompt": "What is 2 + 2?", "id": 1}),
+        json!({"prompt": "Name a prime.", "id": 2}),
+    ];
+    let first = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_dataset(&data, "prompt"))
+        .progress(false)
+        .generate(10)
+        .await
+        .unwrap();
+    assert!(
+        first
+            .iter()
+            .all(|r| r.original == "What is 2 + 2?" || r.original == "Name a prime.")
+    );
+
+    // A previous run's rows are a dataset too: sample their rewrites.
+    let second = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_dataset(&first, "rewrite"))
+        .progress(false)
+        .generate(5)
+        .await
+        .unwrap();
+    assert!(
+        second
+            .iter()
+            .all(|r| first.iter().any(|f| f.rewrite == r.original))
+    );
+
+    // A missing column or a value of the wrong type is reported before any request.
+    let failed = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_dataset(&data, "promt"))
+        .progress(false)
+        .generate(1)
+        .await
+        .unwrap_err();
+    assert!(
+        failed.to_string().contains("has no column \"promt\""),
+        "{failed}"
+    );
+    let failed = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_dataset(&data, "id"))
+        .progress(false)
+        .generate(1)
+        .await
+        .unwrap_err();
+    assert!(
+        failed
+            .to_string()
+            .contains("does not fit this column's type"),
+        "{failed}"
+    );
+}
