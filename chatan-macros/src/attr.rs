@@ -60,13 +60,35 @@ pub fn parse_gen(cx: &Ctxt, keyword: Span, args: TokenStream) -> Option<Generate
             return None;
         }
     };
-    let mut literal = None;
+    let mut args = args.into_iter().peekable();
+    let literal = match args.peek() {
+        Some(GenArg::Template(_)) => match args.next() {
+            Some(GenArg::Template(lit)) => Some(lit),
+            _ => None,
+        },
+        _ => None,
+    };
+    // The template first, so its errors come before those of the options after it.
+    let template = literal.as_ref().and_then(|literal| {
+        let text = literal.value();
+        match template::parse(&text) {
+            Ok(t) => Some(t),
+            Err(errors) => {
+                for e in errors {
+                    cx.error(
+                        literal.span(),
+                        format!("{e}\n{}", template::snippet(&text, e.span)),
+                    );
+                }
+                None
+            }
+        }
+    });
     let mut options = GenOptions::default();
     let mut seen: Vec<String> = Vec::new();
     let mut ok = true;
-    for (i, arg) in args.into_iter().enumerate() {
+    for arg in args {
         match arg {
-            GenArg::Template(lit) if i == 0 => literal = Some(lit),
             GenArg::Template(lit) => {
                 cx.error(
                     lit.span(),
@@ -104,19 +126,6 @@ pub fn parse_gen(cx: &Ctxt, keyword: Span, args: TokenStream) -> Option<Generate
             );
         }
         return None;
-    };
-    let text = literal.value();
-    let template = match template::parse(&text) {
-        Ok(t) => Some(t),
-        Err(errors) => {
-            for e in errors {
-                cx.error(
-                    literal.span(),
-                    format!("{e}\n{}", template::snippet(&text, e.span)),
-                );
-            }
-            None
-        }
     };
     ok.then_some(Generated {
         literal,

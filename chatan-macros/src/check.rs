@@ -54,12 +54,15 @@ pub fn check(cx: &Ctxt, recipe: &Recipe) {
                 let place = if reference.in_template.is_some() {
                     "template"
                 } else {
-                    "derived column"
+                    "closure"
                 };
                 report(
                     cx,
                     &reference,
-                    format!("unknown column `{}` in {place}; {hint}", reference.name),
+                    format!(
+                        "unknown column `{}` in the {place} of `{}`; {hint}",
+                        reference.name, column.name
+                    ),
                 );
             }
         }

@@ -43,7 +43,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         let (ident, ty) = (&c.ident, &c.ty);
         match &c.kind {
             Some(Kind::Sampled(expr)) => quote_spanned! {expr.span()=>
-                #ident: ::chatan::__private::sampler::<#ty, _>(#expr)
+                #ident: ::chatan::sample::IntoSampler::<#ty>::into_sampler(#expr)
             },
             Some(Kind::Static(expr)) => quote_spanned! {expr.span()=>
                 #ident: ::chatan::__private::constant::<#ty, _>(#expr)
@@ -250,10 +250,17 @@ pub fn declaration(recipe: &Recipe) -> TokenStream {
     let (attrs, vis, ident, generics) =
         (&recipe.attrs, &recipe.vis, &recipe.ident, &recipe.generics);
     let where_clause = &generics.where_clause;
-    let fields = recipe.columns.iter().map(|c| {
-        let (attrs, vis, ident, ty) = (&c.attrs, &c.vis, &c.ident, &c.ty);
-        quote!(#(#attrs)* #vis #ident: #ty)
-    });
+    // A duplicate column is reported by `check.rs`; declaring it twice would only add
+    // rustc's own error about the same thing.
+    let mut seen = std::collections::HashSet::new();
+    let fields = recipe
+        .columns
+        .iter()
+        .filter(|c| seen.insert(&c.name))
+        .map(|c| {
+            let (attrs, vis, ident, ty) = (&c.attrs, &c.vis, &c.ident, &c.ty);
+            quote!(#(#attrs)* #vis #ident: #ty)
+        });
     quote! {
         #(#attrs)*
         #vis struct #ident #generics #where_clause {

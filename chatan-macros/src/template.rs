@@ -135,12 +135,16 @@ pub fn parse(src: &str) -> Result<Template, Vec<Error>> {
                 text.push_str(&src[text_start..i]);
                 let open = i;
                 if bytes.get(i + 1) == Some(&b'%') {
-                    // Skip the whole block so its insides do not produce more errors.
+                    // Skip the whole block so its insides do not produce more errors,
+                    // and report only a template's first block: one is enough to say
+                    // blocks are unsupported.
                     let end = src[i..].find("%}").map_or(bytes.len(), |p| i + p + 2);
-                    errors.push(Error {
-                        kind: ErrorKind::Block,
-                        span: Span { start: open, end },
-                    });
+                    if !errors.iter().any(|e: &Error| e.kind == ErrorKind::Block) {
+                        errors.push(Error {
+                            kind: ErrorKind::Block,
+                            span: Span { start: open, end },
+                        });
+                    }
                     i = end;
                     text_start = i;
                     continue;
@@ -215,8 +219,9 @@ fn is_identifier(s: &str) -> bool {
 }
 
 /// Renders the line of `src` that holds `span`, with carets under the span, for error
-/// messages. Long lines are cut around the span.
+/// messages. Lines over 80 characters are cut around the span.
 pub fn snippet(src: &str, span: Span) -> String {
+    const CONTEXT: usize = 30;
     let line_start = src[..span.start].rfind('\n').map_or(0, |p| p + 1);
     let line_end = src[span.start..]
         .find('\n')
@@ -227,11 +232,16 @@ pub fn snippet(src: &str, span: Span) -> String {
         .chars()
         .count()
         .max(1);
-    // Keep at most ~30 characters of context either side of the span.
-    let skip = col.saturating_sub(30);
-    let shown: String = line.chars().skip(skip).take(30 + width + 30).collect();
+    let long = line.chars().count() > 80;
+    let skip = if long { col.saturating_sub(CONTEXT) } else { 0 };
+    let take = if long {
+        CONTEXT + width + CONTEXT
+    } else {
+        usize::MAX
+    };
+    let shown: String = line.chars().skip(skip).take(take).collect();
     let cut_left = skip > 0;
-    let cut_right = line.chars().count() > skip + 30 + width + 30;
+    let cut_right = long && line.chars().count() > skip + take;
     let prefix = if cut_left { "..." } else { "" };
     let suffix = if cut_right { "..." } else { "" };
     format!(
@@ -392,7 +402,7 @@ mod tests {
     #[test]
     fn jinja_block_is_reported_once() {
         let src = "{%- if kind == \"a\" -%}x{%- endif -%}";
-        assert_eq!(kinds(src), vec![ErrorKind::Block, ErrorKind::Block]);
+        assert_eq!(kinds(src), vec![ErrorKind::Block]);
     }
 
     #[test]

@@ -294,8 +294,14 @@ pub(crate) struct Rows<'g, R: Recipe> {
     total: usize,
     window: usize,
     stopped: bool,
-    /// For ordered output: finished rows from index `base` on, waiting for their turn.
-    reorder: Option<(usize, VecDeque<Option<Result<R::Row, Error>>>)>,
+    /// For ordered output: finished rows waiting for their turn.
+    reorder: Option<Reorder<R::Row>>,
+}
+
+/// Rows from index `base` on, filled in as they finish, handed out in order.
+struct Reorder<T> {
+    base: usize,
+    waiting: VecDeque<Option<Result<T, Error>>>,
 }
 
 // Rows are never pinned in place (the open futures are boxed, the finished rows just
@@ -317,14 +323,17 @@ where
             total,
             window,
             stopped: false,
-            reorder: ordered.then(|| (0, VecDeque::new())),
+            reorder: ordered.then(|| Reorder {
+                base: 0,
+                waiting: VecDeque::new(),
+            }),
         }
     }
 
     fn admit(&mut self) {
         while !self.stopped && self.next < self.total {
             let room = match &self.reorder {
-                Some((base, _)) => self.next < base + self.window,
+                Some(reorder) => self.next < reorder.base + self.window,
                 None => self.open.len() < self.window,
             };
             if !room {
@@ -350,11 +359,15 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some((base, waiting)) = &mut this.reorder {
-                if let Some(Some(_)) = waiting.front() {
-                    let result = waiting.pop_front().flatten().expect("front is filled");
-                    let row = *base;
-                    *base += 1;
+            if let Some(reorder) = &mut this.reorder {
+                if let Some(Some(_)) = reorder.waiting.front() {
+                    let result = reorder
+                        .waiting
+                        .pop_front()
+                        .flatten()
+                        .expect("front is filled");
+                    let row = reorder.base;
+                    reorder.base += 1;
                     return Poll::Ready(Some((row, result)));
                 }
             }
@@ -372,12 +385,12 @@ where
                         }
                     }
                     match &mut this.reorder {
-                        Some((base, waiting)) => {
-                            let slot = row - *base;
-                            if waiting.len() <= slot {
-                                waiting.resize_with(slot + 1, || None);
+                        Some(reorder) => {
+                            let slot = row - reorder.base;
+                            if reorder.waiting.len() <= slot {
+                                reorder.waiting.resize_with(slot + 1, || None);
                             }
-                            waiting[slot] = Some(result);
+                            reorder.waiting[slot] = Some(result);
                         }
                         None => return Poll::Ready(Some((row, result))),
                     }

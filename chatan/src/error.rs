@@ -178,9 +178,9 @@ pub enum Error {
 /// A run that stopped early, with every row that completed before it stopped.
 ///
 /// ```
-/// # async fn run(gen: &impl chatan::Generator) {
+/// # async fn run(llm: &impl chatan::Generator) {
 /// # chatan::dataset! { struct Qa { q: String = gen("a question") } }
-/// match Qa::generate(gen, 100).await {
+/// match Qa::generate(llm, 100).await {
 ///     Ok(rows) => println!("{} rows", rows.len()),
 ///     Err(failed) => {
 ///         eprintln!("{failed}");

@@ -24,8 +24,8 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let gen = chatan::generator("openai", std::env::var("OPENAI_API_KEY")?)?;
-//!     let rows: Vec<Mix> = Mix::generate(&gen, 100).await?;
+//!     let llm = chatan::generator("openai", std::env::var("OPENAI_API_KEY")?)?;
+//!     let rows: Vec<Mix> = Mix::generate(&llm, 100).await?;
 //!     println!("{:#?}", rows[0]);
 //!     Ok(())
 //! }

@@ -10,7 +10,7 @@ use crate::dataset::{Dataset, SampledColumn, SamplersOf};
 use crate::error::ReplyError;
 use crate::reply::FromReply;
 use crate::rng::SampleRng;
-use crate::sample::{FromSampled, IntoSampler};
+use crate::sample::FromSampled;
 
 /// The value of a cell the scheduler has filled.
 #[inline]
@@ -70,12 +70,6 @@ pub fn write_field<T: Render + ?Sized>(out: &mut String, value: &T) {
 #[inline]
 pub fn parse_reply<T: FromReply>(reply: String) -> Result<T, ReplyError> {
     T::from_reply(reply)
-}
-
-/// A sampled column's sampler, erased.
-#[inline]
-pub fn sampler<T, S: IntoSampler<T>>(sampler: S) -> BoxedSampler<T> {
-    sampler.into_sampler()
 }
 
 /// A static column's value, as a constant sampler.

@@ -4,8 +4,6 @@ mod anthropic;
 mod http;
 mod openai;
 
-use std::future::Future;
-
 pub use self::anthropic::{
     ANTHROPIC_BASE_URL, ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_DEFAULT_MODEL, Anthropic,
 };
@@ -34,7 +32,7 @@ pub enum AnyGenerator {
 ///
 /// ```
 /// # fn main() -> Result<(), chatan::Error> {
-/// let gen = chatan::generator("openai", "sk-...")?;
+/// let llm = chatan::generator("openai", "sk-...")?;
 /// let claude = chatan::generator("anthropic", "sk-ant-...")?;
 /// assert!(chatan::generator("gpt", "sk-...").unwrap_err().to_string().contains("openai, anthropic"));
 /// # Ok(()) }
@@ -76,15 +74,10 @@ impl AnyGenerator {
 }
 
 impl Generator for AnyGenerator {
-    fn generate(
-        &self,
-        request: &Request<'_>,
-    ) -> impl Future<Output = Result<Reply, GeneratorError>> + Send {
-        async move {
-            match self {
-                AnyGenerator::OpenAi(g) => g.generate(request).await,
-                AnyGenerator::Anthropic(g) => g.generate(request).await,
-            }
+    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        match self {
+            AnyGenerator::OpenAi(g) => g.generate(request).await,
+            AnyGenerator::Anthropic(g) => g.generate(request).await,
         }
     }
 

@@ -24,12 +24,12 @@ use crate::rng::SampleRng;
 ///     }
 /// }
 ///
-/// # async fn run(gen: &impl chatan::Generator) -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run(llm: &impl chatan::Generator) -> Result<(), Box<dyn std::error::Error>> {
 /// let data = vec![
 ///     json!({"prompt": "What is 2 + 2?", "id": 1}),
 ///     json!({"prompt": "Name a prime.", "id": 2}),
 /// ];
-/// let rows = Variation::runner(gen)
+/// let rows = Variation::runner(llm)
 ///     .sampler(|c| c.original, sample::from_dataset(&data, "prompt"))
 ///     .generate(100)
 ///     .await?;

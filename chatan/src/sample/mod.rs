@@ -178,9 +178,9 @@ where
 /// [`FromSampled`]), or one of the untyped sources ([`input`], [`from_dataset`]) that adapt to the
 /// column they are given to.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot fill a column of type `{T}`",
-    label = "this sampler's values do not fit `{T}`",
-    note = "a sampler must draw the column's own type (or `&str`/`char` for a `String` column); change the field's type or the sampler"
+    message = "`{Self}` is not a sampler of `{T}` values",
+    label = "expected a sampler of `{T}` values",
+    note = "a column's value that is not `gen(..)`, a closure or a literal must be a sampler (such as `sample::choice([..])`) of the column's own type (or of `&str`/`char` for a `String` column); write a plain value as `value(..)`"
 )]
 pub trait IntoSampler<T> {
     /// Erases the sampler for storage in a recipe.
@@ -231,9 +231,9 @@ impl<T: Clone + Send + Sync> Sampler for Constant<T> {
 ///         rewrite: String = gen("rewrite this prompt: {original}"),
 ///     }
 /// }
-/// # async fn run(gen: &impl chatan::Generator) -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run(llm: &impl chatan::Generator) -> Result<(), Box<dyn std::error::Error>> {
 /// let prompts = vec!["What is 2 + 2?".to_string(), "Name a prime.".to_string()];
-/// let rows = Rewrite::runner(gen)
+/// let rows = Rewrite::runner(llm)
 ///     .sampler(|c| c.original, chatan::sample::from_values(prompts))
 ///     .generate(10)
 ///     .await?;

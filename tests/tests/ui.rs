@@ -1,0 +1,8 @@
+//! Compile-time checks of recipes: one case per diagnostic, each with the compiler's
+//! reviewed output beside it (`ui/*.stderr`).
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("ui/*.rs");
+}

@@ -1,0 +1,9 @@
+chatan::dataset! {
+    struct Qa {
+        question: String = gen("write a question"),
+        answer: String = gen("answer: {question}"),
+        length: usize = |row| row.answr.len(),
+    }
+}
+
+fn main() {}

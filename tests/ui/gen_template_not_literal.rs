@@ -1,0 +1,10 @@
+const PROMPT: &str = "write a question";
+
+chatan::dataset! {
+    struct Qa {
+        question: String = gen(PROMPT),
+        answer: String = gen("answer: {question}", "be brief"),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+chatan::dataset! {
+    struct Mixed {
+        kind: String = sample::choice(["kernelbench", "kernelbook"]),
+        prompt: String = gen("{% if kind == \"kernelbench\" %}write a kernel{% endif %}"),
+    }
+}
+
+fn main() {}

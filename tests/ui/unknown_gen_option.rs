@@ -1,0 +1,8 @@
+chatan::dataset! {
+    struct Qa {
+        question: String = gen("write a question", temprature = 0.7),
+        answer: String = gen("answer: {question}", seed = 3),
+    }
+}
+
+fn main() {}
