@@ -1,1 +1,283 @@
-fn main() {}
+//! Throughput of chatan against its mock server at zero latency: rows per second, client
+//! CPU per LLM call, and peak memory.
+//!
+//! ```sh
+//! cargo bench -p bench                 # 10 000 rows x 2 generated columns
+//! cargo bench -p bench -- --rows 50000
+//! ```
+//!
+//! Every phase runs in a process of its own (this binary, re-executed), so each one's CPU
+//! time and peak RSS are its own; the mock server runs in another process, so its work is
+//! not counted as the client's.
+//!
+//! Phases:
+//! * `bare-reqwest`: the same requests sent by a hand-written loop over reqwest and
+//!   serde_json, 64 at a time: the floor any HTTP client pays.
+//! * `chatan-http`: `Qa::runner(&openai).generate(n)` against the mock.
+//! * `chatan-null`: the same recipe with a generator that answers in-process: chatan's
+//!   own overhead per call (scheduling, rendering, bookkeeping), no HTTP.
+//! * `chatan-stream`: `stream(n)` with rows dropped as they arrive, at n and 5n rows:
+//!   peak memory should not grow with n.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use chatan::{Generator, GeneratorError, OpenAi, Reply, Request};
+use futures::StreamExt;
+
+chatan::dataset! {
+    #[derive(Debug)]
+    struct Qa {
+        question: String = gen("write an example question from a 5th grade math test"),
+        answer: String = gen("answer: {question}"),
+    }
+}
+
+const CONCURRENCY: usize = 64;
+
+/// Answers at once, in-process.
+struct Null;
+
+impl Generator for Null {
+    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        Ok(Reply::from(format!(
+            "reply to {} bytes",
+            request.prompt.len()
+        )))
+    }
+}
+
+struct Usage {
+    cpu_seconds: f64,
+    max_rss_kib: i64,
+}
+
+fn usage() -> Usage {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a `rusage` into the pointer it is given.
+    let u = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
+        u.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Usage {
+        cpu_seconds: seconds(u.ru_utime) + seconds(u.ru_stime),
+        max_rss_kib: u.ru_maxrss,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("__serve") => serve(),
+        Some("__phase") => phase(&args[2], &args[3], args[4].parse().expect("rows")),
+        _ => {
+            let rows = args
+                .windows(2)
+                .find(|w| w[0] == "--rows")
+                .map_or(10_000, |w| w[1].parse().expect("--rows takes a number"));
+            drive(rows);
+        }
+    }
+}
+
+/// Runs the mock server and prints its address.
+fn serve() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let server = chatan_mock::MockServer::start(chatan_mock::MockConfig::new())
+            .await
+            .expect("mock server");
+        println!("{}", server.openai_url());
+        // Serve until the parent kills us.
+        std::future::pending::<()>().await;
+    });
+}
+
+/// One measured phase; prints `calls wall_seconds cpu_seconds max_rss_kib`.
+fn phase(name: &str, url: &str, rows: usize) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let before = usage();
+    let started = Instant::now();
+    let calls = runtime.block_on(async {
+        match name {
+            "bare-reqwest" => bare_reqwest(url, rows).await,
+            "chatan-http" => {
+                let openai = OpenAi::compatible(url).expect("url");
+                let out = Qa::runner(&openai)
+                    .concurrency(CONCURRENCY)
+                    .progress(false)
+                    .generate(rows)
+                    .await
+                    .expect("run");
+                assert_eq!(out.len(), rows);
+                2 * rows
+            }
+            "chatan-null" => {
+                let out = Qa::runner(&Null)
+                    .concurrency(CONCURRENCY)
+                    .progress(false)
+                    .generate(rows)
+                    .await
+                    .expect("run");
+                assert_eq!(out.len(), rows);
+                2 * rows
+            }
+            "chatan-stream" => {
+                let openai = OpenAi::compatible(url).expect("url");
+                let mut stream = Qa::runner(&openai)
+                    .concurrency(CONCURRENCY)
+                    .progress(false)
+                    .stream(rows)
+                    .expect("run");
+                let mut n = 0;
+                while let Some(row) = stream.next().await {
+                    let row = row.expect("row");
+                    n += usize::from(!row.question.is_empty() && !row.answer.is_empty());
+                }
+                assert_eq!(n, rows);
+                2 * rows
+            }
+            other => panic!("unknown phase {other}"),
+        }
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let after = usage();
+    println!(
+        "{calls} {wall} {} {}",
+        after.cpu_seconds - before.cpu_seconds,
+        after.max_rss_kib
+    );
+}
+
+/// The same two requests per row, by hand: reqwest + serde_json, 64 rows at a time.
+async fn bare_reqwest(base: &str, rows: usize) -> usize {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/chat/completions");
+    let ask = |prompt: String| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let body = serde_json::json!({
+                "model": "gpt-4o-mini",
+                "messages": [{"role": "user", "content": prompt}],
+            });
+            let reply: serde_json::Value = client
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            reply["choices"][0]["message"]["content"]
+                .as_str()
+                .expect("content")
+                .to_owned()
+        }
+    };
+    futures::stream::iter(0..rows)
+        .map(|_| async {
+            let question = ask("write an example question from a 5th grade math test".into()).await;
+            ask(format!("answer: {question}")).await
+        })
+        .buffer_unordered(CONCURRENCY)
+        .count()
+        .await
+        * 2
+}
+
+struct Measured {
+    name: String,
+    rows: usize,
+    calls: usize,
+    wall: f64,
+    cpu: f64,
+    rss_mib: f64,
+}
+
+fn run_phase(exe: &std::path::Path, name: &str, url: &str, rows: usize) -> Measured {
+    let out = Command::new(exe)
+        .args(["__phase", name, url, &rows.to_string()])
+        .output()
+        .expect("phase runs");
+    assert!(
+        out.status.success(),
+        "phase {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<f64> = text
+        .split_whitespace()
+        .map(|f| f.parse().expect("number"))
+        .collect();
+    Measured {
+        name: name.to_owned(),
+        rows,
+        calls: fields[0] as usize,
+        wall: fields[1],
+        cpu: fields[2],
+        rss_mib: fields[3] / 1024.0,
+    }
+}
+
+fn drive(rows: usize) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut server = Command::new(&exe)
+        .arg("__serve")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mock server process");
+    let mut url = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut url)
+        .expect("server address");
+    let url = url.trim().to_owned();
+
+    // Warm-up: first connections, page faults of the server.
+    run_phase(&exe, "chatan-http", &url, 500);
+    let results = [
+        run_phase(&exe, "bare-reqwest", &url, rows),
+        run_phase(&exe, "chatan-http", &url, rows),
+        run_phase(&exe, "chatan-null", &url, rows),
+        run_phase(&exe, "chatan-stream", &url, rows),
+        run_phase(&exe, "chatan-stream", &url, 5 * rows),
+    ];
+    let _ = server.kill();
+
+    println!(
+        "\n{rows} rows x 2 generated columns, concurrency {CONCURRENCY}, mock server at 0 ms latency\n"
+    );
+    println!(
+        "{:<14} {:>8} {:>9} {:>10} {:>13} {:>12}",
+        "phase", "rows", "calls", "rows/s", "CPU µs/call", "peak RSS MiB"
+    );
+    for m in &results {
+        println!(
+            "{:<14} {:>8} {:>9} {:>10.0} {:>13.1} {:>12.1}",
+            m.name,
+            m.rows,
+            m.calls,
+            m.rows as f64 / m.wall,
+            m.cpu * 1e6 / m.calls as f64,
+            m.rss_mib
+        );
+    }
+    let per_call = |m: &Measured| m.cpu * 1e6 / m.calls as f64;
+    let (bare, http, null) = (&results[0], &results[1], &results[2]);
+    println!(
+        "\nchatan over HTTP uses {:.2}x the client CPU per call of bare reqwest \
+         ({:+.1} µs/call); its own overhead without HTTP is {:.1} µs/call.",
+        per_call(http) / per_call(bare),
+        per_call(http) - per_call(bare),
+        per_call(null)
+    );
+    println!(
+        "rows/s: chatan {:.2}x bare reqwest. Streaming {}x the rows: peak RSS {:.2}x.",
+        (http.rows as f64 / http.wall) / (bare.rows as f64 / bare.wall),
+        5,
+        results[4].rss_mib / results[3].rss_mib
+    );
+}

@@ -1,1 +1,34 @@
-fn main() {}
+//! The seed's "Basic QA Dataset": one generator writes questions, then answers them.
+//!
+//! ```sh
+//! cargo run --example quickstart                         # bundled mock server
+//! OPENAI_API_KEY=sk-... cargo run --example quickstart   # OpenAI
+//! ```
+
+mod support;
+
+use std::time::Instant;
+
+chatan::dataset! {
+    /// A question from a 5th grade math test, and its answer.
+    #[derive(Debug, Clone)]
+    pub struct Qa {
+        pub question: String = gen("write an example question from a 5th grade math test"),
+        pub answer: String = gen("answer: {question}"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (llm, _mock) = support::generator().await?;
+
+    let started = Instant::now();
+    let rows: Vec<Qa> = Qa::generate(&llm, 100).await?;
+    let elapsed = started.elapsed();
+
+    for row in rows.iter().take(3) {
+        println!("question: {}\nanswer:   {}\n", row.question, row.answer);
+    }
+    println!("{} rows in {:.2?}", rows.len(), elapsed);
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! What the examples share: choosing a generator. A configured provider if there is one;
+//! otherwise chatan's bundled mock server, so the whole pipeline still runs without a key.
+
+use std::error::Error;
+
+use chatan::AnyGenerator;
+use chatan_mock::{MockConfig, MockServer};
+
+/// The generator to use, and the mock server behind it when no provider is configured
+/// (keep it alive while generating).
+pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
+    match AnyGenerator::from_env() {
+        Ok(generator) => {
+            eprintln!("Generating with {}.", chatan::Generator::name(&generator));
+            Ok((generator, None))
+        }
+        Err(chatan::Error::Config(_)) => {
+            let server = MockServer::start(MockConfig::new()).await?;
+            eprintln!(
+                "No OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_BASE_URL is set, so this runs\n\
+                 against chatan's bundled mock server at {}.\n\
+                 The replies below are PLACEHOLDER TEXT, not model output.\n\
+                 For real output, set one of:\n  \
+                   OPENAI_API_KEY=sk-...\n  \
+                   ANTHROPIC_API_KEY=sk-ant-...\n  \
+                   OPENAI_BASE_URL=http://localhost:8000/v1   (vLLM, llama.cpp server, Ollama, ...)\n",
+                server.addr()
+            );
+            let generator = chatan::OpenAi::compatible(&server.openai_url())?.into();
+            Ok((generator, Some(server)))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
