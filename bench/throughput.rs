@@ -246,6 +246,7 @@ fn drive(rows: usize) {
         run_phase(&exe, "chatan-stream", &url, 5 * rows),
     ];
     let _ = server.kill();
+    let _ = server.wait();
 
     println!(
         "\n{rows} rows x 2 generated columns, concurrency {CONCURRENCY}, mock server at 0 ms latency\n"
