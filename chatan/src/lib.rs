@@ -72,6 +72,11 @@ mod secret;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use crate::dataset::{Dataset, SampledColumn};
 pub use crate::error::{CellError, Error, GeneratorError, ReplyError, RunError};
 pub use crate::generator::{
