@@ -18,7 +18,7 @@ pub fn uuid() -> UuidV4 {
     UuidV4
 }
 
-/// See [`uuid`].
+/// See [`uuid()`].
 #[derive(Debug, Clone, Copy)]
 pub struct UuidV4;
 
