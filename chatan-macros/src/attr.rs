@@ -227,6 +227,23 @@ pub fn field_kind(cx: &Ctxt, column: &Column, attrs: &[Attribute]) -> Option<Kin
     let recipes: Vec<&Attribute> = attrs.iter().filter(|a| is_recipe_attr(a)).collect();
     let attr = match recipes.as_slice() {
         [] => {
+            // A misspelt recipe attribute is the likely cause: say which one.
+            let near_miss = attrs.iter().find_map(|a| {
+                let name = a.path().get_ident()?.to_string();
+                let fix = suggest::closest(&name, [GENERATE, SAMPLE, VALUE, DERIVED])?;
+                Some((a, name, fix))
+            });
+            if let Some((attr, name, fix)) = near_miss {
+                cx.error(
+                    attr.path().span(),
+                    format!(
+                        "field `{}` has no recipe: `#[{name}]` is not a chatan attribute; \
+                         did you mean `#[{fix}]`?",
+                        column.name
+                    ),
+                );
+                return None;
+            }
             cx.error(
                 column.ident.span(),
                 format!(

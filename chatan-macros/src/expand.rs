@@ -258,7 +258,10 @@ pub fn declaration(recipe: &Recipe) -> TokenStream {
         .iter()
         .filter(|c| seen.insert(&c.name))
         .map(|c| {
-            let (attrs, vis, ident, ty) = (&c.attrs, &c.vis, &c.ident, &c.ty);
+            // A recipe attribute here is already reported; rustc would only add that
+            // it does not know it.
+            let attrs = c.attrs.iter().filter(|a| !crate::attr::is_recipe_attr(a));
+            let (vis, ident, ty) = (&c.vis, &c.ident, &c.ty);
             quote!(#(#attrs)* #vis #ident: #ty)
         });
     quote! {
