@@ -103,27 +103,8 @@ fn phase(name: &str, url: &str, rows: usize) {
     let calls = runtime.block_on(async {
         match name {
             "bare-reqwest" => bare_reqwest(url, rows).await,
-            "chatan-http" => {
-                let openai = OpenAi::compatible(url).expect("url");
-                let out = Qa::runner(&openai)
-                    .concurrency(CONCURRENCY)
-                    .progress(false)
-                    .generate(rows)
-                    .await
-                    .expect("run");
-                assert_eq!(out.len(), rows);
-                2 * rows
-            }
-            "chatan-null" => {
-                let out = Qa::runner(&Null)
-                    .concurrency(CONCURRENCY)
-                    .progress(false)
-                    .generate(rows)
-                    .await
-                    .expect("run");
-                assert_eq!(out.len(), rows);
-                2 * rows
-            }
+            "chatan-http" => generate(&OpenAi::compatible(url).expect("url"), rows).await,
+            "chatan-null" => generate(&Null, rows).await,
             "chatan-stream" => {
                 let openai = OpenAi::compatible(url).expect("url");
                 let mut stream = Qa::runner(&openai)
@@ -149,6 +130,19 @@ fn phase(name: &str, url: &str, rows: usize) {
         after.cpu_seconds - before.cpu_seconds,
         after.max_rss_kib
     );
+}
+
+/// `generate(rows)` with default settings but no progress bar; the number of calls.
+async fn generate(llm: &impl Generator, rows: usize) -> usize {
+    let out = Qa::runner(llm)
+        .concurrency(CONCURRENCY)
+        .progress(false)
+        .generate(rows)
+        .await
+        .expect("run");
+    assert_eq!(out.len(), rows);
+    assert!(out.iter().all(|r| !r.question.is_empty()));
+    2 * rows
 }
 
 /// The same two requests per row, by hand: reqwest + serde_json, 64 rows at a time.

@@ -3,11 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::Client;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
-use super::http;
+use super::http::Endpoint;
 use crate::error::{Error, GeneratorError};
 use crate::generator::{Generator, Reply, Request, Usage};
 use crate::secret::ApiKey;
@@ -33,12 +32,8 @@ const API_VERSION: &str = "2023-06-01";
 /// ```
 #[derive(Clone)]
 pub struct Anthropic {
-    client: Client,
-    key: Option<ApiKey>,
-    endpoint: String,
-    model: String,
+    api: Endpoint,
     max_tokens: u32,
-    timeout: Duration,
 }
 
 impl Anthropic {
@@ -78,24 +73,27 @@ impl Anthropic {
             HeaderValue::from_static(API_VERSION),
         );
         Ok(Anthropic {
-            client: http::client(headers)?,
-            key,
-            endpoint: http::endpoint(base_url, "/v1/messages", "ANTHROPIC_BASE_URL")?,
-            model: ANTHROPIC_DEFAULT_MODEL.to_owned(),
+            api: Endpoint::new(
+                key,
+                headers,
+                base_url,
+                "/v1/messages",
+                "ANTHROPIC_BASE_URL",
+                ANTHROPIC_DEFAULT_MODEL,
+            )?,
             max_tokens: ANTHROPIC_DEFAULT_MAX_TOKENS,
-            timeout: http::DEFAULT_TIMEOUT,
         })
     }
 
     /// Sends requests to `base_url` instead (the part before `/v1/messages`).
     pub fn base_url(mut self, base_url: &str) -> Result<Self, Error> {
-        self.endpoint = http::endpoint(base_url, "/v1/messages", "base URL")?;
+        self.api.set_base_url(base_url)?;
         Ok(self)
     }
 
     /// The model of columns that do not name one.
     pub fn model(mut self, model: impl Into<String>) -> Self {
-        self.model = model.into();
+        self.api.model = model.into();
         self
     }
 
@@ -107,19 +105,14 @@ impl Anthropic {
 
     /// Gives up on a request after `timeout` (default 120 s); a timeout is retried.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.api.timeout = timeout;
         self
     }
 }
 
 impl fmt::Debug for Anthropic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Anthropic")
-            .field("endpoint", &self.endpoint)
-            .field("model", &self.model)
-            .field("api_key", &self.key)
-            .field("timeout", &self.timeout)
-            .finish()
+        self.api.debug("Anthropic", f)
     }
 }
 
@@ -163,7 +156,7 @@ struct MessagesUsage {
 impl Generator for Anthropic {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
         let body = MessagesRequest {
-            model: request.model.unwrap_or(&self.model),
+            model: request.model.unwrap_or(&self.api.model),
             max_tokens: request.max_tokens.unwrap_or(self.max_tokens),
             system: request.system,
             messages: [Message {
@@ -172,14 +165,7 @@ impl Generator for Anthropic {
             }],
             temperature: request.temperature,
         };
-        let response: MessagesResponse = http::post_json(
-            &self.client,
-            &self.endpoint,
-            &body,
-            self.timeout,
-            self.key.as_ref(),
-        )
-        .await?;
+        let response: MessagesResponse = self.api.post(&body).await?;
         let mut text = String::new();
         for block in response.content.iter().filter(|b| b.kind == "text") {
             text.push_str(&block.text);

@@ -12,11 +12,11 @@ use crate::error::{Error, GeneratorError};
 use crate::secret::ApiKey;
 
 /// The default per-request timeout.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A client with connection pooling that sends `headers` (the key, the API version)
 /// with every request; one per provider value, shared by its clones.
-pub(crate) fn client(headers: HeaderMap) -> Result<Client, Error> {
+fn client(headers: HeaderMap) -> Result<Client, Error> {
     Client::builder()
         .default_headers(headers)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -24,8 +24,73 @@ pub(crate) fn client(headers: HeaderMap) -> Result<Client, Error> {
         .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
 }
 
+/// One provider's endpoint: where to post, with which client, key, default model and
+/// timeout. The providers wrap it with their own wire format.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    client: Client,
+    key: Option<ApiKey>,
+    path: &'static str,
+    url: String,
+    pub(crate) model: String,
+    pub(crate) timeout: Duration,
+}
+
+impl Endpoint {
+    /// `path` is joined to `base_url` (named `variable` in errors); `headers` go with
+    /// every request.
+    pub(crate) fn new(
+        key: Option<ApiKey>,
+        headers: HeaderMap,
+        base_url: &str,
+        path: &'static str,
+        variable: &str,
+        model: &str,
+    ) -> Result<Self, Error> {
+        Ok(Endpoint {
+            client: client(headers)?,
+            key,
+            path,
+            url: endpoint(base_url, path, variable)?,
+            model: model.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// Posts to another base URL from now on.
+    pub(crate) fn set_base_url(&mut self, base_url: &str) -> Result<(), Error> {
+        self.url = endpoint(base_url, self.path, "base URL")?;
+        Ok(())
+    }
+
+    /// Posts `body` and reads the reply.
+    pub(crate) async fn post<T: DeserializeOwned>(
+        &self,
+        body: &impl Serialize,
+    ) -> Result<T, GeneratorError> {
+        post_json(
+            &self.client,
+            &self.url,
+            body,
+            self.timeout,
+            self.key.as_ref(),
+        )
+        .await
+    }
+
+    /// `Debug` for a provider: the endpoint, model and timeout; the key redacted.
+    pub(crate) fn debug(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("endpoint", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.key)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 /// Checks a base URL and joins `path` to it.
-pub(crate) fn endpoint(base: &str, path: &str, variable: &str) -> Result<String, Error> {
+fn endpoint(base: &str, path: &str, variable: &str) -> Result<String, Error> {
     let base = base.trim().trim_end_matches('/');
     match reqwest::Url::parse(base) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(format!("{base}{path}")),
@@ -36,7 +101,7 @@ pub(crate) fn endpoint(base: &str, path: &str, variable: &str) -> Result<String,
 }
 
 /// Posts `body` as JSON and reads a JSON reply, mapping every failure.
-pub(crate) async fn post_json<T: DeserializeOwned>(
+async fn post_json<T: DeserializeOwned>(
     client: &Client,
     url: &str,
     body: &impl Serialize,

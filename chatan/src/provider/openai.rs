@@ -4,11 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::Client;
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::{Deserialize, Serialize};
 
-use super::http;
+use super::http::Endpoint;
 use crate::error::{Error, GeneratorError};
 use crate::generator::{Generator, Reply, Request, Usage};
 use crate::secret::ApiKey;
@@ -33,11 +32,7 @@ pub const OPENAI_DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// ```
 #[derive(Clone)]
 pub struct OpenAi {
-    client: Client,
-    key: Option<ApiKey>,
-    endpoint: String,
-    model: String,
-    timeout: Duration,
+    api: Endpoint,
 }
 
 impl OpenAi {
@@ -83,41 +78,39 @@ impl OpenAi {
             headers.insert(AUTHORIZATION, key.header("Bearer ")?);
         }
         Ok(OpenAi {
-            client: http::client(headers)?,
-            key,
-            endpoint: http::endpoint(base_url, "/chat/completions", "OPENAI_BASE_URL")?,
-            model: OPENAI_DEFAULT_MODEL.to_owned(),
-            timeout: http::DEFAULT_TIMEOUT,
+            api: Endpoint::new(
+                key,
+                headers,
+                base_url,
+                "/chat/completions",
+                "OPENAI_BASE_URL",
+                OPENAI_DEFAULT_MODEL,
+            )?,
         })
     }
 
     /// Sends requests to `base_url` instead (the part before `/chat/completions`).
     pub fn base_url(mut self, base_url: &str) -> Result<Self, Error> {
-        self.endpoint = http::endpoint(base_url, "/chat/completions", "base URL")?;
+        self.api.set_base_url(base_url)?;
         Ok(self)
     }
 
     /// The model of columns that do not name one.
     pub fn model(mut self, model: impl Into<String>) -> Self {
-        self.model = model.into();
+        self.api.model = model.into();
         self
     }
 
     /// Gives up on a request after `timeout` (default 120 s); a timeout is retried.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.api.timeout = timeout;
         self
     }
 }
 
 impl fmt::Debug for OpenAi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAi")
-            .field("endpoint", &self.endpoint)
-            .field("model", &self.model)
-            .field("api_key", &self.key)
-            .field("timeout", &self.timeout)
-            .finish()
+        self.api.debug("OpenAi", f)
     }
 }
 
@@ -173,19 +166,12 @@ impl Generator for OpenAi {
             content: request.prompt,
         });
         let body = ChatRequest {
-            model: request.model.unwrap_or(&self.model),
+            model: request.model.unwrap_or(&self.api.model),
             messages,
             temperature: request.temperature,
             max_tokens: request.max_tokens,
         };
-        let response: ChatResponse = http::post_json(
-            &self.client,
-            &self.endpoint,
-            &body,
-            self.timeout,
-            self.key.as_ref(),
-        )
-        .await?;
+        let response: ChatResponse = self.api.post(&body).await?;
         let text = response
             .choices
             .into_iter()
