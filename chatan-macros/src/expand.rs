@@ -68,7 +68,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let sample_arms = sampled.iter().map(|(i, c)| {
         let ident = &c.ident;
         quote! {
-            #i => self.#ident = ::core::option::Option::Some(::chatan::Sampler::sample(&samplers.#ident, rng)),
+            #i => self.#ident = ::core::option::Option::Some(::chatan::Sampler::sample(&samplers.#ident, cx)),
         }
     });
 
@@ -189,7 +189,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     &mut self,
                     column: usize,
                     samplers: &__Samplers,
-                    rng: &mut ::chatan::SampleRng,
+                    cx: &mut ::chatan::SampleContext,
                 ) {
                     match column {
                         #(#sample_arms)*

@@ -40,6 +40,13 @@ pub(crate) struct LatencyRule {
     pub latency: Duration,
 }
 
+/// A fault for every prompt that contains `needle`.
+#[derive(Debug, Clone)]
+pub(crate) struct FaultRule {
+    pub needle: String,
+    pub fault: Fault,
+}
+
 /// Fixed replies for prompts that contain `needle`, used in turn.
 #[derive(Debug, Clone)]
 pub(crate) struct ReplyRule {
@@ -72,6 +79,7 @@ pub struct MockConfig {
     pub(crate) seed: u64,
     pub(crate) script: Vec<Fault>,
     pub(crate) fail_from: Option<(u64, Fault)>,
+    pub(crate) fault_rules: Vec<FaultRule>,
     pub(crate) retry_after: Duration,
     pub(crate) api_key: Option<String>,
     pub(crate) echo_key: bool,
@@ -147,6 +155,16 @@ impl MockConfig {
     /// `fault`: an outage, or a key revoked mid-run.
     pub fn fail_from(mut self, n: u64, fault: Fault) -> Self {
         self.fail_from = Some((n, fault));
+        self
+    }
+
+    /// Every request whose prompt contains `needle` gets `fault`, however often it is
+    /// retried: a permanent failure of some rows only. Checked after the script.
+    pub fn fail_for(mut self, needle: impl Into<String>, fault: Fault) -> Self {
+        self.fault_rules.push(FaultRule {
+            needle: needle.into(),
+            fault,
+        });
         self
     }
 

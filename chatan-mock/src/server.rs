@@ -63,6 +63,10 @@ pub struct Stats {
     pub in_flight: usize,
     /// The most requests ever handled at once.
     pub max_in_flight: usize,
+    /// Prompt tokens of the requests answered with a reply, as their `usage` said.
+    pub input_tokens: u64,
+    /// Reply tokens of the requests answered with a reply, as their `usage` said.
+    pub output_tokens: u64,
 }
 
 struct State {
@@ -176,6 +180,16 @@ impl MockServer {
             refused: self.state.refused.load(Ordering::SeqCst),
             in_flight: self.state.in_flight.load(Ordering::SeqCst),
             max_in_flight: self.state.max_in_flight.load(Ordering::SeqCst),
+            input_tokens: log
+                .iter()
+                .filter(|e| e.reply.is_some())
+                .map(|e| wire::tokens(&e.prompt) as u64)
+                .sum(),
+            output_tokens: log
+                .iter()
+                .filter_map(|e| e.reply.as_deref())
+                .map(|r| wire::tokens(r) as u64)
+                .sum(),
         }
     }
 
@@ -245,7 +259,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
 
-    let fault = next_fault(&state, id);
+    let fault = next_fault(&state, id).or_else(|| {
+        state
+            .config
+            .fault_rules
+            .iter()
+            .find(|rule| asked.prompt.contains(&rule.needle))
+            .map(|rule| rule.fault)
+    });
     tokio::time::sleep(latency(&state.config, &asked.prompt)).await;
     let (result, reply_text) = respond(&state, api, id, &asked, fault);
 

@@ -114,7 +114,8 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> Result<Asked, String> {
     }
 }
 
-fn tokens(text: &str) -> usize {
+/// The mock's token count: words.
+pub(crate) fn tokens(text: &str) -> usize {
     text.split_whitespace().count()
 }
 

@@ -5,8 +5,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::report::Report;
+
 /// Why one request to a generator failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum GeneratorError {
     /// The provider refused the request (400, 401, 403, 404, 422, ...): retrying will not
@@ -45,13 +47,22 @@ pub enum GeneratorError {
     Malformed(String),
     /// Any other failure of a user-written generator; not retried.
     #[error("{0}")]
-    Other(Box<dyn std::error::Error + Send + Sync>),
+    Other(std::sync::Arc<dyn std::error::Error + Send + Sync>),
+    /// A [`Retry`](crate::Retry) layer made `attempts` requests and gave up; `cause` is
+    /// the last failure. Not retried again by an outer layer.
+    #[error("{cause} (gave up after {attempts} attempts)")]
+    Exhausted {
+        /// Requests made.
+        attempts: u32,
+        /// The last failure.
+        cause: Box<GeneratorError>,
+    },
 }
 
 impl GeneratorError {
     /// Wraps any error of a user-written generator (not retried).
     pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        GeneratorError::Other(error.into())
+        GeneratorError::Other(std::sync::Arc::from(error.into()))
     }
 
     /// Whether trying the same request again may succeed.
@@ -71,6 +82,43 @@ impl GeneratorError {
         match self {
             GeneratorError::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+
+    /// How many requests this failure stands for: the attempts of
+    /// [`Exhausted`](GeneratorError::Exhausted), else 1.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            GeneratorError::Exhausted { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
+    /// The failure itself, without the [`Exhausted`](GeneratorError::Exhausted) wrapper.
+    pub fn cause(&self) -> &GeneratorError {
+        match self {
+            GeneratorError::Exhausted { cause, .. } => cause.cause(),
+            other => other,
+        }
+    }
+
+    /// Splits into the number of requests made and the failure itself.
+    pub fn into_parts(self) -> (u32, GeneratorError) {
+        match self {
+            GeneratorError::Exhausted { attempts, cause } => (attempts, cause.into_parts().1),
+            other => (1, other),
+        }
+    }
+
+    /// This failure, after `attempts` requests in all.
+    pub(crate) fn with_attempts(self, attempts: u32) -> Self {
+        let (_, cause) = self.into_parts();
+        if attempts <= 1 {
+            return cause;
+        }
+        GeneratorError::Exhausted {
+            attempts,
+            cause: Box::new(cause),
         }
     }
 }
@@ -104,7 +152,7 @@ impl ReplyError {
 }
 
 /// What went wrong in one cell.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum CellError {
     /// The generator failed, after `attempts` tries.
@@ -125,8 +173,17 @@ pub enum CellError {
     },
 }
 
+impl CellError {
+    /// How many requests were made for the cell.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            CellError::Generator { attempts, .. } | CellError::Reply { attempts, .. } => *attempts,
+        }
+    }
+}
+
 /// A chatan error.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A cell could not be filled.
@@ -193,11 +250,22 @@ pub enum Error {
 pub struct RunError<R> {
     error: Error,
     completed: Vec<(usize, R)>,
+    report: Report,
 }
 
 impl<R> RunError<R> {
-    pub(crate) fn new(error: Error, completed: Vec<(usize, R)>) -> Self {
-        RunError { error, completed }
+    pub(crate) fn new(error: Error, completed: Vec<(usize, R)>, report: Report) -> Self {
+        RunError {
+            error,
+            completed,
+            report,
+        }
+    }
+
+    /// The run's account: tokens spent, requests, and every row that failed (the first
+    /// is [`error`](RunError::error); rows under way when it failed may have failed too).
+    pub fn report(&self) -> &Report {
+        &self.report
     }
 
     /// What stopped the run.

@@ -1,14 +1,18 @@
-//! Generators: what turns a prompt into text. One trait for every provider, and the
-//! hand-off of one or several generators to a recipe.
+//! Generators: what turns a prompt into text. One trait for every provider and every
+//! layer (retry, limit, ...), and the hand-off of one or several generators to a recipe.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::error::GeneratorError;
+use crate::event::{Event, Observer};
+use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
 
-/// One request to a generator: the rendered prompt and the column's options.
-#[derive(Debug, Clone, Copy)]
+/// One request to a generator: the rendered prompt, the column's options, where it comes
+/// from (row, column, attempt), and where to report what happens to it.
+#[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct Request<'a> {
     /// The prompt, with every `{column}` filled in.
@@ -25,11 +29,16 @@ pub struct Request<'a> {
     pub row: usize,
     /// The column being generated.
     pub column: &'a str,
+    /// Which request for this cell this is, from 1: retries (by [`Retry`]) and questions
+    /// asked again after a reply that did not parse count up. A cache must not answer a
+    /// request with `attempt > 1` from an earlier reply to the same prompt.
+    pub attempt: u32,
+    observer: Option<&'a dyn Observer>,
 }
 
 impl<'a> Request<'a> {
-    /// A request for `prompt` with no options (row 0, column `""`): for calling a
-    /// generator directly, as in tests of your own generator.
+    /// A request for `prompt` with no options (row 0, column `""`, attempt 1): for calling
+    /// a generator directly, as in tests of your own generator.
     pub fn new(prompt: &'a str) -> Self {
         Request {
             prompt,
@@ -39,6 +48,35 @@ impl<'a> Request<'a> {
             model: None,
             row: 0,
             column: "",
+            attempt: 1,
+            observer: None,
+        }
+    }
+
+    /// With a row and column, as the engine sends them.
+    pub fn cell(mut self, row: usize, column: &'a str) -> Self {
+        self.row = row;
+        self.column = column;
+        self
+    }
+
+    /// As attempt number `attempt` (from 1).
+    pub fn attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt.max(1);
+        self
+    }
+
+    /// Reporting to `observer` (see [`report`](Request::report)).
+    pub fn observed_by(mut self, observer: &'a dyn Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Tells the run's observers about something that happened to this request, such as
+    /// a retry. Layers call it; it does nothing for a request made by hand.
+    pub fn report(&self, event: &Event<'_>) {
+        if let Some(observer) = self.observer {
+            observer.on_event(event);
         }
     }
 
@@ -67,6 +105,21 @@ impl<'a> Request<'a> {
     }
 }
 
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("prompt", &self.prompt)
+            .field("system", &self.system)
+            .field("temperature", &self.temperature)
+            .field("max_tokens", &self.max_tokens)
+            .field("model", &self.model)
+            .field("row", &self.row)
+            .field("column", &self.column)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A generator's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -75,6 +128,8 @@ pub struct Reply {
     pub text: String,
     /// Token counts, if the provider reported them.
     pub usage: Option<Usage>,
+    /// How many requests it took (1 unless a [`Retry`] layer retried).
+    pub attempts: u32,
 }
 
 impl Reply {
@@ -83,13 +138,18 @@ impl Reply {
         Reply {
             text,
             usage: Some(usage),
+            attempts: 1,
         }
     }
 }
 
 impl From<String> for Reply {
     fn from(text: String) -> Self {
-        Reply { text, usage: None }
+        Reply {
+            text,
+            usage: None,
+            attempts: 1,
+        }
     }
 }
 
@@ -99,7 +159,7 @@ impl From<&str> for Reply {
     }
 }
 
-/// Token counts of one request.
+/// Token counts: of one request, of one row, or of a whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
     /// Tokens in the prompt.
@@ -108,12 +168,53 @@ pub struct Usage {
     pub output_tokens: u64,
 }
 
+impl Usage {
+    /// Prompt and reply tokens together.
+    pub fn total(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+    }
+}
+
+impl std::ops::Add for Usage {
+    type Output = Usage;
+    fn add(mut self, other: Usage) -> Usage {
+        self += other;
+        self
+    }
+}
+
 /// Turns a prompt into text. Implemented by [`OpenAi`](crate::OpenAi),
 /// [`Anthropic`](crate::Anthropic) and [`AnyGenerator`](crate::AnyGenerator); implement
 /// it to plug in anything else.
 ///
 /// Return a retryable [`GeneratorError`] (rate limit, server error, timeout, connection)
-/// for failures worth retrying; the runner retries them with backoff.
+/// for failures worth retrying; a [`Retry`] layer retries them with backoff.
+///
+/// # Layers
+///
+/// Policy wraps a generator in another generator: [`retry`](Generator::retry),
+/// [`limit`](Generator::limit), or your own wrapper type. Each call wraps what came
+/// before, so `llm.limit(8).retry(policy)` retries around a limit of 8 requests at once
+/// (a retry waits for its backoff without holding a slot). A runner puts today's
+/// defaults around whatever it is given — a limit of 64 and [`RetryPolicy::default`] —
+/// and layers you compose yourself take precedence: an inner retry that gives up is not
+/// retried again, and an inner limit below 64 is the one that binds.
+///
+/// ```
+/// use chatan::{Generator, RetryPolicy};
+/// # fn main() -> Result<(), chatan::Error> {
+/// let llm = chatan::OpenAi::compatible("http://localhost:8000/v1")?
+///     .limit(16)
+///     .retry(RetryPolicy::new().max_attempts(8));
+/// # Ok(()) }
+/// ```
 ///
 /// ```
 /// use chatan::{Generator, GeneratorError, Reply, Request};
@@ -150,6 +251,31 @@ pub trait Generator: Send + Sync {
     /// A short name for logs and progress, such as `openai`.
     fn name(&self) -> &str {
         "custom"
+    }
+
+    /// Retries this generator's retryable failures by `policy` (see [`Retry`]).
+    fn retry(self, policy: RetryPolicy) -> Retry<Self>
+    where
+        Self: Sized,
+    {
+        Retry::new(self, policy)
+    }
+
+    /// At most `requests` requests to this generator at once (see [`Limit`]).
+    fn limit(self, requests: usize) -> Limit<Self>
+    where
+        Self: Sized,
+    {
+        Limit::new(self, Limiter::new(requests))
+    }
+
+    /// Counts this generator's requests against `limiter`, which other generators may
+    /// share: one bound across several providers.
+    fn limit_with(self, limiter: &Limiter) -> Limit<Self>
+    where
+        Self: Sized,
+    {
+        Limit::new(self, limiter.clone())
     }
 }
 
@@ -203,6 +329,16 @@ impl<G: Generator> DynGenerator for G {
 
     fn name(&self) -> &str {
         Generator::name(self)
+    }
+}
+
+impl Generator for dyn DynGenerator + '_ {
+    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        self.generate_boxed(request).await
+    }
+
+    fn name(&self) -> &str {
+        DynGenerator::name(self)
     }
 }
 

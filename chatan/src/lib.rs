@@ -57,16 +57,23 @@
 mod dataset;
 mod engine;
 mod error;
+mod event;
 mod generator;
+pub mod layer;
 mod progress;
 mod provider;
 mod recipe;
 mod reply;
-mod retry;
+mod report;
 mod rng;
+mod rowset;
 mod runner;
 pub mod sample;
 mod secret;
+
+// Lets the macros' output (which names `::chatan`) compile inside this crate's tests.
+#[cfg(test)]
+extern crate self as chatan;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -79,18 +86,21 @@ pub struct ReadmeDoctests;
 
 pub use crate::dataset::{Dataset, SampledColumn};
 pub use crate::error::{CellError, Error, GeneratorError, ReplyError, RunError};
+pub use crate::event::{Event, Observer};
 pub use crate::generator::{
     BoxFuture, DynGenerator, Generator, GeneratorSet, Generators, Reply, Request, Usage,
 };
+pub use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
 pub use crate::provider::{
     ANTHROPIC_BASE_URL, ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_DEFAULT_MODEL, Anthropic,
     AnyGenerator, OPENAI_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAi, PROVIDERS, generator,
 };
 pub use crate::reply::FromReply;
-pub use crate::retry::RetryPolicy;
+pub use crate::report::{FailurePolicy, Report, RowFailure};
 pub use crate::rng::SampleRng;
-pub use crate::runner::{RowStream, Runner, UnorderedRowStream};
-pub use crate::sample::Sampler;
+pub use crate::rowset::{IntoRowSet, RowSet};
+pub use crate::runner::{Generated, RowStream, Runner, UnorderedRowStream};
+pub use crate::sample::{SampleContext, Sampler};
 
 /// The `chrono` crate, for date-time columns.
 pub use chrono;

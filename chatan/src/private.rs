@@ -9,8 +9,8 @@ pub use crate::sample::BoxedSampler;
 use crate::dataset::{Dataset, SampledColumn, SamplersOf};
 use crate::error::ReplyError;
 use crate::reply::FromReply;
-use crate::rng::SampleRng;
 use crate::sample::FromSampled;
+use crate::sample::SampleContext;
 
 /// The value of a cell the scheduler has filled.
 #[inline]
@@ -108,7 +108,7 @@ impl<R: 'static> Recipe for Unbuildable<R> {
     fn check_sampler(_: &(), _: usize) -> Result<(), String> {
         Ok(())
     }
-    fn sample(&mut self, _: usize, _: &(), _: &mut SampleRng) {}
+    fn sample(&mut self, _: usize, _: &(), _: &mut SampleContext) {}
     fn derive(&mut self, _: usize) {}
     fn write_field(&self, _: usize, _: &mut String) {}
     fn accept(&mut self, _: usize, _: String) -> Result<(), ReplyError> {

@@ -1,21 +1,46 @@
-//! The progress bar: rows done, rows per second, requests in flight, retries, ETA. Drawn
-//! on standard error when it is a terminal, and never otherwise.
+//! The progress bar: rows done, rows per second, requests in flight, retries, ETA. An
+//! [`Observer`] of the run's events, drawn on standard error when it is a terminal and
+//! never otherwise. It appears only once a run has gone on for a second, so short runs
+//! (and test suites run in a terminal) stay quiet.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
+use crate::event::{Event, Observer};
+use crate::layer::Limiter;
+
+/// How long a run goes on before its bar appears.
+const QUIET_START: Duration = Duration::from_secs(1);
+
+/// Whether a run shows a progress bar by default: when standard error is a terminal,
+/// unless `CHATAN_PROGRESS=0`.
+pub(crate) fn wanted_by_default() -> bool {
+    match std::env::var("CHATAN_PROGRESS").as_deref() {
+        Ok("0") | Ok("false") | Ok("off") => false,
+        _ => std::io::stderr().is_terminal(),
+    }
+}
+
 pub(crate) struct Progress {
-    bar: Option<ProgressBar>,
+    bar: ProgressBar,
+    /// The runner's own limit layer, whose slots in use are the requests in flight.
+    limiter: Option<Limiter>,
+    retries: AtomicU64,
+    shown: AtomicBool,
+    started: Mutex<Instant>,
 }
 
 impl Progress {
-    pub(crate) fn new(enabled: bool, rows: usize) -> Self {
-        if !enabled || !std::io::stderr().is_terminal() {
-            return Progress { bar: None };
+    /// A bar for a run, if standard error is a terminal.
+    pub(crate) fn new(limiter: Option<Limiter>) -> Option<Self> {
+        if !std::io::stderr().is_terminal() {
+            return None;
         }
-        let bar = ProgressBar::with_draw_target(Some(rows as u64), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::hidden();
         // Fits an 80-column terminal for runs of up to a million rows.
         let style = ProgressStyle::with_template(
             "{spinner} {pos}/{len} rows [{bar:16}] {rate}, {msg}, ETA {eta}",
@@ -28,20 +53,47 @@ impl Progress {
             },
         );
         bar.set_style(style);
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Progress { bar: Some(bar) }
+        Some(Progress {
+            bar,
+            limiter,
+            retries: AtomicU64::new(0),
+            shown: AtomicBool::new(false),
+            started: Mutex::new(Instant::now()),
+        })
     }
 
-    pub(crate) fn row_done(&self, in_flight: usize, retries: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            bar.set_message(format!("{in_flight} in flight, {retries} retries"));
+    fn row_finished(&self) {
+        self.bar.inc(1);
+        let in_flight = match &self.limiter {
+            Some(limiter) => format!("{} in flight, ", limiter.in_flight()),
+            None => String::new(),
+        };
+        self.bar.set_message(format!(
+            "{in_flight}{} retries",
+            self.retries.load(Ordering::Relaxed)
+        ));
+        let started = *self.started.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.shown.load(Ordering::Relaxed) && started.elapsed() >= QUIET_START {
+            self.shown.store(true, Ordering::Relaxed);
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(200));
         }
     }
+}
 
-    pub(crate) fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish();
+impl Observer for Progress {
+    fn on_event(&self, event: &Event<'_>) {
+        match event {
+            Event::RunStarted { rows, .. } => {
+                self.bar.set_length(*rows as u64);
+                *self.started.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            }
+            Event::Retrying { .. } | Event::Reasking { .. } => {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::RowDone { .. } | Event::RowFailed { .. } => self.row_finished(),
+            Event::RunFinished { .. } if self.shown.load(Ordering::Relaxed) => self.bar.finish(),
+            _ => {}
         }
     }
 }

@@ -6,7 +6,7 @@
 //! the macros emit lives in the user's crate.
 
 use crate::error::ReplyError;
-use crate::rng::SampleRng;
+use crate::sample::SampleContext;
 
 /// A compiled recipe: column names, kinds and dependencies, in declaration order.
 #[derive(Debug)]
@@ -89,7 +89,7 @@ pub trait Recipe: Send + Sized + 'static {
     fn check_sampler(samplers: &Self::Samplers, column: usize) -> Result<(), String>;
 
     /// Fills sampled or static column `column`.
-    fn sample(&mut self, column: usize, samplers: &Self::Samplers, rng: &mut SampleRng);
+    fn sample(&mut self, column: usize, samplers: &Self::Samplers, cx: &mut SampleContext);
 
     /// Fills derived column `column` (its dependencies are filled).
     fn derive(&mut self, column: usize);

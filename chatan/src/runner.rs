@@ -1,16 +1,22 @@
-//! The runner: how many rows, how many requests at once, which seed, which samplers.
+//! The runner: which rows, how many requests at once, which seed, which samplers, which
+//! layers around the generator, what happens on failure, and who watches.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::stream::{Stream, StreamExt};
 
 use crate::dataset::{Dataset, SampledColumn, SamplersOf};
-use crate::engine::{Rows, Run, Settings};
+use crate::engine::{Rows, Run, Setup};
 use crate::error::{Error, RunError};
-use crate::generator::Generators;
+use crate::event::{Observer, Observers};
+use crate::generator::{DynGenerator, Generators};
+use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
+use crate::progress::{self, Progress};
 use crate::recipe::Recipe;
-use crate::retry::RetryPolicy;
+use crate::report::{FailurePolicy, Report, RowFailure};
+use crate::rowset::{IntoRowSet, RowSet};
 use crate::sample::IntoSampler;
 
 /// Generates rows of `R` with the generators `G`, tuned by its builder methods.
@@ -24,56 +30,108 @@ use crate::sample::IntoSampler;
 /// let rows = Qa::runner(&openai)
 ///     .concurrency(32)   // requests in flight at once
 ///     .seed(7)           // reproducible samples
-///     .progress(true)    // a progress bar on a terminal
-///     .generate(1_000)
+///     .generate(1_000)   // rows 0..1000; or a range of rows, such as 1_000..2_000
 ///     .await?;
 /// # Ok(()) }
 /// ```
+///
+/// # Layers
+///
+/// The runner sends requests through its own layers around the generator it is given:
+/// a [`Limit`] of [`concurrency`](Runner::concurrency) requests at once (shared by every
+/// generator of the recipe) inside a [`Retry`] by [`retry`](Runner::retry)'s policy.
+/// Layers you compose yourself sit inside these and take precedence (see
+/// [`Generator`](crate::Generator)); [`bare`](Runner::bare) leaves the runner's out.
 pub struct Runner<'g, R: Dataset, G: ?Sized> {
     generators: &'g G,
     samplers: SamplersOf<R>,
-    settings: Settings,
+    concurrency: usize,
+    seed: Option<u64>,
+    progress: Option<bool>,
+    retry: RetryPolicy,
+    bare: bool,
+    failure: FailurePolicy,
+    observers: Observers<'g>,
 }
 
 impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     /// A runner with default settings: 64 requests in flight, a random seed, a progress
-    /// bar on terminals, and [`RetryPolicy::default`]. Builds the recipe's samplers.
+    /// bar on terminals, [`RetryPolicy::default`], and [`FailurePolicy::Stop`]. Builds the
+    /// recipe's samplers.
     pub fn new(generators: &'g G) -> Self {
         Runner {
             generators,
             samplers: <R::__Recipe as Recipe>::samplers(),
-            settings: Settings {
-                concurrency: 64,
-                seed: None,
-                progress: true,
-                retry: RetryPolicy::default(),
-            },
+            concurrency: 64,
+            seed: None,
+            progress: None,
+            retry: RetryPolicy::default(),
+            bare: false,
+            failure: FailurePolicy::Stop,
+            observers: Observers::default(),
         }
     }
 
     /// How many requests may be in flight at once, across all rows and columns
-    /// (at least 1; default 64).
+    /// (at least 1; default 64). Also sets how many rows are open at once (twice this,
+    /// at least 16), which bounds memory.
     pub fn concurrency(mut self, requests: usize) -> Self {
-        self.settings.concurrency = requests.max(1);
+        self.concurrency = requests.max(1);
         self
     }
 
     /// Seeds the samplers: every sampled value of row `i` is then a pure function of
-    /// `(seed, i, column)`. Without a seed, a random one is used (logged at debug level).
+    /// `(seed, i, column)`. Without a seed, a random one is used (logged at debug level,
+    /// and in [`Report::seed`]).
     pub fn seed(mut self, seed: u64) -> Self {
-        self.settings.seed = Some(seed);
+        self.seed = Some(seed);
         self
     }
 
-    /// Whether to draw a progress bar (only ever on a terminal; default on).
+    /// Whether to draw a progress bar. It is only ever drawn on a terminal, and only
+    /// once a run has gone on for a second; by default it is on when standard error is a
+    /// terminal, unless the environment sets `CHATAN_PROGRESS=0`.
     pub fn progress(mut self, show: bool) -> Self {
-        self.settings.progress = show;
+        self.progress = Some(show);
         self
     }
 
-    /// How failed requests are retried.
+    /// How failed requests are retried (the runner's [`Retry`] layer), and how many
+    /// times a question is asked while its replies do not parse.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.settings.retry = policy;
+        self.retry = policy;
+        self
+    }
+
+    /// Sends requests to the generator as given, without the runner's limit and retry
+    /// layers: for a generator that brings its own. [`concurrency`](Runner::concurrency)
+    /// then only sets how many rows are open at once.
+    pub fn bare(mut self) -> Self {
+        self.bare = true;
+        self
+    }
+
+    /// What a row that fails for good does to the run (default [`FailurePolicy::Stop`]).
+    pub fn on_failure(mut self, policy: FailurePolicy) -> Self {
+        self.failure = policy;
+        self
+    }
+
+    /// Goes on past rows that fail ([`FailurePolicy::Skip`]); [`run`](Runner::run)'s
+    /// report lists them.
+    pub fn skip_failed(self) -> Self {
+        self.on_failure(FailurePolicy::Skip)
+    }
+
+    /// Sends the run's [`Event`](crate::Event)s to `observer` as well.
+    pub fn observe(mut self, observer: impl Observer + 'g) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Sends the run's events to a shared observer (one that you read afterwards).
+    pub fn observe_shared(mut self, observer: Arc<dyn Observer + 'g>) -> Self {
+        self.observers.push_shared(observer);
         self
     }
 
@@ -116,57 +174,129 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         self
     }
 
-    fn start(self, n: usize, ordered: bool) -> Result<Rows<'g, R::__Recipe>, Error> {
-        let run = Run::<R::__Recipe>::start(self.generators, self.samplers, self.settings, n)?;
-        Ok(Rows::new(run, n, ordered))
+    fn start(self, rows: RowSet, ordered: bool) -> Result<Rows<'g, R::__Recipe>, Error> {
+        let limiter = Limiter::new(self.concurrency);
+        let mut observers = self.observers;
+        if self.progress.unwrap_or_else(progress::wanted_by_default) {
+            let limiter = (!self.bare).then(|| limiter.clone());
+            if let Some(bar) = Progress::new(limiter) {
+                observers.push(bar);
+            }
+        }
+        let policy = self.retry;
+        let stack: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g> =
+            if self.bare {
+                Box::new(|generator| Box::new(generator))
+            } else {
+                Box::new(move |generator| {
+                    Box::new(Retry::new(Limit::new(generator, limiter.clone()), policy))
+                })
+            };
+        let setup = Setup {
+            concurrency: self.concurrency,
+            seed: self.seed,
+            max_asks: self.retry.attempts(),
+            failure: self.failure,
+            observers,
+            stack,
+        };
+        let run = Run::<R::__Recipe>::start(self.generators, self.samplers, setup)?;
+        Ok(Rows::new(run, rows, ordered))
     }
 
-    /// Generates `n` rows and returns them in row order.
+    /// Generates the rows `rows` — a count `n` (rows `0..n`), a range of row indices, or
+    /// a [`RowSet`] — and returns them in row order.
     ///
     /// If a row fails (after retries), no new rows start, the rows already under way
     /// finish, and the error names the row, column and cause and carries every completed
-    /// row ([`RunError::completed`]).
-    pub async fn generate(self, n: usize) -> Result<Vec<R>, RunError<R>> {
-        let mut rows = match self.start(n, false) {
-            Ok(rows) => rows,
-            Err(e) => return Err(RunError::new(e, Vec::new())),
+    /// row ([`RunError::completed`]). Under [`skip_failed`](Runner::skip_failed), the run
+    /// goes on and returns the rows that did not fail; use [`run`](Runner::run) to learn
+    /// which did.
+    pub async fn generate(self, rows: impl IntoRowSet) -> Result<Vec<R>, RunError<R>> {
+        self.run(rows).await.map(|generated| generated.rows)
+    }
+
+    /// Like [`generate`](Runner::generate), with the run's [`Report`] (tokens, requests,
+    /// retries, failed rows) and each row's index.
+    pub async fn run(self, rows: impl IntoRowSet) -> Result<Generated<R>, RunError<R>> {
+        let rows = rows.into_row_set();
+        let capacity = rows.len().min(1 << 20);
+        let stop = self.failure == FailurePolicy::Stop;
+        let mut stream = match self.start(rows, false) {
+            Ok(stream) => stream,
+            Err(e) => return Err(RunError::new(e, Vec::new(), Report::default())),
         };
-        let mut done: Vec<(usize, R)> = Vec::with_capacity(n.min(1 << 20));
-        let mut failure = None;
-        while let Some((index, result)) = rows.next().await {
+        let mut done: Vec<(usize, R)> = Vec::with_capacity(capacity);
+        let mut failed: Vec<RowFailure> = Vec::new();
+        while let Some((index, result)) = stream.next().await {
             match result {
-                Ok(row) => done.push((index, row)),
-                Err(e) if failure.is_none() => failure = Some(e),
-                Err(e) => tracing::warn!(error = %e, "another row failed"),
+                Ok((row, _)) => done.push((index, row)),
+                Err(e) => failed.extend(RowFailure::from_error(e)),
             }
         }
         done.sort_unstable_by_key(|(i, _)| *i);
-        match failure {
-            None => Ok(done.into_iter().map(|(_, row)| row).collect()),
-            Some(e) => Err(RunError::new(e, done)),
+        let first = failed.first().cloned();
+        failed.sort_by_key(|f| f.row);
+        let (usage, elapsed) = stream.totals();
+        let mut report = Report {
+            seed: stream.run().seed(),
+            done: done.len(),
+            failed,
+            usage,
+            elapsed,
+            ..Report::default()
+        };
+        stream.run().tally().fill(&mut report);
+        match first {
+            Some(first) if stop => Err(RunError::new(first.into_error(), done, report)),
+            _ => {
+                let (indices, rows) = done.into_iter().unzip();
+                Ok(Generated {
+                    rows,
+                    indices,
+                    report,
+                })
+            }
         }
     }
 
-    /// Generates `n` rows as a stream, in row order: the `i`-th item is row `i`. Rows are
-    /// handed over as soon as they and the rows before them are done, so they can be
-    /// written out while later rows are still generating.
+    /// Generates `rows` as a stream, in row order: rows are handed over as soon as they
+    /// and the rows before them are done, so they can be written out while later rows
+    /// are still generating.
     ///
     /// Fails at once if the recipe cannot run (a generator or sampler is missing or
-    /// unusable). After a row fails, no new rows start; the rows already under way are
-    /// still yielded, then the stream ends.
-    pub fn stream(self, n: usize) -> Result<RowStream<'g, R>, Error> {
+    /// unusable). A row that fails is an `Err` item; after it no new rows start (unless
+    /// [`skip_failed`](Runner::skip_failed)), the rows already under way are still
+    /// yielded, then the stream ends.
+    pub fn stream(self, rows: impl IntoRowSet) -> Result<RowStream<'g, R>, Error> {
         Ok(RowStream {
-            rows: self.start(n, true)?,
+            rows: self.start(rows.into_row_set(), true)?,
         })
     }
 
     /// Like [`stream`](Runner::stream), but yields rows the moment they finish, with
     /// their index, in whatever order they finish.
-    pub fn stream_unordered(self, n: usize) -> Result<UnorderedRowStream<'g, R>, Error> {
+    pub fn stream_unordered(
+        self,
+        rows: impl IntoRowSet,
+    ) -> Result<UnorderedRowStream<'g, R>, Error> {
         Ok(UnorderedRowStream {
-            rows: self.start(n, false)?,
+            rows: self.start(rows.into_row_set(), false)?,
         })
     }
+}
+
+/// The rows of a run that went to the end, with its [`Report`]; see [`Runner::run`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Generated<R> {
+    /// The rows, in row order (failed rows left out under
+    /// [`FailurePolicy::Skip`]).
+    pub rows: Vec<R>,
+    /// Each row's index, in the same order.
+    pub indices: Vec<usize>,
+    /// What the run made and spent.
+    pub report: Report,
 }
 
 /// Rows in row order; see [`Runner::stream`].
@@ -180,7 +310,7 @@ impl<R: Dataset> Stream for RowStream<'_, R> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.rows
             .poll_next_unpin(cx)
-            .map(|item| item.map(|(_, result)| result))
+            .map(|item| item.map(|(_, result)| result.map(|(row, _)| row)))
     }
 }
 
@@ -193,6 +323,8 @@ impl<R: Dataset> Stream for UnorderedRowStream<'_, R> {
     type Item = (usize, Result<R, Error>);
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rows.poll_next_unpin(cx)
+        self.rows
+            .poll_next_unpin(cx)
+            .map(|item| item.map(|(index, result)| (index, result.map(|(row, _)| row))))
     }
 }

@@ -188,3 +188,66 @@ async fn from_dataset_samples_a_named_column_of_in_memory_rows() {
         "{failed}"
     );
 }
+
+chatan::dataset! {
+    #[derive(Debug)]
+    struct Followed {
+        original: String = sample::input(),
+        position: usize = RowIndex,
+        rewrite: String = gen("rewrite: {original}"),
+    }
+}
+
+/// The row's own index, read from the sampler's context.
+struct RowIndex;
+
+impl chatan::Sampler for RowIndex {
+    type Item = usize;
+    fn sample(&self, cx: &mut chatan::SampleContext) -> usize {
+        cx.row
+    }
+}
+
+#[tokio::test]
+async fn samplers_see_the_row_so_row_i_takes_input_i() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let inputs: Vec<String> = (0..10).map(|i| format!("prompt number {i}")).collect();
+    let rows = Followed::runner(&llm)
+        .sampler(
+            |c| c.original,
+            sample::from_values(inputs.clone()).in_order(),
+        )
+        .generate(10)
+        .await
+        .unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.original, inputs[i]);
+        assert_eq!(row.position, i);
+        assert!(row.rewrite.contains(&inputs[i]), "{}", row.rewrite);
+    }
+    // A later part of the run takes the matching part of the input.
+    let rows = Followed::runner(&llm)
+        .sampler(
+            |c| c.original,
+            sample::from_dataset(
+                inputs.iter().map(|p| serde_json::json!({ "prompt": p })),
+                "prompt",
+            )
+            .in_order(),
+        )
+        .generate(6..9)
+        .await
+        .unwrap();
+    let got: Vec<(&str, usize)> = rows
+        .iter()
+        .map(|r| (r.original.as_str(), r.position))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("prompt number 6", 6),
+            ("prompt number 7", 7),
+            ("prompt number 8", 8)
+        ]
+    );
+}

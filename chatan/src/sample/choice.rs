@@ -2,17 +2,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::SampleContext;
 use super::Sampler;
-use crate::rng::SampleRng;
 
 /// One of `items`, uniformly; or, given a map of item to weight, by weight.
 ///
 /// ```
-/// use chatan::{sample, Sampler, SampleRng};
+/// use chatan::{sample, SampleContext, Sampler};
 /// use std::collections::HashMap;
 ///
 /// let topic = sample::choice(["san antonio, tx", "marfa, tx", "paris, fr"]);
-/// let mut rng = SampleRng::from_seed(1);
+/// let mut rng = SampleContext::from_seed(1);
 /// assert!(["san antonio, tx", "marfa, tx", "paris, fr"].contains(&topic.sample(&mut rng)));
 ///
 /// let level = sample::choice(HashMap::from([("easy", 3.0), ("hard", 1.0)]));
@@ -61,8 +61,8 @@ pub struct Choice<T>(Weighted<T>);
 
 impl<T: Clone + Send + Sync> Sampler for Choice<T> {
     type Item = T;
-    fn sample(&self, rng: &mut SampleRng) -> T {
-        self.0.sample(rng)
+    fn sample(&self, cx: &mut SampleContext) -> T {
+        self.0.sample(cx)
     }
     fn check(&self) -> Result<(), String> {
         self.0.check()
@@ -72,10 +72,10 @@ impl<T: Clone + Send + Sync> Sampler for Choice<T> {
 /// One of the items, each with probability proportional to its weight.
 ///
 /// ```
-/// use chatan::{sample, Sampler, SampleRng};
+/// use chatan::{sample, SampleContext, Sampler};
 ///
 /// let difficulty = sample::weighted([("easy", 0.7), ("hard", 0.3)]);
-/// let d = difficulty.sample(&mut SampleRng::from_seed(3));
+/// let d = difficulty.sample(&mut SampleContext::from_seed(3));
 /// assert!(d == "easy" || d == "hard");
 /// ```
 pub fn weighted<T, W: Into<f64>>(pairs: impl IntoIterator<Item = (T, W)>) -> Weighted<T> {
@@ -125,12 +125,12 @@ impl<T> Weighted<T> {
 
 impl<T: Clone + Send + Sync> Sampler for Weighted<T> {
     type Item = T;
-    fn sample(&self, rng: &mut SampleRng) -> T {
+    fn sample(&self, cx: &mut SampleContext) -> T {
         if self.uniform {
-            return self.items[rng.below(self.items.len() as u64) as usize].clone();
+            return self.items[cx.rng.below(self.items.len() as u64) as usize].clone();
         }
         let total = *self.cumulative.last().expect("checked non-empty");
-        let x = rng.unit_f64() * total;
+        let x = cx.rng.unit_f64() * total;
         // First item whose cumulative weight exceeds x; zero-weight items never win.
         let i = self.cumulative.partition_point(|&c| c <= x);
         self.items[i.min(self.items.len() - 1)].clone()
@@ -155,7 +155,7 @@ mod tests {
     use super::*;
 
     fn counts<S: Sampler<Item = &'static str>>(s: &S, n: usize) -> HashMap<&'static str, usize> {
-        let mut rng = SampleRng::from_seed(11);
+        let mut rng = SampleContext::from_seed(11);
         let mut out = HashMap::new();
         for _ in 0..n {
             *out.entry(s.sample(&mut rng)).or_insert(0) += 1;
@@ -187,7 +187,7 @@ mod tests {
         let a = choice(HashMap::from([("x", 1.0), ("y", 2.0), ("z", 3.0)]));
         let b = choice(HashMap::from([("z", 3.0), ("x", 1.0), ("y", 2.0)]));
         let draw = |s: &Choice<&'static str>| {
-            let mut rng = SampleRng::from_seed(4);
+            let mut rng = SampleContext::from_seed(4);
             (0..50).map(|_| s.sample(&mut rng)).collect::<Vec<_>>()
         };
         assert_eq!(draw(&a), draw(&b));

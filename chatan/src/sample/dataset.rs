@@ -5,8 +5,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::SampleContext;
 use super::{BoxedSampler, FromSampled, IntoSampler, Sampler};
-use crate::rng::SampleRng;
 
 /// One value of column `column` of `rows`, uniformly. `rows` are any `Serialize` values
 /// with named fields: chatan's own rows from an earlier run, your structs, or JSON
@@ -66,6 +66,7 @@ pub fn from_dataset<R: Serialize>(rows: impl IntoIterator<Item = R>, column: &st
         values,
         problem,
         default: NoDefault,
+        in_order: false,
     }
 }
 
@@ -76,6 +77,7 @@ pub struct FromDataset<D = NoDefault> {
     values: Vec<serde_json::Value>,
     problem: Option<String>,
     default: D,
+    in_order: bool,
 }
 
 /// No default sampler (see [`FromDataset::or_else`]).
@@ -90,7 +92,16 @@ impl FromDataset {
             values: self.values,
             problem: self.problem,
             default,
+            in_order: false,
         }
+    }
+
+    /// Follows the dataset instead of sampling it: output row `i` takes dataset row `i`
+    /// (wrapping around after the last); see
+    /// [`FromValues::in_order`](super::FromValues::in_order).
+    pub fn in_order(mut self) -> Self {
+        self.in_order = true;
+        self
     }
 }
 
@@ -123,7 +134,9 @@ where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     fn into_sampler(self) -> BoxedSampler<T> {
+        let in_order = self.in_order;
         match self.typed::<T>() {
+            (Ok(values), _) if in_order => BoxedSampler::new(super::from_values(values).in_order()),
             (Ok(values), _) => BoxedSampler::new(super::from_values(values)),
             (Err(problem), _) => BoxedSampler::new(Broken::<T>(problem, Default::default())),
         }
@@ -152,7 +165,7 @@ struct Broken<T>(String, std::marker::PhantomData<fn() -> T>);
 
 impl<T> Sampler for Broken<T> {
     type Item = T;
-    fn sample(&self, _: &mut SampleRng) -> T {
+    fn sample(&self, _: &mut SampleContext) -> T {
         unreachable!("runs check() before sampling")
     }
     fn check(&self) -> Result<(), String> {

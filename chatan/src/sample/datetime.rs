@@ -3,8 +3,8 @@
 use chrono::format::{Item, StrftimeItems};
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::SampleContext;
 use super::Sampler;
-use crate::rng::SampleRng;
 
 /// A date-time between `start` and `end` (both inclusive, to the second).
 ///
@@ -15,10 +15,10 @@ use crate::rng::SampleRng;
 /// text for a `String` column.
 ///
 /// ```
-/// use chatan::{sample, Sampler, SampleRng};
+/// use chatan::{sample, SampleContext, Sampler};
 ///
 /// let day = sample::datetime("2024-01-01", "2024-12-31").format("%Y-%m-%d");
-/// let text = day.sample(&mut SampleRng::from_seed(5));
+/// let text = day.sample(&mut SampleContext::from_seed(5));
 /// assert!(text.starts_with("2024-"));
 /// ```
 pub fn datetime(start: impl Into<DateBound>, end: impl Into<DateBound>) -> DateTime {
@@ -122,13 +122,13 @@ impl DateTime {
 
 impl Sampler for DateTime {
     type Item = NaiveDateTime;
-    fn sample(&self, rng: &mut SampleRng) -> NaiveDateTime {
+    fn sample(&self, cx: &mut SampleContext) -> NaiveDateTime {
         let (start, end) = self.bounds().expect("checked before sampling");
         let span = (end - start).num_seconds() as u64;
         let offset = if span == u64::MAX {
-            rng.next_u64()
+            cx.rng.next_u64()
         } else {
-            rng.below(span + 1)
+            cx.rng.below(span + 1)
         };
         start + chrono::TimeDelta::seconds(offset as i64)
     }
@@ -146,8 +146,8 @@ pub struct FormattedDateTime {
 
 impl Sampler for FormattedDateTime {
     type Item = String;
-    fn sample(&self, rng: &mut SampleRng) -> String {
-        self.inner.sample(rng).format(&self.pattern).to_string()
+    fn sample(&self, cx: &mut SampleContext) -> String {
+        self.inner.sample(cx).format(&self.pattern).to_string()
     }
     fn check(&self) -> Result<(), String> {
         self.inner.check()?;
@@ -169,7 +169,7 @@ mod tests {
     fn draws_stay_within_bounds_inclusive() {
         let s = datetime("2024-01-01 00:00:00", "2024-01-01 00:00:02");
         s.check().unwrap();
-        let mut rng = SampleRng::from_seed(1);
+        let mut rng = SampleContext::from_seed(1);
         let seen: std::collections::BTreeSet<u32> = (0..200)
             .map(|_| chrono::Timelike::second(&s.sample(&mut rng)))
             .collect();
@@ -182,12 +182,12 @@ mod tests {
         let b = NaiveDate::from_ymd_opt(2020, 5, 31).unwrap();
         let s = datetime(a, b).format("%Y/%m/%d");
         s.check().unwrap();
-        let text = s.sample(&mut SampleRng::from_seed(2));
+        let text = s.sample(&mut SampleContext::from_seed(2));
         assert!(text.starts_with("2020/05/"), "{text}");
         let t = datetime("2021-03-04T05:06:07Z", "2021-03-04T05:06:07+00:00");
         t.check().unwrap();
         assert_eq!(
-            t.sample(&mut SampleRng::from_seed(1)).to_string(),
+            t.sample(&mut SampleContext::from_seed(1)).to_string(),
             "2021-03-04 05:06:07"
         );
     }

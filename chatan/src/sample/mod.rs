@@ -3,8 +3,8 @@
 //! A sampler is an ordinary value built at run time, so it can hold data loaded at run
 //! time. A recipe names one per sampled column (`sample::choice([...])`); a run can
 //! replace any of them with [`Runner::sampler`](crate::Runner::sampler). Every draw gets
-//! a [`SampleRng`] seeded from `(seed, row, column)`, so a seeded run's samples are
-//! reproducible.
+//! a [`SampleContext`]: the row's index and a [`SampleRng`](crate::SampleRng) seeded from
+//! `(seed, row, column)`, so a seeded run's samples are reproducible.
 //!
 //! | sampler | values |
 //! |---|---|
@@ -13,12 +13,13 @@
 //! | [`uuid`] | a random (version 4) UUID |
 //! | [`datetime`] | a date-time between two bounds, optionally [formatted](DateTime::format) |
 //! | [`range`] | a number in an inclusive integer or half-open float range, optional [step](Range::step) |
-//! | [`from_values`] | one of a list of values loaded at run time, with an optional [default](FromValues::or_else) |
+//! | [`from_values`] | one of a list of values loaded at run time, with an optional [default](FromValues::or_else); or value `i` for row `i` ([in order](FromValues::in_order)) |
 //! | [`from_dataset`] | one value of a named column of in-memory rows (any `serde::Serialize` rows) |
 //! | [`constant`] | the same value every row |
 //! | [`input`] | a placeholder for a sampler supplied at run time |
 
 mod choice;
+mod context;
 mod dataset;
 mod datetime;
 mod range;
@@ -26,13 +27,12 @@ mod uuid;
 mod values;
 
 pub use self::choice::{Choice, IntoChoices, Weighted, choice, weighted};
+pub use self::context::SampleContext;
 pub use self::dataset::{FromDataset, NoDefault, from_dataset};
 pub use self::datetime::{DateBound, DateTime, FormattedDateTime, datetime};
 pub use self::range::{Range, RangeValue, range};
 pub use self::uuid::{Uuid, UuidV4, uuid};
-pub use self::values::{FromValues, OrElse, from_values};
-
-use crate::rng::SampleRng;
+pub use self::values::{FromValues, InOrder, OrElse, from_values};
 
 /// Draws one value per row.
 ///
@@ -41,19 +41,19 @@ use crate::rng::SampleRng;
 /// request is sent, with an error that names the column.
 ///
 /// ```
-/// use chatan::{Sampler, SampleRng};
+/// use chatan::{SampleContext, Sampler};
 ///
 /// /// A dice roll.
 /// struct Die;
 ///
 /// impl Sampler for Die {
 ///     type Item = u8;
-///     fn sample(&self, rng: &mut SampleRng) -> u8 {
-///         1 + rng.below(6) as u8
+///     fn sample(&self, cx: &mut SampleContext) -> u8 {
+///         1 + cx.rng.below(6) as u8
 ///     }
 /// }
 ///
-/// let roll = Die.sample(&mut SampleRng::from_seed(1));
+/// let roll = Die.sample(&mut SampleContext::from_seed(1));
 /// assert!((1..=6).contains(&roll));
 /// ```
 #[diagnostic::on_unimplemented(
@@ -66,7 +66,7 @@ pub trait Sampler: Send + Sync {
     type Item;
 
     /// Draws one value.
-    fn sample(&self, rng: &mut SampleRng) -> Self::Item;
+    fn sample(&self, cx: &mut SampleContext) -> Self::Item;
 
     /// Checks the sampler can draw at all; called once per run, before any row.
     fn check(&self) -> Result<(), String> {
@@ -76,8 +76,8 @@ pub trait Sampler: Send + Sync {
 
 impl<S: Sampler + ?Sized> Sampler for Box<S> {
     type Item = S::Item;
-    fn sample(&self, rng: &mut SampleRng) -> S::Item {
-        (**self).sample(rng)
+    fn sample(&self, cx: &mut SampleContext) -> S::Item {
+        (**self).sample(cx)
     }
     fn check(&self) -> Result<(), String> {
         (**self).check()
@@ -141,8 +141,8 @@ impl<T> BoxedSampler<T> {
 
 impl<T> Sampler for BoxedSampler<T> {
     type Item = T;
-    fn sample(&self, rng: &mut SampleRng) -> T {
-        self.0.sample(rng)
+    fn sample(&self, cx: &mut SampleContext) -> T {
+        self.0.sample(cx)
     }
     fn check(&self) -> Result<(), String> {
         self.0.check()
@@ -166,8 +166,8 @@ where
     T: FromSampled<S::Item>,
 {
     type Item = T;
-    fn sample(&self, rng: &mut SampleRng) -> T {
-        T::from_sampled(self.inner.sample(rng))
+    fn sample(&self, cx: &mut SampleContext) -> T {
+        T::from_sampled(self.inner.sample(cx))
     }
     fn check(&self) -> Result<(), String> {
         self.inner.check()
@@ -200,10 +200,10 @@ where
 /// The same value in every row: what a static column holds.
 ///
 /// ```
-/// use chatan::{sample, Sampler, SampleRng};
+/// use chatan::{sample, SampleContext, Sampler};
 ///
 /// let s = sample::constant("b");
-/// assert_eq!(s.sample(&mut SampleRng::from_seed(0)), "b");
+/// assert_eq!(s.sample(&mut SampleContext::from_seed(0)), "b");
 /// ```
 pub fn constant<T: Clone + Send + Sync>(value: T) -> Constant<T> {
     Constant(value)
@@ -215,7 +215,7 @@ pub struct Constant<T>(T);
 
 impl<T: Clone + Send + Sync> Sampler for Constant<T> {
     type Item = T;
-    fn sample(&self, _: &mut SampleRng) -> T {
+    fn sample(&self, _: &mut SampleContext) -> T {
         self.0.clone()
     }
 }
@@ -252,7 +252,7 @@ impl<T: 'static> IntoSampler<T> for Input {
         struct Missing<T>(std::marker::PhantomData<fn() -> T>);
         impl<T> Sampler for Missing<T> {
             type Item = T;
-            fn sample(&self, _: &mut SampleRng) -> T {
+            fn sample(&self, _: &mut SampleContext) -> T {
                 unreachable!("runs check() before sampling")
             }
             fn check(&self) -> Result<(), String> {

@@ -1,5 +1,6 @@
 //! `range`: numbers between two bounds, optionally on a step.
 
+use super::SampleContext;
 use super::Sampler;
 use crate::rng::SampleRng;
 
@@ -7,9 +8,9 @@ use crate::rng::SampleRng;
 /// With [`step`](Range::step), only `low`, `low + step`, ... up to `high` are drawn.
 ///
 /// ```
-/// use chatan::{sample, Sampler, SampleRng};
+/// use chatan::{sample, SampleContext, Sampler};
 ///
-/// let mut rng = SampleRng::from_seed(2);
+/// let mut rng = SampleContext::from_seed(2);
 /// let age = sample::range(18, 65).sample(&mut rng);
 /// assert!((18..=65).contains(&age));
 /// let score = sample::range(0.0, 1.0).sample(&mut rng);
@@ -119,8 +120,8 @@ float_range!(f32, f64);
 
 impl<T: RangeValue> Sampler for Range<T> {
     type Item = T;
-    fn sample(&self, rng: &mut SampleRng) -> T {
-        T::draw(self.low, self.high, self.step, rng)
+    fn sample(&self, cx: &mut SampleContext) -> T {
+        T::draw(self.low, self.high, self.step, &mut cx.rng)
     }
     fn check(&self) -> Result<(), String> {
         match T::problem(self.low, self.high, self.step) {
@@ -137,14 +138,14 @@ mod tests {
     #[test]
     fn integers_are_inclusive_and_cover_both_ends() {
         let r = range(1u8, 3);
-        let mut rng = SampleRng::from_seed(1);
+        let mut rng = SampleContext::from_seed(1);
         let drawn: std::collections::BTreeSet<u8> = (0..200).map(|_| r.sample(&mut rng)).collect();
         assert_eq!(drawn.into_iter().collect::<Vec<_>>(), vec![1, 2, 3]);
     }
 
     #[test]
     fn full_width_ranges_work() {
-        let mut rng = SampleRng::from_seed(1);
+        let mut rng = SampleContext::from_seed(1);
         let _ = range(i64::MIN, i64::MAX).sample(&mut rng);
         let _ = range(u64::MIN, u64::MAX).sample(&mut rng);
         assert_eq!(range(-5i32, -5).sample(&mut rng), -5);
@@ -152,7 +153,7 @@ mod tests {
 
     #[test]
     fn steps_stay_on_the_grid() {
-        let mut rng = SampleRng::from_seed(1);
+        let mut rng = SampleContext::from_seed(1);
         let r = range(5, 50).step(10);
         for _ in 0..100 {
             let x = r.sample(&mut rng);
@@ -167,7 +168,7 @@ mod tests {
 
     #[test]
     fn floats_are_half_open() {
-        let mut rng = SampleRng::from_seed(1);
+        let mut rng = SampleContext::from_seed(1);
         let r = range(-1.0f32, 1.0);
         for _ in 0..1000 {
             let x = r.sample(&mut rng);

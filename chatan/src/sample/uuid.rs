@@ -1,7 +1,7 @@
 //! `uuid`: random version-4 UUIDs.
 
+use super::SampleContext;
 use super::Sampler;
-use crate::rng::SampleRng;
 
 pub use ::uuid::Uuid;
 
@@ -9,9 +9,9 @@ pub use ::uuid::Uuid;
 /// gives the same ids again.
 ///
 /// ```
-/// use chatan::{sample, Sampler, SampleRng};
+/// use chatan::{sample, SampleContext, Sampler};
 ///
-/// let id = sample::uuid().sample(&mut SampleRng::from_seed(1));
+/// let id = sample::uuid().sample(&mut SampleContext::from_seed(1));
 /// assert_eq!(id.get_version_num(), 4);
 /// ```
 pub fn uuid() -> UuidV4 {
@@ -24,9 +24,9 @@ pub struct UuidV4;
 
 impl Sampler for UuidV4 {
     type Item = Uuid;
-    fn sample(&self, rng: &mut SampleRng) -> Uuid {
+    fn sample(&self, cx: &mut SampleContext) -> Uuid {
         let mut bytes = [0u8; 16];
-        rng.fill_bytes(&mut bytes);
+        cx.rng.fill_bytes(&mut bytes);
         ::uuid::Builder::from_random_bytes(bytes).into_uuid()
     }
 }

@@ -1,0 +1,215 @@
+//! The engine: fills rows cell by cell, as soon as each cell's inputs are ready. It only
+//! schedules; policy (retry, limits, ...) is in the generator layers it is handed, and
+//! whatever watches the run subscribes to its events.
+//!
+//! * Within a row (`row.rs`, a state machine without I/O), a cell starts the moment the
+//!   cells it reads are filled: sampled, static and derived cells are computed on the
+//!   spot, generated cells become requests, and independent requests of one row are in
+//!   flight together. Nothing waits for a "level" of the dependency graph or for other
+//!   rows.
+//! * Rows are admitted only while fewer than a window of them are open (`rows.rs`), so
+//!   memory is bounded whatever the number of rows.
+//! * A reply that does not parse into its column's type is asked for again; that is the
+//!   one retry the engine does itself, because only it knows the column's type.
+
+mod row;
+mod rows;
+
+#[cfg(test)]
+mod tests;
+
+pub(crate) use self::rows::Rows;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tracing::Instrument;
+
+use self::row::{Ask, CellFailure, Draws, RowState, Step};
+use crate::error::{Error, GeneratorError};
+use crate::event::{Event, Observer, Observers};
+use crate::generator::{DynGenerator, Generators, Reply, Request, Usage};
+use crate::recipe::{ColumnKind, Recipe};
+use crate::report::{FailurePolicy, Tally};
+use crate::rng::column_key;
+
+/// Everything a run shares between its rows.
+pub(crate) struct Run<'g, R: Recipe> {
+    samplers: R::Samplers,
+    seed: u64,
+    column_keys: Vec<u64>,
+    /// Columns with no dependencies: where every row starts.
+    roots: Vec<usize>,
+    /// The generator stack of each generated column (an index into `stacks`).
+    routes: Vec<usize>,
+    stacks: Vec<Box<dyn DynGenerator + 'g>>,
+    /// How many times a question is asked while its replies do not parse.
+    max_asks: u32,
+    observers: Observers<'g>,
+    tally: std::sync::Arc<Tally>,
+    /// Open rows at most (enough to keep every request slot busy).
+    window: usize,
+    failure: FailurePolicy,
+}
+
+/// What a run starts from (collected by the `Runner`).
+pub(crate) struct Setup<'g> {
+    /// Requests in flight at most, if the runner adds its limit layer.
+    pub concurrency: usize,
+    pub seed: Option<u64>,
+    pub max_asks: u32,
+    pub failure: FailurePolicy,
+    pub observers: Observers<'g>,
+    /// Wraps each generator the recipe uses in the runner's layers.
+    pub stack: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g>,
+}
+
+impl<'g, R: Recipe> Run<'g, R> {
+    /// Resolves the recipe's generators and checks its samplers; nothing is sent before
+    /// this succeeds.
+    pub(crate) fn start<G: Generators + ?Sized>(
+        generators: &'g G,
+        samplers: R::Samplers,
+        setup: Setup<'g>,
+    ) -> Result<Self, Error> {
+        let columns = R::SPEC.columns;
+        let mut names: Vec<Option<&'static str>> = Vec::new();
+        let mut stacks = Vec::new();
+        let mut routes = vec![usize::MAX; columns.len()];
+        for (i, column) in columns.iter().enumerate() {
+            match &column.kind {
+                ColumnKind::Generated(spec) => {
+                    if let Some(k) = names.iter().position(|n| *n == spec.generator) {
+                        routes[i] = k;
+                        continue;
+                    }
+                    let Some(generator) = generators.get(spec.generator) else {
+                        return Err(Error::UnknownGenerator {
+                            column: column.name,
+                            name: spec.generator.map(str::to_owned),
+                            available: generators.names(),
+                        });
+                    };
+                    routes[i] = stacks.len();
+                    names.push(spec.generator);
+                    stacks.push((setup.stack)(generator));
+                }
+                ColumnKind::Sampled | ColumnKind::Static => {
+                    if let Err(reason) = R::check_sampler(&samplers, i) {
+                        return Err(Error::Sampler {
+                            column: column.name,
+                            reason,
+                        });
+                    }
+                }
+                ColumnKind::Derived => {}
+            }
+        }
+        let seed = setup.seed.unwrap_or_else(rand::random);
+        let tally = std::sync::Arc::new(Tally::default());
+        let mut observers = setup.observers;
+        observers.push_shared(std::sync::Arc::clone(&tally) as std::sync::Arc<dyn Observer + 'g>);
+        Ok(Run {
+            samplers,
+            seed,
+            column_keys: columns.iter().map(|c| column_key(c.name)).collect(),
+            roots: (0..columns.len())
+                .filter(|&i| columns[i].deps.is_empty())
+                .collect(),
+            routes,
+            stacks,
+            max_asks: setup.max_asks.max(1),
+            observers,
+            tally,
+            window: (setup.concurrency.max(1) * 2).max(16),
+            failure: setup.failure,
+        })
+    }
+
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub(crate) fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    pub(crate) fn emit(&self, event: &Event<'_>) {
+        self.observers.on_event(event);
+    }
+
+    /// Fills one row.
+    async fn fill_row(&self, row: usize) -> Result<(R::Row, Usage), Error> {
+        let columns = R::SPEC.columns;
+        let draws = Draws::<R> {
+            samplers: &self.samplers,
+            seed: self.seed,
+            column_keys: &self.column_keys,
+        };
+        let mut state = RowState::<R>::new(row, &self.roots);
+        let mut asks = Vec::new();
+        let mut pending = FuturesUnordered::new();
+        loop {
+            state.advance(&draws, &mut asks);
+            for ask in asks.drain(..) {
+                pending.push(self.send(row, ask));
+            }
+            if state.is_done() {
+                return Ok(state.finish());
+            }
+            let Some((ask, answer)) = pending.next().await else {
+                unreachable!("the macro rejects cyclic recipes, so some cell can always run")
+            };
+            let name = columns[ask.column].name;
+            match state.on_answer(ask, answer, self.max_asks) {
+                Step::Filled { attempts, usage } => self.emit(&Event::CellGenerated {
+                    row,
+                    column: name,
+                    attempts,
+                    usage,
+                }),
+                Step::Again(ask, cause) => {
+                    tracing::warn!(row, column = name, %cause, "reply did not parse; asking again");
+                    self.emit(&Event::Reasking {
+                        row,
+                        column: name,
+                        attempts: ask.attempt - 1,
+                        error: &cause,
+                    });
+                    pending.push(self.send(row, ask));
+                }
+                Step::Failed(CellFailure { column, cause }) => {
+                    return Err(Error::Cell {
+                        row,
+                        column: columns[column].name,
+                        cause,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Sends one question to its column's generator stack.
+    async fn send(&self, row: usize, ask: Ask) -> (Ask, Result<Reply, GeneratorError>) {
+        let column = &R::SPEC.columns[ask.column];
+        let ColumnKind::Generated(spec) = &column.kind else {
+            unreachable!("only generated columns make requests")
+        };
+        let generator = &self.stacks[self.routes[ask.column]];
+        let mut request = Request::new(&ask.prompt)
+            .cell(row, column.name)
+            .attempt(ask.attempt)
+            .observed_by(&self.observers);
+        request.system = spec.system;
+        request.temperature = spec.temperature;
+        request.max_tokens = spec.max_tokens;
+        request.model = spec.model;
+        let span = tracing::debug_span!(
+            "chatan.request",
+            row,
+            column = column.name,
+            generator = generator.name(),
+            attempt = ask.attempt
+        );
+        let answer = generator.generate_boxed(&request).instrument(span).await;
+        (ask, answer)
+    }
+}

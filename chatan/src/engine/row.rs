@@ -1,0 +1,192 @@
+//! One row being filled, as a state machine with no I/O: which cells are ready, what to
+//! ask a generator, and what a reply does. The driver in `mod.rs` sends the asks and
+//! feeds the answers back; tests drive it by hand.
+
+use crate::error::{CellError, GeneratorError, ReplyError};
+use crate::generator::{Reply, Usage};
+use crate::recipe::{ColumnKind, Recipe, render};
+use crate::rng::SampleRng;
+use crate::sample::SampleContext;
+
+/// A question for a generator: fill `column` from `prompt`.
+#[derive(Debug)]
+pub(crate) struct Ask {
+    /// The generated column.
+    pub column: usize,
+    /// The rendered prompt.
+    pub prompt: String,
+    /// Which request for this cell it is, from 1.
+    pub attempt: u32,
+}
+
+/// What an answer did to the row.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// The cell is filled; its dependents may be ready.
+    Filled {
+        /// Requests the cell took in all.
+        attempts: u32,
+        /// Tokens of the accepted reply.
+        usage: Option<Usage>,
+    },
+    /// The reply did not parse; ask again.
+    Again(Ask, ReplyError),
+    /// The cell failed for good.
+    Failed(CellFailure),
+}
+
+/// A cell that could not be filled.
+#[derive(Debug)]
+pub(crate) struct CellFailure {
+    pub column: usize,
+    pub cause: CellError,
+}
+
+/// The shared, per-run inputs to sampling.
+pub(crate) struct Draws<'a, R: Recipe> {
+    pub samplers: &'a R::Samplers,
+    pub seed: u64,
+    /// Each column's part of its cells' seeds.
+    pub column_keys: &'a [u64],
+}
+
+/// A row being filled.
+pub(crate) struct RowState<R: Recipe> {
+    row: usize,
+    cells: R,
+    /// Per column: how many of its dependencies are still empty.
+    waiting: Vec<usize>,
+    /// Columns whose dependencies are all filled and that have not started.
+    ready: Vec<usize>,
+    /// Columns not yet filled.
+    left: usize,
+    /// Per column: requests made so far.
+    attempts: Vec<u32>,
+    /// Per column: questions asked so far (each may take several requests).
+    asks: Vec<u32>,
+    usage: Usage,
+}
+
+impl<R: Recipe> RowState<R> {
+    /// Row `row` with every cell empty; the columns without dependencies are ready.
+    pub fn new(row: usize, roots: &[usize]) -> Self {
+        let columns = R::SPEC.columns;
+        RowState {
+            row,
+            cells: R::new(),
+            waiting: columns.iter().map(|c| c.deps.len()).collect(),
+            ready: roots.to_vec(),
+            left: columns.len(),
+            attempts: vec![0; columns.len()],
+            asks: vec![0; columns.len()],
+            usage: Usage::default(),
+        }
+    }
+
+    /// Fills every ready cell that needs no generator (sampled, static, derived), and
+    /// whatever they make ready in turn; pushes an [`Ask`] for each ready generated cell.
+    pub fn advance(&mut self, draws: &Draws<'_, R>, asks: &mut Vec<Ask>) {
+        let columns = R::SPEC.columns;
+        while let Some(column) = self.ready.pop() {
+            match &columns[column].kind {
+                ColumnKind::Sampled | ColumnKind::Static => {
+                    let rng =
+                        SampleRng::for_cell(draws.seed, self.row as u64, draws.column_keys[column]);
+                    let mut cx = SampleContext::new(self.row, rng);
+                    self.cells.sample(column, draws.samplers, &mut cx);
+                }
+                ColumnKind::Derived => self.cells.derive(column),
+                ColumnKind::Generated(spec) => {
+                    let mut prompt = String::new();
+                    render(&self.cells, spec.template, &mut prompt);
+                    self.asks[column] = 1;
+                    asks.push(Ask {
+                        column,
+                        prompt,
+                        attempt: 1,
+                    });
+                    continue;
+                }
+            }
+            self.filled(column);
+        }
+    }
+
+    /// Takes a generator's answer to `ask`. A reply that does not parse is asked again
+    /// while fewer than `max_asks` questions were asked for the cell.
+    pub fn on_answer(
+        &mut self,
+        ask: Ask,
+        answer: Result<Reply, GeneratorError>,
+        max_asks: u32,
+    ) -> Step {
+        let column = ask.column;
+        match answer {
+            Ok(reply) => {
+                self.attempts[column] += reply.attempts.max(1);
+                let attempts = self.attempts[column];
+                if let Some(usage) = reply.usage {
+                    self.usage += usage;
+                }
+                match self.cells.accept(column, reply.text) {
+                    Ok(()) => {
+                        self.filled(column);
+                        Step::Filled {
+                            attempts,
+                            usage: reply.usage,
+                        }
+                    }
+                    // Questions are counted apart from requests, so transport retries
+                    // inside a layer do not use up the re-asks.
+                    Err(cause) if self.asks[column] < max_asks => {
+                        self.asks[column] += 1;
+                        Step::Again(
+                            Ask {
+                                column,
+                                prompt: ask.prompt,
+                                attempt: attempts + 1,
+                            },
+                            cause,
+                        )
+                    }
+                    Err(cause) => Step::Failed(CellFailure {
+                        column,
+                        cause: CellError::Reply { attempts, cause },
+                    }),
+                }
+            }
+            Err(error) => {
+                let (made, cause) = error.into_parts();
+                self.attempts[column] += made;
+                Step::Failed(CellFailure {
+                    column,
+                    cause: CellError::Generator {
+                        attempts: self.attempts[column],
+                        cause,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Whether every cell is filled.
+    pub fn is_done(&self) -> bool {
+        self.left == 0
+    }
+
+    /// The finished row and the tokens it took.
+    pub fn finish(self) -> (R::Row, Usage) {
+        (self.cells.finish(), self.usage)
+    }
+
+    /// Marks `column` filled and readies the columns that were waiting only for it.
+    fn filled(&mut self, column: usize) {
+        self.left -= 1;
+        for &d in R::SPEC.columns[column].dependents {
+            self.waiting[d] -= 1;
+            if self.waiting[d] == 0 {
+                self.ready.push(d);
+            }
+        }
+    }
+}

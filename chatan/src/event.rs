@@ -1,0 +1,136 @@
+//! What a run reports as it goes. The engine only schedules cells; everything that
+//! watches a run — the progress bar, usage totals, and whatever you attach with
+//! [`Runner::observe`](crate::Runner::observe) — subscribes to these events instead of
+//! living inside the engine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, GeneratorError, ReplyError};
+use crate::generator::Usage;
+
+/// Something that happened in a run.
+///
+/// Events borrow from the run, so an observer copies what it keeps. They are delivered
+/// on the task that caused them, in the order it saw them; observers must be quick and
+/// must not block (hand heavy work to a channel).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// The run is about to start its first row.
+    RunStarted {
+        /// How many rows the run will attempt.
+        rows: usize,
+        /// The sampling seed (random unless set with [`Runner::seed`](crate::Runner::seed)).
+        seed: u64,
+    },
+    /// A request failed and will be sent again after `wait` (reported by a
+    /// [`Retry`](crate::Retry) layer).
+    Retrying {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: &'a str,
+        /// The attempt that failed, from 1.
+        attempt: u32,
+        /// Why it failed.
+        error: &'a GeneratorError,
+        /// How long the layer waits before the next attempt.
+        wait: Duration,
+    },
+    /// A reply did not parse into its column's type; the question is asked again.
+    Reasking {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: &'a str,
+        /// Requests made for this cell so far.
+        attempts: u32,
+        /// Why the reply did not parse.
+        error: &'a ReplyError,
+    },
+    /// A generated cell was filled.
+    CellGenerated {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: &'a str,
+        /// Requests it took, retries and re-asked questions included.
+        attempts: u32,
+        /// Tokens of the accepted reply, if the provider reported them.
+        usage: Option<Usage>,
+    },
+    /// A row was completed.
+    RowDone {
+        /// The row.
+        row: usize,
+        /// Tokens of every request the row made, retries and re-asked questions included.
+        usage: Usage,
+    },
+    /// A row failed; see [`FailurePolicy`](crate::FailurePolicy) for what happens next.
+    RowFailed {
+        /// The row.
+        row: usize,
+        /// Why, naming the column and the cause.
+        error: &'a Error,
+    },
+    /// No row is left to run.
+    RunFinished {
+        /// Rows completed.
+        done: usize,
+        /// Rows that failed.
+        failed: usize,
+        /// Tokens of the whole run.
+        usage: Usage,
+    },
+}
+
+/// Receives a run's [`Event`]s. Implemented for closures.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use chatan::Event;
+///
+/// let retries = AtomicU64::new(0);
+/// let count = |event: &Event<'_>| {
+///     if let Event::Retrying { .. } = event {
+///         retries.fetch_add(1, Ordering::Relaxed);
+///     }
+/// };
+/// # let _ = count;
+/// // Row::runner(&llm).observe(count).generate(100).await?;
+/// ```
+pub trait Observer: Send + Sync {
+    /// Called for every event of the run.
+    fn on_event(&self, event: &Event<'_>);
+}
+
+impl<F: Fn(&Event<'_>) + Send + Sync> Observer for F {
+    fn on_event(&self, event: &Event<'_>) {
+        self(event)
+    }
+}
+
+/// Several observers as one.
+#[derive(Default)]
+pub(crate) struct Observers<'o> {
+    list: Vec<Arc<dyn Observer + 'o>>,
+}
+
+impl<'o> Observers<'o> {
+    pub(crate) fn push(&mut self, observer: impl Observer + 'o) {
+        self.list.push(Arc::new(observer));
+    }
+
+    pub(crate) fn push_shared(&mut self, observer: Arc<dyn Observer + 'o>) {
+        self.list.push(observer);
+    }
+}
+
+impl Observer for Observers<'_> {
+    fn on_event(&self, event: &Event<'_>) {
+        for observer in &self.list {
+            observer.on_event(event);
+        }
+    }
+}

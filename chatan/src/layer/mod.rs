@@ -1,0 +1,13 @@
+//! Layers: generators that wrap another generator to add policy — retrying failures
+//! ([`Retry`]) and bounding requests in flight ([`Limit`]). A rate governor, a response
+//! cache or a batch API is one more wrapper of the same kind. The engine knows none of
+//! them: it sends each request to whatever stack of layers it was given.
+//!
+//! Compose them with the methods of [`Generator`](crate::Generator): each wraps what came
+//! before, so the last one called is the outermost.
+
+mod limit;
+mod retry;
+
+pub use self::limit::{Limit, Limiter};
+pub use self::retry::{Retry, RetryPolicy};

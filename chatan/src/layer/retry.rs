@@ -1,0 +1,219 @@
+//! Retrying failed requests: which failures, how often, how long to wait.
+//!
+//! [`Retry`] wraps any generator, built-in or user-written. Only failures that may pass
+//! are retried (rate limits, server errors, timeouts, dropped connections, malformed
+//! replies); a provider's `Retry-After` is honoured; otherwise the wait doubles per
+//! attempt, with jitter so that many rows hitting a rate limit together do not retry in
+//! lockstep. The jitter is drawn from the request's row, column and attempt, so a run's
+//! waits are reproducible and need no shared state.
+
+use std::time::Duration;
+
+use crate::error::GeneratorError;
+use crate::event::Event;
+use crate::generator::{Generator, Reply, Request};
+use crate::rng::{SampleRng, column_key};
+
+/// A generator whose retryable failures are retried by a [`RetryPolicy`]; made by
+/// [`Generator::retry`].
+///
+/// Every retry is reported as [`Event::Retrying`] and logged as a warning. When the
+/// policy's attempts run out, the last failure comes back as
+/// [`GeneratorError::Exhausted`], which no outer `Retry` retries again.
+#[derive(Debug, Clone)]
+pub struct Retry<G> {
+    inner: G,
+    policy: RetryPolicy,
+}
+
+impl<G> Retry<G> {
+    /// Wraps `inner`.
+    pub fn new(inner: G, policy: RetryPolicy) -> Self {
+        Retry { inner, policy }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The wrapped generator.
+    pub fn inner(&self) -> &G {
+        &self.inner
+    }
+}
+
+impl<G: Generator> Generator for Retry<G> {
+    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        let mut made = 0u32;
+        loop {
+            let attempt = request.attempt.saturating_add(made);
+            let sent = request.attempt(attempt);
+            match self.inner.generate(&sent).await {
+                Ok(mut reply) => {
+                    reply.attempts = reply.attempts.saturating_add(made);
+                    return Ok(reply);
+                }
+                Err(error) => {
+                    made = made.saturating_add(error.attempts());
+                    if !error.is_retryable() {
+                        return Err(error.with_attempts(made));
+                    }
+                    if made >= self.policy.max_attempts {
+                        return Err(GeneratorError::Exhausted {
+                            attempts: made,
+                            cause: Box::new(error),
+                        });
+                    }
+                    let jitter = SampleRng::for_cell(
+                        attempt.into(),
+                        request.row as u64,
+                        column_key(request.column),
+                    )
+                    .unit_f64();
+                    let wait = self.policy.delay(made, error.retry_after(), jitter);
+                    tracing::warn!(
+                        row = request.row,
+                        column = request.column,
+                        attempt,
+                        error = %error,
+                        ?wait,
+                        "request failed; retrying"
+                    );
+                    request.report(&Event::Retrying {
+                        row: request.row,
+                        column: request.column,
+                        attempt,
+                        error: &error,
+                        wait,
+                    });
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
+/// How failed requests are retried: attempts, and the waits between them.
+///
+/// The engine also uses [`attempts`](RetryPolicy::attempts) as the number of times a
+/// question is asked when its replies do not parse into the column's type.
+///
+/// ```
+/// use chatan::RetryPolicy;
+/// use std::time::Duration;
+///
+/// let patient = RetryPolicy::new().max_attempts(8).base_delay(Duration::from_secs(1));
+/// let never = RetryPolicy::none();
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Four attempts in all, waits from 0.5 s doubling up to 30 s.
+    pub fn new() -> Self {
+        RetryPolicy::default()
+    }
+
+    /// One attempt: failures are reported at once.
+    pub fn none() -> Self {
+        RetryPolicy::default().max_attempts(1)
+    }
+
+    /// Attempts per request, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The wait before the first retry; each later one doubles it.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The longest wait, `Retry-After` included.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Attempts per request, the first included.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The wait after failed attempt number `attempt` (1-based). `jitter` in `[0, 1)`
+    /// scales the exponential wait into its upper half; `retry_after` wins when given.
+    pub(crate) fn delay(
+        &self,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        jitter: f64,
+    ) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait.min(self.max_delay);
+        }
+        let doubled = self.base_delay.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
+        doubled
+            .min(self.max_delay)
+            .mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_and_are_capped() {
+        let p = RetryPolicy::new()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(350));
+        assert_eq!(p.delay(1, None, 1.0), Duration::from_millis(100));
+        assert_eq!(p.delay(2, None, 1.0), Duration::from_millis(200));
+        assert_eq!(p.delay(3, None, 1.0), Duration::from_millis(350));
+        assert_eq!(p.delay(40, None, 1.0), Duration::from_millis(350));
+        assert_eq!(p.delay(2, None, 0.0), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn retry_after_wins_but_is_capped() {
+        let p = RetryPolicy::new().max_delay(Duration::from_secs(5));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(2)), 0.3),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(60)), 0.3),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn at_least_one_attempt() {
+        assert_eq!(RetryPolicy::new().max_attempts(0).attempts(), 1);
+        assert_eq!(RetryPolicy::none().attempts(), 1);
+    }
+}

@@ -1,0 +1,152 @@
+//! What a run made and spent: rows done, rows failed (each with its row, column, attempts
+//! and cause), tokens, requests and retries. Built from the run's events and rows.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::error::{CellError, Error};
+use crate::event::{Event, Observer};
+use crate::generator::Usage;
+
+/// What happens when a row fails for good (after retries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FailurePolicy {
+    /// No new row starts; rows under way finish; the run returns an error that carries
+    /// every completed row ([`RunError`](crate::RunError)). The default.
+    #[default]
+    Stop,
+    /// The run goes on without the row; the [`Report`] lists it. A failed row is never
+    /// replaced by placeholder values.
+    Skip,
+}
+
+/// A row that failed: where, after how many requests, and why.
+#[derive(Debug, Clone)]
+pub struct RowFailure {
+    /// The row's index.
+    pub row: usize,
+    /// The column that could not be filled.
+    pub column: &'static str,
+    /// What went wrong.
+    pub cause: CellError,
+}
+
+impl RowFailure {
+    /// Requests made for the cell that failed.
+    pub fn attempts(&self) -> u32 {
+        self.cause.attempts()
+    }
+
+    /// As an [`Error`].
+    pub fn into_error(self) -> Error {
+        Error::Cell {
+            row: self.row,
+            column: self.column,
+            cause: self.cause,
+        }
+    }
+
+    /// From an error the engine made for a row (always [`Error::Cell`]).
+    pub(crate) fn from_error(error: Error) -> Option<Self> {
+        match error {
+            Error::Cell { row, column, cause } => Some(RowFailure { row, column, cause }),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for RowFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "row {}, column `{}`: {}",
+            self.row, self.column, self.cause
+        )
+    }
+}
+
+/// A run's account: see [`Runner::run`](crate::Runner::run).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Report {
+    /// The sampling seed.
+    pub seed: u64,
+    /// Rows completed.
+    pub done: usize,
+    /// Rows that failed, in row order.
+    pub failed: Vec<RowFailure>,
+    /// Tokens of every request of the completed rows (as the providers reported them).
+    pub usage: Usage,
+    /// Requests made for the cells that were filled or failed.
+    pub requests: u64,
+    /// Requests sent again after a retryable failure.
+    pub retries: u64,
+    /// Questions asked again after a reply that did not parse.
+    pub reasks: u64,
+    /// Wall time from start to the last row.
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} rows done, {} failed; {} requests, {} retries, {} re-asked; \
+             {} input + {} output tokens; {:.1?}",
+            self.done,
+            self.failed.len(),
+            self.requests,
+            self.retries,
+            self.reasks,
+            self.usage.input_tokens,
+            self.usage.output_tokens,
+            self.elapsed,
+        )
+    }
+}
+
+/// Counts retries, re-asks and requests from the events: the part of a report the rows
+/// do not carry.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    retries: AtomicU64,
+    reasks: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl Tally {
+    pub(crate) fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Fills in the counters of `report`.
+    pub(crate) fn fill(&self, report: &mut Report) {
+        report.retries = self.retries();
+        report.reasks = self.reasks.load(Ordering::Relaxed);
+        report.requests = self.requests.load(Ordering::Relaxed)
+            + report
+                .failed
+                .iter()
+                .map(|f| u64::from(f.attempts()))
+                .sum::<u64>();
+    }
+}
+
+impl Observer for Tally {
+    fn on_event(&self, event: &Event<'_>) {
+        match event {
+            Event::Retrying { .. } => {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::Reasking { .. } => {
+                self.reasks.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::CellGenerated { attempts, .. } => {
+                self.requests
+                    .fetch_add(u64::from(*attempts), Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
