@@ -228,8 +228,45 @@ pub enum Error {
         known: &'static [&'static str],
     },
     /// A provider is not configured (a missing key, a bad base URL).
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Why a provider cannot be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The API key is empty.
+    #[error("the API key is empty")]
+    EmptyKey,
+    /// The API key holds characters an HTTP header cannot carry.
+    #[error("the API key contains characters that cannot be sent in an HTTP header")]
+    KeyNotHeaderSafe,
+    /// A base URL is not an http(s) URL.
+    #[error("{variable} {value:?} is not an http(s) URL")]
+    BadUrl {
+        /// Where it came from (`OPENAI_BASE_URL`, `base URL`).
+        variable: String,
+        /// What it was.
+        value: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    Client(String),
+    /// One provider's environment variables are not set.
+    #[error("{provider} is not configured: set {set}")]
+    NotConfigured {
+        /// The provider.
+        provider: &'static str,
+        /// What to set.
+        set: &'static str,
+    },
+    /// No provider's environment variables are set.
+    #[error(
+        "no provider is configured: set OPENAI_API_KEY or ANTHROPIC_API_KEY, or \
+         OPENAI_BASE_URL for an OpenAI-compatible server (vLLM, llama.cpp, Ollama)"
+    )]
+    NoProvider,
 }
 
 /// A run that stopped early, with every row that completed before it stopped.

@@ -133,6 +133,15 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A reply, with token counts if the provider reported them.
+    pub fn new(text: String, usage: Option<Usage>) -> Self {
+        Reply {
+            text,
+            usage,
+            attempts: 1,
+        }
+    }
+
     /// A reply with token counts.
     pub fn with_usage(text: String, usage: Usage) -> Self {
         Reply {
@@ -160,11 +169,16 @@ impl From<&str> for Reply {
 }
 
 /// Token counts: of one request, of one row, or of a whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Deserializes from Anthropic's `input_tokens` / `output_tokens` and from OpenAI's
+/// `prompt_tokens` / `completion_tokens` alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
     /// Tokens in the prompt.
+    #[serde(alias = "prompt_tokens")]
     pub input_tokens: u64,
     /// Tokens in the reply.
+    #[serde(alias = "completion_tokens")]
     pub output_tokens: u64,
 }
 

@@ -61,7 +61,7 @@ mod event;
 mod generator;
 pub mod layer;
 mod progress;
-mod provider;
+pub mod provider;
 mod recipe;
 mod reply;
 mod report;
@@ -85,16 +85,13 @@ pub mod __private;
 pub struct ReadmeDoctests;
 
 pub use crate::dataset::{Dataset, SampledColumn};
-pub use crate::error::{CellError, Error, GeneratorError, ReplyError, RunError};
+pub use crate::error::{CellError, ConfigError, Error, GeneratorError, ReplyError, RunError};
 pub use crate::event::{Event, Observer};
 pub use crate::generator::{
     BoxFuture, DynGenerator, Generator, GeneratorSet, Generators, Reply, Request, Usage,
 };
 pub use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
-pub use crate::provider::{
-    ANTHROPIC_BASE_URL, ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_DEFAULT_MODEL, Anthropic,
-    AnyGenerator, OPENAI_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAi, PROVIDERS, generator,
-};
+pub use crate::provider::{Anthropic, AnyGenerator, OpenAi, generator};
 pub use crate::reply::FromReply;
 pub use crate::report::{FailurePolicy, Report, RowFailure};
 pub use crate::rng::SampleRng;

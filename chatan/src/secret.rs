@@ -4,7 +4,7 @@ use std::fmt;
 
 use reqwest::header::HeaderValue;
 
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 
 /// An API key. Its `Debug` prints `[redacted]`; it has no `Display`; the header built
 /// from it is marked sensitive, so HTTP-level debug output hides it too.
@@ -16,7 +16,7 @@ impl ApiKey {
         let key: String = key.into();
         let key = key.trim().to_owned();
         if key.is_empty() {
-            return Err(Error::Config("the API key is empty".into()));
+            return Err(Error::Config(ConfigError::EmptyKey));
         }
         Ok(ApiKey(key))
     }
@@ -24,11 +24,8 @@ impl ApiKey {
     /// A header value carrying the key (with a prefix such as `Bearer `), marked
     /// sensitive.
     pub(crate) fn header(&self, prefix: &str) -> Result<HeaderValue, Error> {
-        let mut value = HeaderValue::from_str(&format!("{prefix}{}", self.0)).map_err(|_| {
-            Error::Config(
-                "the API key contains characters that cannot be sent in an HTTP header".into(),
-            )
-        })?;
+        let mut value = HeaderValue::from_str(&format!("{prefix}{}", self.0))
+            .map_err(|_| Error::Config(ConfigError::KeyNotHeaderSafe))?;
         value.set_sensitive(true);
         Ok(value)
     }

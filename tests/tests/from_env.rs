@@ -65,7 +65,10 @@ async fn the_environment_chooses_and_configures_the_provider() {
     set(&[("OPENAI_BASE_URL", &open.openai_url())]);
     let any = AnyGenerator::from_env().unwrap();
     any.generate(&Request::new("hi")).await.unwrap();
-    assert_eq!(open.exchanges()[0].model, chatan::OPENAI_DEFAULT_MODEL);
+    assert_eq!(
+        open.exchanges()[0].model,
+        chatan::provider::openai::DEFAULT_MODEL
+    );
 
     set(&[("OPENAI_BASE_URL", "not a url")]);
     assert!(

@@ -69,9 +69,9 @@ async fn anthropic_sends_options_and_reads_replies() {
         .unwrap();
     assert_eq!(
         a.max_tokens,
-        Some(u64::from(chatan::ANTHROPIC_DEFAULT_MAX_TOKENS))
+        Some(u64::from(chatan::provider::anthropic::DEFAULT_MAX_TOKENS))
     );
-    assert_eq!(a.model, chatan::ANTHROPIC_DEFAULT_MODEL);
+    assert_eq!(a.model, chatan::provider::anthropic::DEFAULT_MODEL);
 }
 
 #[tokio::test]

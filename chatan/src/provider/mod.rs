@@ -1,15 +1,19 @@
 //! Built-in providers, and choosing one by name or from the environment.
+//!
+//! Each provider is a [`WireFormat`] (how a request becomes a body and a body a reply)
+//! over one HTTP transport that owns the client, key, base URL, timeout and error
+//! mapping: [`Provider<F>`]. [`OpenAi`] and [`Anthropic`] are its two instances.
 
-mod anthropic;
-mod http;
-mod openai;
+pub mod anthropic;
+mod format;
+pub mod openai;
+mod transport;
 
-pub use self::anthropic::{
-    ANTHROPIC_BASE_URL, ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_DEFAULT_MODEL, Anthropic,
-};
-pub use self::openai::{OPENAI_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAi};
+pub use self::anthropic::Anthropic;
+pub use self::format::{Auth, Info, Provider, WireFormat};
+pub use self::openai::OpenAi;
 
-use crate::error::{Error, GeneratorError};
+use crate::error::{ConfigError, Error, GeneratorError};
 use crate::generator::{Generator, Reply, Request};
 
 /// The provider names [`generator`] knows.
@@ -65,11 +69,7 @@ impl AnyGenerator {
         if env("ANTHROPIC_BASE_URL").is_some() {
             return Anthropic::from_env().map(AnyGenerator::Anthropic);
         }
-        Err(Error::Config(
-            "no provider is configured: set OPENAI_API_KEY or ANTHROPIC_API_KEY, or \
-             OPENAI_BASE_URL for an OpenAI-compatible server (vLLM, llama.cpp, Ollama)"
-                .into(),
-        ))
+        Err(Error::Config(ConfigError::NoProvider))
     }
 }
 
@@ -102,6 +102,6 @@ impl From<Anthropic> for AnyGenerator {
 }
 
 /// A non-empty environment variable.
-fn env(name: &str) -> Option<String> {
+pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

@@ -1,14 +1,15 @@
-//! What the HTTP providers share: the client, sending a JSON request, and turning HTTP
-//! failures into [`GeneratorError`]s (with the provider's own message, key redacted).
+//! The HTTP transport every provider shares: the pooled client, the key, the URL and the
+//! timeout; posting a JSON body; and turning HTTP failures into [`GeneratorError`]s (with
+//! the provider's own message, key redacted). It knows nothing of any wire format: that
+//! is the [`WireFormat`](super::WireFormat)'s part.
 
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Client, StatusCode};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, GeneratorError};
+use crate::error::{ConfigError, Error, GeneratorError};
 use crate::secret::ApiKey;
 
 /// The default per-request timeout.
@@ -21,22 +22,20 @@ fn client(headers: HeaderMap) -> Result<Client, Error> {
         .default_headers(headers)
         .pool_idle_timeout(Duration::from_secs(90))
         .build()
-        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+        .map_err(|e| Error::Config(ConfigError::Client(e.to_string())))
 }
 
-/// One provider's endpoint: where to post, with which client, key, default model and
-/// timeout. The providers wrap it with their own wire format.
+/// Where and how to post: client (with the key and fixed headers), URL, timeout.
 #[derive(Clone)]
-pub(crate) struct Endpoint {
+pub(crate) struct Transport {
     client: Client,
     key: Option<ApiKey>,
     path: &'static str,
-    url: String,
-    pub(crate) model: String,
+    pub(crate) url: String,
     pub(crate) timeout: Duration,
 }
 
-impl Endpoint {
+impl Transport {
     /// `path` is joined to `base_url` (named `variable` in errors); `headers` go with
     /// every request.
     pub(crate) fn new(
@@ -45,14 +44,12 @@ impl Endpoint {
         base_url: &str,
         path: &'static str,
         variable: &str,
-        model: &str,
     ) -> Result<Self, Error> {
-        Ok(Endpoint {
+        Ok(Transport {
             client: client(headers)?,
             key,
             path,
             url: endpoint(base_url, path, variable)?,
-            model: model.to_owned(),
             timeout: DEFAULT_TIMEOUT,
         })
     }
@@ -63,10 +60,15 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Posts `body` and reads the reply.
+    /// The key, for `Debug` (which redacts it).
+    pub(crate) fn key(&self) -> &Option<ApiKey> {
+        &self.key
+    }
+
+    /// Posts a JSON `body` and reads the JSON reply.
     pub(crate) async fn post<T: DeserializeOwned>(
         &self,
-        body: &impl Serialize,
+        body: Vec<u8>,
     ) -> Result<T, GeneratorError> {
         post_json(
             &self.client,
@@ -77,16 +79,6 @@ impl Endpoint {
         )
         .await
     }
-
-    /// `Debug` for a provider: the endpoint, model and timeout; the key redacted.
-    pub(crate) fn debug(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct(name)
-            .field("endpoint", &self.url)
-            .field("model", &self.model)
-            .field("api_key", &self.key)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 /// Checks a base URL and joins `path` to it.
@@ -94,9 +86,10 @@ fn endpoint(base: &str, path: &str, variable: &str) -> Result<String, Error> {
     let base = base.trim().trim_end_matches('/');
     match reqwest::Url::parse(base) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(format!("{base}{path}")),
-        _ => Err(Error::Config(format!(
-            "{variable} {base:?} is not an http(s) URL"
-        ))),
+        _ => Err(Error::Config(ConfigError::BadUrl {
+            variable: variable.to_owned(),
+            value: base.to_owned(),
+        })),
     }
 }
 
@@ -104,14 +97,15 @@ fn endpoint(base: &str, path: &str, variable: &str) -> Result<String, Error> {
 async fn post_json<T: DeserializeOwned>(
     client: &Client,
     url: &str,
-    body: &impl Serialize,
+    body: Vec<u8>,
     timeout: Duration,
     key: Option<&ApiKey>,
 ) -> Result<T, GeneratorError> {
     let response = client
         .post(url)
         .timeout(timeout)
-        .json(body)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(body)
         .send()
         .await
         .map_err(|e| transport(e, timeout))?;
