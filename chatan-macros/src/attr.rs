@@ -10,6 +10,7 @@ use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Token};
 use crate::ast::{Column, GenOptions, Generated, Kind};
 use crate::closure;
 use crate::ctxt::Ctxt;
+use crate::qualify;
 use crate::suggest;
 use crate::template;
 
@@ -300,8 +301,14 @@ pub fn field_kind(cx: &Ctxt, column: &Column, attrs: &[Attribute]) -> Option<Kin
                 return None;
             }
             match syn::parse2::<Expr>(tokens) {
-                Ok(expr) if name == SAMPLE => Some(Kind::Sampled(expr)),
-                Ok(expr) => Some(Kind::Static(expr)),
+                Ok(mut expr) if name == SAMPLE => {
+                    qualify::sampler_paths(&mut expr, true);
+                    Some(Kind::Sampled(expr))
+                }
+                Ok(mut expr) => {
+                    qualify::sampler_paths(&mut expr, false);
+                    Some(Kind::Static(expr))
+                }
                 Err(e) => {
                     cx.syn_error(e);
                     None

@@ -20,6 +20,7 @@ use crate::ast::{Column, Form, Kind, Recipe, unraw};
 use crate::attr;
 use crate::closure;
 use crate::ctxt::Ctxt;
+use crate::qualify;
 
 /// The body of `dataset! { ... }` as written, before any checks.
 pub struct Declaration {
@@ -159,6 +160,14 @@ pub fn into_recipe(cx: &Ctxt, decl: Declaration) -> Recipe {
 
 /// A literal or `value(expr)` is a static value; anything else builds a sampler.
 fn classify(expr: Expr) -> Kind {
+    let mut kind = classify_shape(expr);
+    if let Kind::Sampled(e) | Kind::Static(e) = &mut kind {
+        qualify::sampler_paths(e, false);
+    }
+    kind
+}
+
+fn classify_shape(expr: Expr) -> Kind {
     match expr {
         Expr::Lit(ExprLit { .. }) => Kind::Static(expr),
         Expr::Unary(ExprUnary {

@@ -68,13 +68,13 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let sample_arms = sampled.iter().map(|(i, c)| {
         let ident = &c.ident;
         quote! {
-            #i => self.#ident = ::core::option::Option::Some(::chatan::Sampler::sample(&samplers.#ident, cx)),
+            #i => self.#ident = ::core::option::Option::Some(::chatan::Sampler::sample(&__chatan_samplers.#ident, __chatan_cx)),
         }
     });
 
     let check_arms = sampled.iter().map(|(i, c)| {
         let ident = &c.ident;
-        quote!(#i => ::chatan::Sampler::check(&samplers.#ident),)
+        quote!(#i => ::chatan::Sampler::check(&__chatan_samplers.#ident),)
     });
 
     let derive_arms = recipe.columns.iter().enumerate().filter_map(|(i, c)| {
@@ -83,12 +83,12 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         };
         let (ident, ty, param, body) = (&c.ident, &c.ty, &d.param, &d.body);
         let output = &d.closure.output;
-        let call = quote_spanned!(d.closure.body.span()=> __derive(self));
+        let call = quote_spanned!(d.closure.body.span()=> __chatan_derive(self));
         Some(quote! {
             #i => {
-                let __derive = |#param: &Self| #output #body;
-                let __value: #ty = #call;
-                self.#ident = ::core::option::Option::Some(__value);
+                let __chatan_derive = |#param: &Self| #output #body;
+                let __chatan_value: #ty = #call;
+                self.#ident = ::core::option::Option::Some(__chatan_value);
             }
         })
     });
@@ -101,7 +101,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         Some(quote_spanned! {g.literal.span()=>
             #i => {
                 self.#ident = ::core::option::Option::Some(
-                    ::chatan::__private::parse_reply::<#ty>(reply)?,
+                    ::chatan::__private::parse_reply::<#ty>(__chatan_reply)?,
                 );
                 ::core::result::Result::Ok(())
             }
@@ -125,7 +125,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let write_arms = rendered.iter().map(|(j, span)| {
         let ident = &recipe.columns[*j].ident;
         quote_spanned! {*span=>
-            #j => ::chatan::__private::write_field(out, ::chatan::__private::filled(&self.#ident)),
+            #j => ::chatan::__private::write_field(__chatan_out, ::chatan::__private::filled(&self.#ident)),
         }
     });
 
@@ -141,7 +141,6 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         #declaration
 
         #[doc(hidden)]
-        #[allow(non_camel_case_types, non_snake_case, unused_variables, unused_mut, clippy::all)]
         const _: () = {
             #vis struct __Cells {
                 #(#cells_fields,)*
@@ -168,57 +167,53 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                 }
 
                 fn samplers() -> __Samplers {
-                    #[allow(unused_imports)]
-                    use ::chatan::sample;
-                    #[allow(unused_imports)]
-                    use ::chatan::sample::*;
                     __Samplers { #(#sampler_inits,)* }
                 }
 
                 fn check_sampler(
-                    samplers: &__Samplers,
-                    column: usize,
+                    __chatan_samplers: &__Samplers,
+                    __chatan_column: usize,
                 ) -> ::core::result::Result<(), ::std::string::String> {
-                    match column {
+                    match __chatan_column {
                         #(#check_arms)*
-                        _ => ::chatan::__private::unreachable_column(column),
+                        _ => ::chatan::__private::unreachable_column(__chatan_column),
                     }
                 }
 
                 fn sample(
                     &mut self,
-                    column: usize,
-                    samplers: &__Samplers,
-                    cx: &mut ::chatan::SampleContext,
+                    __chatan_column: usize,
+                    __chatan_samplers: &__Samplers,
+                    __chatan_cx: &mut ::chatan::SampleContext,
                 ) {
-                    match column {
+                    match __chatan_column {
                         #(#sample_arms)*
-                        _ => ::chatan::__private::unreachable_column(column),
+                        _ => ::chatan::__private::unreachable_column(__chatan_column),
                     }
                 }
 
-                fn derive(&mut self, column: usize) {
-                    match column {
+                fn derive(&mut self, __chatan_column: usize) {
+                    match __chatan_column {
                         #(#derive_arms)*
-                        _ => ::chatan::__private::unreachable_column(column),
+                        _ => ::chatan::__private::unreachable_column(__chatan_column),
                     }
                 }
 
-                fn write_field(&self, column: usize, out: &mut ::std::string::String) {
-                    match column {
+                fn write_field(&self, __chatan_column: usize, __chatan_out: &mut ::std::string::String) {
+                    match __chatan_column {
                         #(#write_arms)*
-                        _ => ::chatan::__private::unreachable_column(column),
+                        _ => ::chatan::__private::unreachable_column(__chatan_column),
                     }
                 }
 
                 fn accept(
                     &mut self,
-                    column: usize,
-                    reply: ::std::string::String,
+                    __chatan_column: usize,
+                    __chatan_reply: ::std::string::String,
                 ) -> ::core::result::Result<(), ::chatan::ReplyError> {
-                    match column {
+                    match __chatan_column {
                         #(#accept_arms)*
-                        _ => ::chatan::__private::unreachable_column(column),
+                        _ => ::chatan::__private::unreachable_column(__chatan_column),
                     }
                 }
 

@@ -20,6 +20,7 @@ mod derive;
 mod expand;
 mod fallback;
 mod plan;
+mod qualify;
 mod suggest;
 mod template;
 

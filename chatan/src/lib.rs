@@ -117,8 +117,10 @@ pub use uuid::Uuid;
 /// | `#[value(expr)]` | the same value in every row |
 /// | `#[derived(\|row\| ...)]` | computed from other columns of the row |
 ///
-/// Inside `#[sample(...)]`, the [`sample`] functions are in scope unqualified. The
-/// attribute is `generate`, not `gen` as in [`dataset!`]: edition 2024 reserves the
+/// Inside `#[sample(...)]`, the [`sample`] constructors (`choice`, `weighted`, `uuid`,
+/// `datetime`, `range`, `from_values`, `from_dataset`, `constant`, `input`) may be called
+/// bare; every other name resolves as in your own code (call your own function named
+/// like one as `self::range(..)`). The attribute is `generate`, not `gen` as in [`dataset!`]: edition 2024 reserves the
 /// keyword `gen`, so it cannot name an attribute.
 ///
 /// The recipe language (templates, options, checks) is the same as [`dataset!`]'s.
@@ -173,9 +175,10 @@ pub use chatan_macros::Dataset;
 ///   sees the row as `&Row`. Its dependencies are the columns it names.
 /// * a literal (`true`, `"b"`, `3`), or `value(expr)`: **static**, the same in every row.
 /// * any other expression builds a **sampler**: `sample::choice([...])`,
-///   `sample::uuid()`, `sample::input()` or your own [`Sampler`]. The [`sample`] module
-///   is in scope. Samplers are built when a run starts, and can be replaced per run
-///   with [`Runner::sampler`].
+///   `sample::uuid()`, `sample::input()` or your own [`Sampler`]. A path starting
+///   `sample::` means chatan's [`sample`] module; every other name resolves as in your
+///   own code, and nothing is imported into your expressions. Samplers are built when a
+///   run starts, and can be replaced per run with [`Runner::sampler`].
 ///
 /// # Templates
 ///
