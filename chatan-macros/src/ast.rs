@@ -7,7 +7,7 @@
 use proc_macro2::{Span, TokenStream};
 use syn::{Attribute, Expr, ExprClosure, Generics, Ident, LitStr, Type, Visibility};
 
-use crate::template::{self, Template};
+use chatan_template::{self as template, Template};
 
 /// Which macro the recipe came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,10 +118,10 @@ impl Column {
                 Some(t) => {
                     let text = g.literal.value();
                     t.references()
-                        .map(|(name, span)| Reference {
-                            name: name.to_owned(),
+                        .map(|r| Reference {
+                            name: r.column().to_owned(),
                             span: g.literal.span(),
-                            in_template: Some((text.clone(), span)),
+                            in_template: Some((text.clone(), r.span)),
                         })
                         .collect()
                 }

@@ -12,7 +12,7 @@ use crate::closure;
 use crate::ctxt::Ctxt;
 use crate::qualify;
 use crate::suggest;
-use crate::template;
+use chatan_template as template;
 
 /// Field attributes of the derive form. (`dataset!` writes `gen(...)`, but `gen` is a
 /// reserved keyword from edition 2024 on and cannot name an attribute there.)

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use crate::ast::{Form, Recipe, Reference};
 use crate::ctxt::Ctxt;
 use crate::suggest;
-use crate::template;
+use chatan_template as template;
 
 /// Runs every check, reporting all problems to `cx`.
 pub fn check(cx: &Ctxt, recipe: &Recipe) {

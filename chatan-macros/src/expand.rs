@@ -9,7 +9,8 @@ use syn::spanned::Spanned;
 
 use crate::ast::{Column, Form, Kind, Recipe};
 use crate::plan::Plan;
-use crate::template::Segment;
+use chatan_template::Node;
+use syn::Ident;
 
 /// Emits everything for a recipe that passed all checks.
 pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
@@ -108,24 +109,18 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         })
     });
 
-    // A `write_field` arm for each column a template reads, spanned on the first template
-    // that reads it so a missing `Display` points there.
-    let mut rendered: Vec<(usize, Span)> = Vec::new();
-    for c in &recipe.columns {
-        if let Some(Kind::Generated(g)) = &c.kind {
-            for (name, _) in g.template.iter().flat_map(|t| t.references()) {
-                if let Some(j) = recipe.columns.iter().position(|c| c.name == name) {
-                    if !rendered.iter().any(|(k, _)| *k == j) {
-                        rendered.push((j, g.literal.span()));
-                    }
-                }
-            }
-        }
-    }
-    let write_arms = rendered.iter().map(|(j, span)| {
-        let ident = &recipe.columns[*j].ident;
-        quote_spanned! {*span=>
-            #j => ::chatan::__private::write_field(__chatan_out, ::chatan::__private::filled(&self.#ident)),
+    // A `write_ref` arm for each distinct reference (a column, or a field path inside
+    // one), spanned on the first template that makes it, so a missing `Display` or a
+    // missing field points there.
+    let references = references(recipe);
+    let write_arms = references.iter().enumerate().map(|(k, r)| {
+        let ident = &recipe.columns[r.column].ident;
+        let fields = r.fields.iter().map(|f| field_ident(f, r.span));
+        quote_spanned! {r.span=>
+            #k => ::chatan::__private::write_field(
+                __chatan_out,
+                &(*::chatan::__private::filled(&self.#ident)) #(.#fields)*,
+            ),
         }
     });
 
@@ -134,7 +129,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         quote!(#ident: ::chatan::__private::take(self.#ident))
     });
 
-    let spec = spec(recipe, plan);
+    let spec = spec(recipe, plan, &references);
     let columns_doc = format!("Handles to the sampled columns of [`{row}`].");
 
     quote! {
@@ -199,10 +194,14 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     }
                 }
 
-                fn write_field(&self, __chatan_column: usize, __chatan_out: &mut ::std::string::String) {
-                    match __chatan_column {
+                fn write_ref(
+                    &self,
+                    __chatan_reference: usize,
+                    __chatan_out: &mut ::std::string::String,
+                ) {
+                    match __chatan_reference {
                         #(#write_arms)*
-                        _ => ::chatan::__private::unreachable_column(__chatan_column),
+                        _ => ::chatan::__private::unreachable_column(__chatan_reference),
                     }
                 }
 
@@ -310,8 +309,49 @@ pub fn inherent_methods(recipe: &Recipe) -> TokenStream {
     }
 }
 
+/// One distinct reference of the recipe's templates: `Piece::Ref(k)` is the `k`-th.
+struct Ref {
+    column: usize,
+    fields: Vec<String>,
+    span: Span,
+}
+
+/// The distinct references of every template, numbered in order of appearance.
+fn references(recipe: &Recipe) -> Vec<Ref> {
+    let mut found: Vec<Ref> = Vec::new();
+    for c in &recipe.columns {
+        if let Some(Kind::Generated(g)) = &c.kind {
+            for r in g.template.iter().flat_map(|t| t.references()) {
+                let Some(column) = recipe.columns.iter().position(|c| c.name == r.column()) else {
+                    continue;
+                };
+                if !found
+                    .iter()
+                    .any(|f| f.column == column && f.fields == r.fields())
+                {
+                    found.push(Ref {
+                        column,
+                        fields: r.fields().to_vec(),
+                        span: g.literal.span(),
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A field name as an identifier (raw if it is a keyword, as in `{review.r#type}`).
+fn field_ident(name: &str, span: Span) -> Ident {
+    if syn::parse_str::<Ident>(name).is_ok() {
+        Ident::new(name, span)
+    } else {
+        Ident::new_raw(name, span)
+    }
+}
+
 /// The static description of the recipe that the engine schedules from.
-fn spec(recipe: &Recipe, plan: &Plan) -> TokenStream {
+fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
     let name = recipe.ident.to_string();
     let columns = recipe.columns.iter().enumerate().map(|(i, c)| {
         let column_name = &c.name;
@@ -325,16 +365,21 @@ fn spec(recipe: &Recipe, plan: &Plan) -> TokenStream {
                 let pieces = g
                     .template
                     .iter()
-                    .flat_map(|t| &t.segments)
-                    .map(|s| match s {
-                        Segment::Text(text) => quote!(::chatan::__private::Piece::Text(#text)),
-                        Segment::Ref { name, .. } => {
-                            let j = recipe
-                                .columns
+                    .flat_map(|t| &t.nodes)
+                    .map(|node| match node {
+                        Node::Text(text) => quote!(::chatan::__private::Piece::Text(#text)),
+                        Node::Ref(r) => {
+                            let k = references
                                 .iter()
-                                .position(|c| &c.name == name)
-                                .expect("references were checked");
-                            quote!(::chatan::__private::Piece::Field(#j))
+                                .position(|f| {
+                                    recipe.columns[f.column].name == r.column()
+                                        && f.fields == r.fields()
+                                })
+                                .expect("every reference was numbered");
+                            quote!(::chatan::__private::Piece::Ref(#k))
+                        }
+                        Node::If(_) => {
+                            unreachable!("the template parser makes no conditionals yet")
                         }
                     });
                 let o = &g.options;

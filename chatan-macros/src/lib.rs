@@ -3,7 +3,8 @@
 //! documents them; this crate is an implementation detail.
 //!
 //! Pipeline, one file per stage: parse (`derive.rs`, `declare.rs`, `attr.rs`,
-//! `closure.rs`) into the model of `ast.rs`, with templates parsed by `template.rs`;
+//! `closure.rs`, `qualify.rs`) into the model of `ast.rs`, with templates parsed by the
+//! `chatan-template` crate;
 //! validate (`check.rs`, errors gathered in `ctxt.rs`); plan (`plan.rs`); emit
 //! (`expand.rs`, or `fallback.rs` on error).
 
@@ -22,7 +23,6 @@ mod fallback;
 mod plan;
 mod qualify;
 mod suggest;
-mod template;
 
 use proc_macro::TokenStream;
 

@@ -110,7 +110,7 @@ impl<R: 'static> Recipe for Unbuildable<R> {
     }
     fn sample(&mut self, _: usize, _: &(), _: &mut SampleContext) {}
     fn derive(&mut self, _: usize) {}
-    fn write_field(&self, _: usize, _: &mut String) {}
+    fn write_ref(&self, _: usize, _: &mut String) {}
     fn accept(&mut self, _: usize, _: String) -> Result<(), ReplyError> {
         Ok(())
     }

@@ -60,14 +60,7 @@ pub struct GenSpec {
     pub generator: Option<&'static str>,
 }
 
-/// A piece of a compiled template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Piece {
-    /// Literal text.
-    Text(&'static str),
-    /// The value of the column with this index.
-    Field(usize),
-}
+pub use chatan_template::Piece;
 
 /// A row being built: one optional cell per column. Implemented by the macros.
 pub trait Recipe: Send + Sized + 'static {
@@ -94,8 +87,9 @@ pub trait Recipe: Send + Sized + 'static {
     /// Fills derived column `column` (its dependencies are filled).
     fn derive(&mut self, column: usize);
 
-    /// Writes column `column` (filled) into a prompt.
-    fn write_field(&self, column: usize, out: &mut String);
+    /// Writes the value of reference `reference` (a filled column, or a field inside
+    /// one; see [`Piece::Ref`]) into a prompt.
+    fn write_ref(&self, reference: usize, out: &mut String);
 
     /// Fills generated column `column` from a reply.
     fn accept(&mut self, column: usize, reply: String) -> Result<(), ReplyError>;
@@ -106,10 +100,7 @@ pub trait Recipe: Send + Sized + 'static {
 
 /// Renders a compiled template for a row whose referenced cells are filled.
 pub(crate) fn render<R: Recipe>(cells: &R, template: &[Piece], out: &mut String) {
-    for piece in template {
-        match *piece {
-            Piece::Text(text) => out.push_str(text),
-            Piece::Field(column) => cells.write_field(column, out),
-        }
-    }
+    chatan_template::render(template, out, |reference, out| {
+        cells.write_ref(reference, out)
+    });
 }

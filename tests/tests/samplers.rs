@@ -251,3 +251,48 @@ async fn samplers_see_the_row_so_row_i_takes_input_i() {
         ]
     );
 }
+
+/// A whole row of an existing dataset.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Source {
+    prompt: String,
+    level: u8,
+}
+
+chatan::dataset! {
+    #[derive(Debug)]
+    struct FromRows {
+        src: Source = sample::input(),
+        rewrite: String = gen("rewrite at level {src.level}: {src.prompt}"),
+    }
+}
+
+#[tokio::test]
+async fn a_struct_column_holds_a_source_row_whose_fields_templates_read() {
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let sources: Vec<Source> = (0..5)
+        .map(|i| Source {
+            prompt: format!("prompt {i}"),
+            level: i * 2,
+        })
+        .collect();
+    let rows = FromRows::runner(&llm)
+        .sampler(
+            |c| c.src,
+            sample::from_dataset(sources.iter().map(|s| json!({ "row": s })), "row").in_order(),
+        )
+        .generate(5)
+        .await
+        .unwrap();
+    let mut prompts: Vec<String> = server.exchanges().into_iter().map(|e| e.prompt).collect();
+    prompts.sort();
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.src, sources[i]);
+        // Both fields come from the same source row.
+        assert_eq!(
+            prompts[i],
+            format!("rewrite at level {}: prompt {i}", i * 2)
+        );
+        assert!(row.rewrite.contains(&prompts[i]), "{}", row.rewrite);
+    }
+}

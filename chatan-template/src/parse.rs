@@ -1,52 +1,10 @@
-//! Prompt templates: `{column}` references and `{{` / `}}` literal braces.
-//!
-//! This module is plain Rust with no `syn` in sight: it works on the template's text and
-//! byte ranges so it can be unit-tested (and property-tested) on its own. The macro turns
-//! its errors into spanned compiler errors; because stable Rust cannot point *inside* a
-//! string literal, every error carries the byte range it concerns and [`snippet`] renders
-//! a caret line under the offending part of the template.
+//! The parser: `{column}` and `{column.field}` references, `{{` / `}}` literal braces,
+//! and every error in a template at once.
 
 use std::fmt;
 
-/// A byte range in the template text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    /// First byte of the range.
-    pub start: usize,
-    /// One past the last byte of the range.
-    pub end: usize,
-}
-
-/// One piece of a parsed template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    /// Literal text, with `{{` and `}}` already unescaped.
-    Text(String),
-    /// A `{name}` reference to another column.
-    Ref {
-        /// The referenced column name, trimmed of surrounding whitespace.
-        name: String,
-        /// The whole `{name}` range, braces included.
-        span: Span,
-    },
-}
-
-/// A parsed template: text and references in order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Template {
-    /// The segments; adjacent text is always merged into one segment.
-    pub segments: Vec<Segment>,
-}
-
-impl Template {
-    /// The references in order of appearance (a name may appear more than once).
-    pub fn references(&self) -> impl Iterator<Item = (&str, Span)> {
-        self.segments.iter().filter_map(|s| match s {
-            Segment::Ref { name, span } => Some((name.as_str(), *span)),
-            Segment::Text(_) => None,
-        })
-    }
-}
+use crate::Span;
+use crate::node::{Node, Reference, Template};
 
 /// What is wrong with a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +15,12 @@ pub enum ErrorKind {
     UnmatchedClose,
     /// `{}` or `{  }`.
     Empty,
-    /// `{...}` whose content is not a column name.
+    /// `{...}` whose content is not a column name or a dotted path.
     InvalidName(String),
+    /// `{name:spec}`: a format spec, as Rust's `format!` takes.
+    FormatSpec(String),
+    /// `{0}`: a position, as Rust's `format!` takes.
+    Positional(String),
     /// A `{% ... %}` block.
     Block,
 }
@@ -89,7 +51,20 @@ impl fmt::Display for Error {
             ErrorKind::InvalidName(name) => write!(
                 f,
                 "`{{{name}}}` is not a column reference; a reference is a field name \
-                 such as `{{question}}` (write `{{{{` for a literal brace)"
+                 such as `{{question}}`, or a path into a struct column such as \
+                 `{{review.score}}` (write `{{{{` for a literal brace)"
+            ),
+            ErrorKind::FormatSpec(name) => write!(
+                f,
+                "format specs are not supported in templates: `{{{name}}}`; write \
+                 `{{{column}}}` and format the value in a derived column \
+                 (`|row| format!(\"{{:.2}}\", row.{column})`)",
+                column = name.split(':').next().unwrap_or_default().trim()
+            ),
+            ErrorKind::Positional(name) => write!(
+                f,
+                "`{{{name}}}` is a position, but templates name columns: \
+                 write `{{question}}` (write `{{{{` for a literal brace)"
             ),
             ErrorKind::Block => f.write_str(
                 "`{% ... %}` blocks are not supported in templates yet; \
@@ -100,9 +75,11 @@ impl fmt::Display for Error {
 }
 
 /// Parses a template. All errors in the template are returned, not just the first.
+///
+/// Spaces just inside the braces are ignored: `{ topic }` is `{topic}`.
 pub fn parse(src: &str) -> Result<Template, Vec<Error>> {
     let bytes = src.as_bytes();
-    let mut segments = Vec::new();
+    let mut nodes = Vec::new();
     let mut errors = Vec::new();
     let mut text = String::new();
     let mut i = 0;
@@ -170,25 +147,14 @@ pub fn parse(src: &str) -> Result<Template, Vec<Error>> {
                     start: open,
                     end: close + 1,
                 };
-                let inner = src[open + 1..close].trim();
-                if inner.is_empty() {
-                    errors.push(Error {
-                        kind: ErrorKind::Empty,
-                        span,
-                    });
-                } else if !is_identifier(inner) {
-                    errors.push(Error {
-                        kind: ErrorKind::InvalidName(inner.to_owned()),
-                        span,
-                    });
-                } else {
-                    if !text.is_empty() {
-                        segments.push(Segment::Text(std::mem::take(&mut text)));
+                match reference(src[open + 1..close].trim()) {
+                    Ok(path) => {
+                        if !text.is_empty() {
+                            nodes.push(Node::Text(std::mem::take(&mut text)));
+                        }
+                        nodes.push(Node::Ref(Reference { path, span }));
                     }
-                    segments.push(Segment::Ref {
-                        name: inner.strip_prefix("r#").unwrap_or(inner).to_owned(),
-                        span,
-                    });
+                    Err(kind) => errors.push(Error { kind, span }),
                 }
                 i = close + 1;
                 text_start = i;
@@ -198,13 +164,39 @@ pub fn parse(src: &str) -> Result<Template, Vec<Error>> {
     }
     text.push_str(&src[text_start..]);
     if !text.is_empty() {
-        segments.push(Segment::Text(text));
+        nodes.push(Node::Text(text));
     }
     if errors.is_empty() {
-        Ok(Template { segments })
+        Ok(Template { nodes })
     } else {
         Err(errors)
     }
+}
+
+/// Reads the inside of `{...}` (trimmed) as a path of identifiers.
+fn reference(inner: &str) -> Result<Vec<String>, ErrorKind> {
+    if inner.is_empty() {
+        return Err(ErrorKind::Empty);
+    }
+    if let Some((name, _)) = inner.split_once(':') {
+        let name = name.trim();
+        return Err(if name.split('.').all(is_identifier) {
+            ErrorKind::FormatSpec(inner.to_owned())
+        } else {
+            ErrorKind::InvalidName(inner.to_owned())
+        });
+    }
+    if inner.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ErrorKind::Positional(inner.to_owned()));
+    }
+    let parts: Vec<&str> = inner.split('.').collect();
+    if !parts.iter().all(|p| is_identifier(p)) {
+        return Err(ErrorKind::InvalidName(inner.to_owned()));
+    }
+    Ok(parts
+        .into_iter()
+        .map(|p| p.strip_prefix("r#").unwrap_or(p).to_owned())
+        .collect())
 }
 
 /// Whether `s` is a Rust identifier (raw identifiers included).
@@ -218,52 +210,19 @@ fn is_identifier(s: &str) -> bool {
     s != "_" && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
-/// Renders the line of `src` that holds `span`, with carets under the span, for error
-/// messages. Lines over 80 characters are cut around the span.
-pub fn snippet(src: &str, span: Span) -> String {
-    const CONTEXT: usize = 30;
-    let line_start = src[..span.start].rfind('\n').map_or(0, |p| p + 1);
-    let line_end = src[span.start..]
-        .find('\n')
-        .map_or(src.len(), |p| span.start + p);
-    let line = &src[line_start..line_end];
-    let col = src[line_start..span.start].chars().count();
-    let width = src[span.start..span.end.min(line_end).max(span.start)]
-        .chars()
-        .count()
-        .max(1);
-    let long = line.chars().count() > 80;
-    let skip = if long { col.saturating_sub(CONTEXT) } else { 0 };
-    let take = if long {
-        CONTEXT + width + CONTEXT
-    } else {
-        usize::MAX
-    };
-    let shown: String = line.chars().skip(skip).take(take).collect();
-    let cut_left = skip > 0;
-    let cut_right = long && line.chars().count() > skip + take;
-    let prefix = if cut_left { "..." } else { "" };
-    let suffix = if cut_right { "..." } else { "" };
-    format!(
-        "{prefix}{shown}{suffix}\n{pad}{carets}",
-        pad = " ".repeat(prefix.len() + col - skip),
-        carets = "^".repeat(width),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn text(s: &str) -> Segment {
-        Segment::Text(s.to_owned())
+    fn text(s: &str) -> Node {
+        Node::Text(s.to_owned())
     }
 
-    fn reference(name: &str, start: usize, end: usize) -> Segment {
-        Segment::Ref {
-            name: name.to_owned(),
+    fn reference(path: &str, start: usize, end: usize) -> Node {
+        Node::Ref(Reference {
+            path: path.split('.').map(str::to_owned).collect(),
             span: Span { start, end },
-        }
+        })
     }
 
     fn kinds(src: &str) -> Vec<ErrorKind> {
@@ -275,21 +234,21 @@ mod tests {
     }
 
     #[test]
-    fn plain_text_is_one_segment() {
+    fn plain_text_is_one_node() {
         let t = parse("write a question").unwrap();
-        assert_eq!(t.segments, vec![text("write a question")]);
+        assert_eq!(t.nodes, vec![text("write a question")]);
     }
 
     #[test]
-    fn empty_template_has_no_segments() {
-        assert_eq!(parse("").unwrap().segments, vec![]);
+    fn empty_template_has_no_nodes() {
+        assert_eq!(parse("").unwrap().nodes, vec![]);
     }
 
     #[test]
     fn references_and_text_interleave() {
         let t = parse("answer: {question} ({topic})").unwrap();
         assert_eq!(
-            t.segments,
+            t.nodes,
             vec![
                 text("answer: "),
                 reference("question", 8, 18),
@@ -303,26 +262,38 @@ mod tests {
     #[test]
     fn reference_alone() {
         let t = parse("{prompt}").unwrap();
-        assert_eq!(t.segments, vec![reference("prompt", 0, 8)]);
+        assert_eq!(t.nodes, vec![reference("prompt", 0, 8)]);
     }
 
     #[test]
     fn whitespace_inside_braces_is_trimmed() {
         let t = parse("{ topic }").unwrap();
-        assert_eq!(t.segments, vec![reference("topic", 0, 9)]);
+        assert_eq!(t.nodes, vec![reference("topic", 0, 9)]);
     }
 
     #[test]
     fn raw_identifier_names_the_field() {
         let t = parse("{r#type}").unwrap();
-        assert_eq!(t.references().next().unwrap().0, "type");
+        assert_eq!(t.references().next().unwrap().column(), "type");
+    }
+
+    #[test]
+    fn dotted_paths_name_a_column_and_its_fields() {
+        let t = parse("{src.prompt} / {review.score.r#type}").unwrap();
+        let refs: Vec<_> = t.references().collect();
+        assert_eq!(
+            (refs[0].column(), refs[0].fields()),
+            ("src", &["prompt".to_string()][..])
+        );
+        assert_eq!(refs[1].path, ["review", "score", "type"]);
+        assert_eq!(refs[1].span, Span { start: 15, end: 36 });
     }
 
     #[test]
     fn doubled_braces_are_literal_and_merge_with_text() {
         let t = parse("json: {{\"a\": {value}}}").unwrap();
         assert_eq!(
-            t.segments,
+            t.nodes,
             vec![
                 text("json: {\"a\": "),
                 reference("value", 13, 20),
@@ -334,14 +305,14 @@ mod tests {
     #[test]
     fn escaped_braces_around_a_reference() {
         let t = parse("{{{x}}}").unwrap();
-        assert_eq!(t.segments, vec![text("{"), reference("x", 2, 5), text("}")]);
+        assert_eq!(t.nodes, vec![text("{"), reference("x", 2, 5), text("}")]);
     }
 
     #[test]
     fn unicode_text_and_names() {
         let t = parse("¿qué? {año} é").unwrap();
         assert_eq!(
-            t.segments,
+            t.nodes,
             vec![text("¿qué? "), reference("año", 8, 14), text(" é")]
         );
     }
@@ -389,14 +360,39 @@ mod tests {
     #[test]
     fn invalid_names() {
         assert_eq!(
-            kinds("{a b}{1x}{a-b}{_}"),
+            kinds("{a b}{1x}{a-b}{_}{a.}{.b}{a..b}"),
             vec![
                 ErrorKind::InvalidName("a b".into()),
                 ErrorKind::InvalidName("1x".into()),
                 ErrorKind::InvalidName("a-b".into()),
                 ErrorKind::InvalidName("_".into()),
+                ErrorKind::InvalidName("a.".into()),
+                ErrorKind::InvalidName(".b".into()),
+                ErrorKind::InvalidName("a..b".into()),
             ]
         );
+    }
+
+    #[test]
+    fn format_specs_and_positions_say_what_they_are() {
+        assert_eq!(
+            kinds("{score:.2} {0} {}"),
+            vec![
+                ErrorKind::FormatSpec("score:.2".into()),
+                ErrorKind::Positional("0".into()),
+                ErrorKind::Empty,
+            ]
+        );
+        assert_eq!(
+            kinds("{\"a\": 1}"),
+            vec![ErrorKind::InvalidName("\"a\": 1".into())]
+        );
+        let message = parse("{score:.2}").unwrap_err()[0].to_string();
+        assert!(
+            message.contains("format specs are not supported"),
+            "{message}"
+        );
+        assert!(message.contains("row.score"), "{message}");
     }
 
     #[test]
@@ -418,47 +414,19 @@ mod tests {
         );
     }
 
-    #[test]
-    fn snippet_points_at_the_span() {
-        let src = "answer: {questoin}";
-        let s = snippet(src, Span { start: 8, end: 18 });
-        assert_eq!(s, "answer: {questoin}\n        ^^^^^^^^^^");
-    }
-
-    #[test]
-    fn snippet_uses_the_right_line_of_multiline_templates() {
-        let src = "line one\n  line {two\nline three";
-        let s = snippet(src, Span { start: 16, end: 20 });
-        assert_eq!(s, "  line {two\n       ^^^^");
-    }
-
-    #[test]
-    fn snippet_cuts_long_lines() {
-        let src = format!("{}{{x{}", "a".repeat(100), "b".repeat(100));
-        let s = snippet(
-            &src,
-            Span {
-                start: 100,
-                end: 101,
-            },
-        );
-        let (line, carets) = s.split_once('\n').unwrap();
-        assert!(line.starts_with("...") && line.ends_with("..."));
-        let caret_col = carets.find('^').unwrap();
-        assert_eq!(&line[caret_col..caret_col + 1], "{");
-    }
-
     mod properties {
         use super::super::*;
+        use crate::snippet;
         use proptest::prelude::*;
 
-        /// Rebuilds a template's source from its segments (escaping text braces).
+        /// Rebuilds a template's source from its nodes (escaping text braces).
         fn unparse(t: &Template) -> String {
-            t.segments
+            t.nodes
                 .iter()
-                .map(|s| match s {
-                    Segment::Text(t) => t.replace('{', "{{").replace('}', "}}"),
-                    Segment::Ref { name, .. } => format!("{{{name}}}"),
+                .map(|n| match n {
+                    Node::Text(t) => t.replace('{', "{{").replace('}', "}}"),
+                    Node::Ref(r) => format!("{{{}}}", r.path.join(".")),
+                    Node::If(_) => unreachable!("the parser makes no conditionals yet"),
                 })
                 .collect()
         }
@@ -467,6 +435,7 @@ mod tests {
             prop_oneof![
                 "[a-z ,.!?é]{0,8}",
                 "[a-z][a-z0-9_]{0,6}".prop_map(|n| format!("{{{n}}}")),
+                "[a-z][a-z0-9_]{0,4}\\.[a-z][a-z0-9_]{0,4}".prop_map(|n| format!("{{{n}}}")),
                 Just("{{".to_owned()),
                 Just("}}".to_owned()),
             ]
@@ -474,11 +443,11 @@ mod tests {
 
         proptest! {
             #[test]
-            fn never_panics_and_spans_are_in_bounds(src in "[{}%a-z \n]{0,40}") {
+            fn never_panics_and_spans_are_in_bounds(src in "[{}%:.0-9a-z \n]{0,40}") {
                 match parse(&src) {
-                    Ok(t) => for (_, span) in t.references() {
-                        prop_assert!(span.start < span.end && span.end <= src.len());
-                        prop_assert_eq!(&src[span.start..span.start + 1], "{");
+                    Ok(t) => for r in t.references() {
+                        prop_assert!(r.span.start < r.span.end && r.span.end <= src.len());
+                        prop_assert_eq!(&src[r.span.start..r.span.start + 1], "{");
                     },
                     Err(errors) => for e in errors {
                         prop_assert!(e.span.start < e.span.end && e.span.end <= src.len());
@@ -492,17 +461,17 @@ mod tests {
                 let src: String = pieces.concat();
                 let t = parse(&src).unwrap();
                 prop_assert_eq!(parse(&unparse(&t)).unwrap(), t.clone());
-                // Reference spans cover exactly `{name}` in the source.
-                for (name, span) in t.references() {
-                    prop_assert_eq!(&src[span.start..span.end], format!("{{{name}}}"));
+                // Reference spans cover exactly `{path}` in the source.
+                for r in t.references() {
+                    prop_assert_eq!(&src[r.span.start..r.span.end], format!("{{{}}}", r.path.join(".")));
                 }
             }
 
             #[test]
-            fn adjacent_segments_are_never_both_text(pieces in prop::collection::vec(piece(), 0..8)) {
+            fn adjacent_nodes_are_never_both_text(pieces in prop::collection::vec(piece(), 0..8)) {
                 let t = parse(&pieces.concat()).unwrap();
-                for w in t.segments.windows(2) {
-                    let both_text = matches!(w, [Segment::Text(_), Segment::Text(_)]);
+                for w in t.nodes.windows(2) {
+                    let both_text = matches!(w, [Node::Text(_), Node::Text(_)]);
                     prop_assert!(!both_text);
                 }
             }

@@ -1,0 +1,8 @@
+chatan::dataset! {
+    struct Qa {
+        question: String = gen("write a question"),
+        answer: String = gen("answer {0}"),
+    }
+}
+
+fn main() {}
