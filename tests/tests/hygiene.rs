@@ -77,3 +77,25 @@ async fn user_names_resolve_to_the_users_items() {
         assert_eq!(row.scaled, row.question.len() * 10);
     }
 }
+
+chatan::dataset! {
+    #[derive(Debug)]
+    struct Words {
+        answer: String = gen("an answer"),
+        words: usize = |row| row.answer.split(' ').filter(|row| !row.is_empty()).count(),
+        first: usize = |row| {
+            let row = row.answer.split(' ').next().unwrap_or_default();
+            row.len()
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_nested_closure_or_let_may_reuse_the_rows_name() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let rows = Words::generate(&llm, 3).await.unwrap();
+    for row in &rows {
+        assert_eq!(row.words, row.answer.split_whitespace().count());
+        assert_eq!(row.first, row.answer.split(' ').next().unwrap().len());
+    }
+}
