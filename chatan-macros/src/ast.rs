@@ -32,6 +32,10 @@ pub struct Recipe {
     pub generics: Generics,
     /// The columns, in declaration order.
     pub columns: Vec<Column>,
+    /// The path of the runtime crate (`::chatan` unless `#[chatan(crate = "...")]`).
+    pub krate: syn::Path,
+    /// Whether to add inherent `runner` and `generate` (unless `#[chatan(methods = false)]`).
+    pub methods: bool,
 }
 
 /// One column: a field of the row struct and how it is filled.
@@ -49,6 +53,8 @@ pub struct Column {
     /// How the column is filled; `None` if its recipe was missing or broken (already
     /// reported), so later checks can skip it.
     pub kind: Option<Kind>,
+    /// A `#[cfg(..)]` on the field, which is reported as unsupported.
+    pub cfg: Option<Attribute>,
 }
 
 /// How a column is filled.

@@ -24,6 +24,60 @@ pub const VALUE: &str = "value";
 /// `#[derived(|row| ...)]`.
 pub const DERIVED: &str = "derived";
 
+/// `#[chatan(crate = "...", methods = false)]` on the struct.
+pub const CHATAN: &str = "chatan";
+
+/// The options of `#[chatan(...)]`.
+pub const CONTAINER_OPTIONS: &[&str] = &["crate", "methods"];
+
+/// What `#[chatan(...)]` on the struct says.
+pub struct Container {
+    /// The path of the runtime crate.
+    pub krate: syn::Path,
+    /// Whether to add inherent `runner` and `generate`.
+    pub methods: bool,
+}
+
+/// Reads the struct's `#[chatan(...)]` attributes; problems are reported to `cx`.
+pub fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
+    let mut container = Container {
+        krate: syn::parse_quote!(::chatan),
+        methods: true,
+    };
+    for attr in attrs.iter().filter(|a| a.path().is_ident(CHATAN)) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let path: LitStr = meta.value()?.parse()?;
+                container.krate = path.parse()?;
+                Ok(())
+            } else if meta.path.is_ident("methods") {
+                let methods: syn::LitBool = meta.value()?.parse()?;
+                container.methods = methods.value;
+                Ok(())
+            } else {
+                let name = meta
+                    .path
+                    .get_ident()
+                    .map(Ident::to_string)
+                    .unwrap_or_default();
+                let hint = match suggest::closest(&name, CONTAINER_OPTIONS.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? "),
+                    None => String::new(),
+                };
+                Err(meta.error(format!(
+                    "unknown option `{name}` for `#[chatan]`; {hint}the options are \
+                     `crate = \"path\"` (the chatan crate under another name) and \
+                     `methods = false` (no inherent `runner`/`generate`)"
+                )))
+            }
+        });
+        if let Err(e) = parsed {
+            cx.syn_error(e);
+        }
+    }
+    container
+}
+
 /// The options `gen(...)` accepts after its template.
 pub const GEN_OPTIONS: &[&str] = &["temperature", "max_tokens", "system", "model", "generator"];
 
@@ -224,7 +278,12 @@ pub fn is_recipe_attr(attr: &Attribute) -> bool {
 
 /// Reads a derive-form field's recipe attributes into a column kind. Reports a missing,
 /// doubled or malformed recipe and returns `None` then.
-pub fn field_kind(cx: &Ctxt, column: &Column, attrs: &[Attribute]) -> Option<Kind> {
+pub fn field_kind(
+    cx: &Ctxt,
+    krate: &syn::Path,
+    column: &Column,
+    attrs: &[Attribute],
+) -> Option<Kind> {
     let recipes: Vec<&Attribute> = attrs.iter().filter(|a| is_recipe_attr(a)).collect();
     let attr = match recipes.as_slice() {
         [] => {
@@ -302,11 +361,11 @@ pub fn field_kind(cx: &Ctxt, column: &Column, attrs: &[Attribute]) -> Option<Kin
             }
             match syn::parse2::<Expr>(tokens) {
                 Ok(mut expr) if name == SAMPLE => {
-                    qualify::sampler_paths(&mut expr, true);
+                    qualify::sampler_paths(&mut expr, true, krate);
                     Some(Kind::Sampled(expr))
                 }
                 Ok(mut expr) => {
-                    qualify::sampler_paths(&mut expr, false);
+                    qualify::sampler_paths(&mut expr, false, krate);
                     Some(Kind::Static(expr))
                 }
                 Err(e) => {
@@ -316,7 +375,7 @@ pub fn field_kind(cx: &Ctxt, column: &Column, attrs: &[Attribute]) -> Option<Kin
             }
         }
         _ => match syn::parse2::<Expr>(tokens) {
-            Ok(Expr::Closure(c)) => closure::analyze(cx, c).map(Kind::Derived),
+            Ok(Expr::Closure(c)) => closure::analyze(cx, c, krate).map(Kind::Derived),
             Ok(other) => {
                 cx.error_spanned(
                     &other,

@@ -12,10 +12,16 @@ use chatan_template as template;
 
 /// Runs every check, reporting all problems to `cx`.
 pub fn check(cx: &Ctxt, recipe: &Recipe) {
-    if !recipe.generics.params.is_empty() || recipe.generics.where_clause.is_some() {
+    if !recipe.generics.params.is_empty() {
         cx.error(
             recipe.generics.span(),
             "a dataset cannot be generic; remove the generic parameters \
+             (every column needs a concrete type)",
+        );
+    } else if let Some(clause) = &recipe.generics.where_clause {
+        cx.error(
+            clause.span(),
+            "a dataset cannot have a `where` clause; remove it \
              (every column needs a concrete type)",
         );
     }
@@ -35,6 +41,17 @@ pub fn check(cx: &Ctxt, recipe: &Recipe) {
         }
     }
     for column in &recipe.columns {
+        if let Some(cfg) = column.cfg.as_ref() {
+            cx.error_spanned(
+                cfg,
+                format!(
+                    "`#[cfg]` on column `{}` is not supported: a recipe's columns are fixed \
+                     when it compiles; declare a recipe per configuration, or make the \
+                     column an `Option` filled by a derived closure",
+                    column.name
+                ),
+            );
+        }
         for reference in column.references() {
             if reference.name == column.name {
                 report(

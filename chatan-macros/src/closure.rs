@@ -21,7 +21,7 @@ use crate::ast::Derived;
 use crate::ctxt::Ctxt;
 
 /// Checks the closure's shape, finds the fields it reads and rewrites its body.
-pub fn analyze(cx: &Ctxt, closure: ExprClosure) -> Option<Derived> {
+pub fn analyze(cx: &Ctxt, closure: ExprClosure, krate: &syn::Path) -> Option<Derived> {
     let param = match closure.inputs.iter().collect::<Vec<_>>().as_slice() {
         [
             Pat::Ident(PatIdent {
@@ -72,6 +72,7 @@ pub fn analyze(cx: &Ctxt, closure: ExprClosure) -> Option<Derived> {
     }
     let mut rewriter = Rewriter {
         cx,
+        krate,
         param: &param,
         fields: Vec::new(),
         ok: true,
@@ -92,6 +93,7 @@ pub fn analyze(cx: &Ctxt, closure: ExprClosure) -> Option<Derived> {
 /// reports any other use of `param` (which would hide a dependency).
 struct Rewriter<'a> {
     cx: &'a Ctxt,
+    krate: &'a syn::Path,
     param: &'a Ident,
     fields: Vec<Ident>,
     ok: bool,
@@ -151,10 +153,10 @@ impl VisitMut for Rewriter<'_> {
             if self.is_param(&field.base) {
                 match &field.member {
                     Member::Named(name) => {
-                        let (param, name) = (self.param, name.clone());
+                        let (param, name, krate) = (self.param, name.clone(), self.krate);
                         self.fields.push(name.clone());
                         *expr = syn::parse_quote_spanned! {name.span()=>
-                            (*::chatan::__private::filled(&#param.#name))
+                            (*#krate::__private::filled(&#param.#name))
                         };
                     }
                     Member::Unnamed(index) => {
@@ -282,10 +284,10 @@ impl Rewriter<'_> {
                     matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.');
                 match (dot, tokens.get(i + 2)) {
                     (true, Some(TokenTree::Ident(field))) => {
-                        let param = self.param;
+                        let (param, krate) = (self.param, self.krate);
                         self.fields.push(field.clone());
                         out.extend(quote_spanned! {field.span()=>
-                            (*::chatan::__private::filled(&#param.#field))
+                            (*#krate::__private::filled(&#param.#field))
                         });
                         i += 3;
                         continue;
@@ -327,7 +329,7 @@ mod tests {
 
     fn run(closure: ExprClosure) -> (Option<Derived>, syn::Result<()>) {
         let cx = Ctxt::new();
-        let d = analyze(&cx, closure);
+        let d = analyze(&cx, closure, &parse_quote!(::chatan));
         (d, cx.check())
     }
 

@@ -78,8 +78,16 @@ impl Parse for RawColumn {
         let value = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             Some(parse_value(input)?)
-        } else {
+        } else if input.is_empty() || input.peek(Token![,]) {
             None
+        } else {
+            return Err(input.error(format!(
+                "expected `=` and the column's recipe after its type: \
+                 `{ident}: {ty} = gen(\"...\")`",
+                ty = quote::ToTokens::to_token_stream(&ty)
+                    .to_string()
+                    .replace(' ', ""),
+            )));
         };
         Ok(RawColumn {
             attrs,
@@ -111,9 +119,13 @@ fn parse_value(input: ParseStream) -> syn::Result<RawValue> {
 
 /// Turns the declaration into a recipe; problems are reported to `cx`.
 pub fn into_recipe(cx: &Ctxt, decl: Declaration) -> Recipe {
+    let container = attr::container(cx, &decl.attrs);
+    let krate = &container.krate;
     let mut columns = Vec::with_capacity(decl.columns.len());
     for raw in decl.columns {
+        let cfg = raw.attrs.iter().find(|a| a.path().is_ident("cfg")).cloned();
         let mut column = Column {
+            cfg,
             attrs: raw.attrs,
             vis: raw.vis,
             name: unraw(&raw.ident),
@@ -143,26 +155,34 @@ pub fn into_recipe(cx: &Ctxt, decl: Declaration) -> Recipe {
             Some(RawValue::Gen { keyword, args }) => {
                 attr::parse_gen(cx, keyword, args).map(Kind::Generated)
             }
-            Some(RawValue::Expr(Expr::Closure(c))) => closure::analyze(cx, c).map(Kind::Derived),
-            Some(RawValue::Expr(expr)) => Some(classify(expr)),
+            Some(RawValue::Expr(Expr::Closure(c))) => {
+                closure::analyze(cx, c, krate).map(Kind::Derived)
+            }
+            Some(RawValue::Expr(expr)) => Some(classify(expr, krate)),
         };
         columns.push(column);
     }
     Recipe {
         form: Form::Declare,
-        attrs: decl.attrs,
+        attrs: decl
+            .attrs
+            .into_iter()
+            .filter(|a| !a.path().is_ident(attr::CHATAN))
+            .collect(),
         vis: decl.vis,
         ident: decl.ident,
         generics: decl.generics,
         columns,
+        krate: container.krate,
+        methods: container.methods,
     }
 }
 
 /// A literal or `value(expr)` is a static value; anything else builds a sampler.
-fn classify(expr: Expr) -> Kind {
+fn classify(expr: Expr, krate: &syn::Path) -> Kind {
     let mut kind = classify_shape(expr);
     if let Kind::Sampled(e) | Kind::Static(e) = &mut kind {
-        qualify::sampler_paths(e, false);
+        qualify::sampler_paths(e, false, krate);
     }
     kind
 }

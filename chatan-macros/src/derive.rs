@@ -37,12 +37,18 @@ pub fn parse(cx: &Ctxt, input: DeriveInput) -> Option<Recipe> {
             return None;
         }
     };
+    let container = attr::container(cx, &input.attrs);
     let mut columns = Vec::with_capacity(fields.len());
     for field in fields {
         let Some(ident) = field.ident.clone() else {
             continue;
         };
         let mut column = Column {
+            cfg: field
+                .attrs
+                .iter()
+                .find(|a| a.path().is_ident("cfg"))
+                .cloned(),
             attrs: Vec::new(),
             vis: Visibility::Inherited,
             name: unraw(&ident),
@@ -50,7 +56,7 @@ pub fn parse(cx: &Ctxt, input: DeriveInput) -> Option<Recipe> {
             ty: field.ty.clone(),
             kind: None,
         };
-        column.kind = attr::field_kind(cx, &column, &field.attrs);
+        column.kind = attr::field_kind(cx, &container.krate, &column, &field.attrs);
         columns.push(column);
     }
     Some(Recipe {
@@ -60,5 +66,7 @@ pub fn parse(cx: &Ctxt, input: DeriveInput) -> Option<Recipe> {
         ident: input.ident,
         generics: input.generics,
         columns,
+        krate: container.krate,
+        methods: container.methods,
     })
 }

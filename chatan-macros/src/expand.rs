@@ -1,6 +1,6 @@
 //! Code emission. The output is thin: a cells struct (one `Option` per column), a
 //! samplers struct, the column handles, and an `impl Recipe` whose methods are `match`es
-//! that call into `::chatan::__private`. Scheduling, retries, rendering and I/O live in the
+//! that call into `::chatan::__private` (or the `crate = "..."` path). Scheduling, retries, rendering and I/O live in the
 //! runtime crate, where they are ordinary tested Rust.
 
 use proc_macro2::{Span, TokenStream};
@@ -14,6 +14,7 @@ use syn::Ident;
 
 /// Emits everything for a recipe that passed all checks.
 pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
+    let krate = &recipe.krate;
     let row = &recipe.ident;
     // The helper types are as visible as the row type: `Dataset::Columns` and
     // `Recipe::Row` name them together.
@@ -38,44 +39,60 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         .collect();
     let sampler_fields = sampled.iter().map(|(_, c)| {
         let (ident, ty) = (&c.ident, &c.ty);
-        quote!(#ident: ::chatan::__private::BoxedSampler<#ty>)
+        quote!(#ident: #krate::__private::BoxedSampler<#ty>)
     });
     let sampler_inits = sampled.iter().map(|(_, c)| {
         let (ident, ty) = (&c.ident, &c.ty);
         match &c.kind {
-            Some(Kind::Sampled(expr)) => quote_spanned! {expr.span()=>
-                #ident: ::chatan::sample::IntoSampler::<#ty>::into_sampler(#expr)
-            },
-            Some(Kind::Static(expr)) => quote_spanned! {expr.span()=>
-                #ident: ::chatan::__private::constant::<#ty, _>(#expr)
-            },
+            Some(Kind::Sampled(expr)) => {
+                let krate = respanned(krate, expr.span());
+                quote_spanned! {expr.span()=>
+                #ident: #krate::sample::IntoSampler::<#ty>::into_sampler(#expr)
+                }
+            }
+            Some(Kind::Static(expr)) => {
+                let krate = respanned(krate, expr.span());
+                quote_spanned! {expr.span()=>
+                #ident: #krate::__private::constant::<#ty, _>(#expr)
+                }
+            }
             _ => unreachable!("filtered to sampled columns"),
         }
     });
-    let column_handle_fields = sampled.iter().map(|(_, c)| {
+    let is_sampled = |c: &Column| matches!(c.kind, Some(Kind::Sampled(_) | Kind::Static(_)));
+    let column_handle_fields = recipe.columns.iter().map(|c| {
         let (ident, ty) = (&c.ident, &c.ty);
-        let doc = format!("The sampler of column `{}`.", c.name);
-        quote!(#[doc = #doc] pub #ident: ::chatan::SampledColumn<#row, #ty>)
+        if is_sampled(c) {
+            let doc = format!("The sampler of column `{}`.", c.name);
+            quote!(#[doc = #doc] pub #ident: #krate::SampledColumn<#row, #ty>)
+        } else {
+            let doc = format!("Column `{}`, which is not sampled.", c.name);
+            quote!(#[doc = #doc] pub #ident: #krate::NotSampled)
+        }
     });
-    let column_handles = sampled.iter().map(|(_, c)| {
+    let column_handles = recipe.columns.iter().map(|c| {
         let (ident, ty, name) = (&c.ident, &c.ty, &c.name);
-        quote! {
-            #ident: ::chatan::__private::column::<#row, #ty>(
-                #name,
-                |samplers: &mut __Samplers, sampler| samplers.#ident = sampler,
-            )
+        if is_sampled(c) {
+            quote! {
+                #ident: #krate::__private::column::<#row, #ty>(
+                    #name,
+                    |samplers: &mut __Samplers, sampler| samplers.#ident = sampler,
+                )
+            }
+        } else {
+            quote!(#ident: #krate::__private::not_sampled(#name))
         }
     });
     let sample_arms = sampled.iter().map(|(i, c)| {
         let ident = &c.ident;
         quote! {
-            #i => self.#ident = ::core::option::Option::Some(::chatan::Sampler::sample(&__chatan_samplers.#ident, __chatan_cx)),
+            #i => self.#ident = ::core::option::Option::Some(#krate::Sampler::sample(&__chatan_samplers.#ident, __chatan_cx)),
         }
     });
 
     let check_arms = sampled.iter().map(|(i, c)| {
         let ident = &c.ident;
-        quote!(#i => ::chatan::Sampler::check(&__chatan_samplers.#ident),)
+        quote!(#i => #krate::Sampler::check(&__chatan_samplers.#ident),)
     });
 
     let derive_arms = recipe.columns.iter().enumerate().filter_map(|(i, c)| {
@@ -99,10 +116,11 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
             return None;
         };
         let (ident, ty) = (&c.ident, &c.ty);
+        let krate = respanned(krate, g.literal.span());
         Some(quote_spanned! {g.literal.span()=>
             #i => {
                 self.#ident = ::core::option::Option::Some(
-                    ::chatan::__private::parse_reply::<#ty>(__chatan_reply)?,
+                    #krate::__private::parse_reply::<#ty>(__chatan_reply)?,
                 );
                 ::core::result::Result::Ok(())
             }
@@ -116,21 +134,22 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let write_arms = references.iter().enumerate().map(|(k, r)| {
         let ident = &recipe.columns[r.column].ident;
         let fields = r.fields.iter().map(|f| field_ident(f, r.span));
+        let krate = respanned(krate, r.span);
         quote_spanned! {r.span=>
-            #k => ::chatan::__private::write_field(
+            #k => #krate::__private::write_field(
                 __chatan_out,
-                &(*::chatan::__private::filled(&self.#ident)) #(.#fields)*,
+                &(*#krate::__private::filled(&self.#ident)) #(.#fields)*,
             ),
         }
     });
 
     let finish_fields = recipe.columns.iter().map(|c| {
         let ident = &c.ident;
-        quote!(#ident: ::chatan::__private::take(self.#ident))
+        quote!(#ident: #krate::__private::take(self.#ident))
     });
 
     let spec = spec(recipe, plan, &references);
-    let columns_doc = format!("Handles to the sampled columns of [`{row}`].");
+    let columns_doc = format!("Handles to the columns of [`{row}`].");
 
     quote! {
         #declaration
@@ -151,11 +170,11 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl ::chatan::__private::Recipe for __Cells {
+            impl #krate::__private::Recipe for __Cells {
                 type Row = #row;
                 type Samplers = __Samplers;
 
-                const SPEC: ::chatan::__private::Spec = #spec;
+                const SPEC: #krate::__private::Spec = #spec;
 
                 fn new() -> Self {
                     __Cells { #(#empty_cells,)* }
@@ -171,7 +190,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                 ) -> ::core::result::Result<(), ::std::string::String> {
                     match __chatan_column {
                         #(#check_arms)*
-                        _ => ::chatan::__private::unreachable_column(__chatan_column),
+                        _ => #krate::__private::unreachable_column(__chatan_column),
                     }
                 }
 
@@ -179,18 +198,18 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     &mut self,
                     __chatan_column: usize,
                     __chatan_samplers: &__Samplers,
-                    __chatan_cx: &mut ::chatan::SampleContext,
+                    __chatan_cx: &mut #krate::SampleContext,
                 ) {
                     match __chatan_column {
                         #(#sample_arms)*
-                        _ => ::chatan::__private::unreachable_column(__chatan_column),
+                        _ => #krate::__private::unreachable_column(__chatan_column),
                     }
                 }
 
                 fn derive(&mut self, __chatan_column: usize) {
                     match __chatan_column {
                         #(#derive_arms)*
-                        _ => ::chatan::__private::unreachable_column(__chatan_column),
+                        _ => #krate::__private::unreachable_column(__chatan_column),
                     }
                 }
 
@@ -201,7 +220,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                 ) {
                     match __chatan_reference {
                         #(#write_arms)*
-                        _ => ::chatan::__private::unreachable_column(__chatan_reference),
+                        _ => #krate::__private::unreachable_column(__chatan_reference),
                     }
                 }
 
@@ -209,10 +228,10 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     &mut self,
                     __chatan_column: usize,
                     __chatan_reply: ::std::string::String,
-                ) -> ::core::result::Result<(), ::chatan::ReplyError> {
+                ) -> ::core::result::Result<(), #krate::ReplyError> {
                     match __chatan_column {
                         #(#accept_arms)*
-                        _ => ::chatan::__private::unreachable_column(__chatan_column),
+                        _ => #krate::__private::unreachable_column(__chatan_column),
                     }
                 }
 
@@ -222,7 +241,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl ::chatan::Dataset for #row {
+            impl #krate::Dataset for #row {
                 type Columns = __Columns;
                 type __Recipe = __Cells;
 
@@ -268,10 +287,15 @@ pub fn declaration(recipe: &Recipe) -> TokenStream {
 
 /// `Row::runner(..)` and `Row::generate(..)` without importing the `Dataset` trait.
 pub fn inherent_methods(recipe: &Recipe) -> TokenStream {
+    if !recipe.methods {
+        return TokenStream::new();
+    }
+    let krate = &recipe.krate;
+    let krate_path = quote!(#krate).to_string().replace(' ', "");
     let row = &recipe.ident;
     let (impl_generics, ty_generics, where_clause) = recipe.generics.split_for_impl();
     let doc_runner = format!(
-        "A [`Runner`](::chatan::Runner) that generates [`{row}`] rows with `generators`, \
+        "A [`Runner`]({krate_path}::Runner) that generates [`{row}`] rows with `generators`, \
          for tuning concurrency, seed, progress and samplers."
     );
     let doc_generate = format!(
@@ -282,11 +306,11 @@ pub fn inherent_methods(recipe: &Recipe) -> TokenStream {
         impl #impl_generics #row #ty_generics #where_clause {
             #[doc = #doc_runner]
             #[allow(dead_code)]
-            pub fn runner<'g, G>(generators: &'g G) -> ::chatan::Runner<'g, Self, G>
+            pub fn runner<'g, G>(generators: &'g G) -> #krate::Runner<'g, Self, G>
             where
-                G: ::chatan::Generators + ?::core::marker::Sized,
+                G: #krate::Generators + ?::core::marker::Sized,
             {
-                ::chatan::Runner::new(generators)
+                #krate::Runner::new(generators)
             }
 
             #[doc = #doc_generate]
@@ -297,13 +321,13 @@ pub fn inherent_methods(recipe: &Recipe) -> TokenStream {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<
                     ::std::vec::Vec<Self>,
-                    ::chatan::RunError<Self>,
+                    #krate::RunError<Self>,
                 >,
             > + ::core::marker::Send + 'g
             where
-                G: ::chatan::Generators + ?::core::marker::Sized,
+                G: #krate::Generators + ?::core::marker::Sized,
             {
-                ::chatan::Runner::new(generators).generate(n)
+                #krate::Runner::new(generators).generate(n)
             }
         }
     }
@@ -341,6 +365,19 @@ fn references(recipe: &Recipe) -> Vec<Ref> {
     found
 }
 
+/// The crate path with every token spanned at `span`, for code whose errors must point
+/// at the user's expression rather than at the macro call.
+fn respanned(path: &syn::Path, span: Span) -> TokenStream {
+    use quote::ToTokens;
+    path.to_token_stream()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
 /// A field name as an identifier (raw if it is a keyword, as in `{review.r#type}`).
 fn field_ident(name: &str, span: Span) -> Ident {
     if syn::parse_str::<Ident>(name).is_ok() {
@@ -352,22 +389,23 @@ fn field_ident(name: &str, span: Span) -> Ident {
 
 /// The static description of the recipe that the engine schedules from.
 fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
+    let krate = &recipe.krate;
     let name = recipe.ident.to_string();
     let columns = recipe.columns.iter().enumerate().map(|(i, c)| {
         let column_name = &c.name;
         let deps = &plan.deps[i];
         let dependents = &plan.dependents[i];
         let kind = match &c.kind {
-            Some(Kind::Sampled(_)) => quote!(::chatan::__private::ColumnKind::Sampled),
-            Some(Kind::Static(_)) => quote!(::chatan::__private::ColumnKind::Static),
-            Some(Kind::Derived(_)) => quote!(::chatan::__private::ColumnKind::Derived),
+            Some(Kind::Sampled(_)) => quote!(#krate::__private::ColumnKind::Sampled),
+            Some(Kind::Static(_)) => quote!(#krate::__private::ColumnKind::Static),
+            Some(Kind::Derived(_)) => quote!(#krate::__private::ColumnKind::Derived),
             Some(Kind::Generated(g)) => {
                 let pieces = g
                     .template
                     .iter()
                     .flat_map(|t| &t.nodes)
                     .map(|node| match node {
-                        Node::Text(text) => quote!(::chatan::__private::Piece::Text(#text)),
+                        Node::Text(text) => quote!(#krate::__private::Piece::Text(#text)),
                         Node::Ref(r) => {
                             let k = references
                                 .iter()
@@ -376,7 +414,7 @@ fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
                                         && f.fields == r.fields()
                                 })
                                 .expect("every reference was numbered");
-                            quote!(::chatan::__private::Piece::Ref(#k))
+                            quote!(#krate::__private::Piece::Ref(#k))
                         }
                         Node::If(_) => {
                             unreachable!("the template parser makes no conditionals yet")
@@ -389,7 +427,7 @@ fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
                 let model = option(o.model.as_ref().map(|s| quote!(#s)));
                 let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
                 quote! {
-                    ::chatan::__private::ColumnKind::Generated(::chatan::__private::GenSpec {
+                    #krate::__private::ColumnKind::Generated(#krate::__private::GenSpec {
                         template: &[#(#pieces),*],
                         temperature: #temperature,
                         max_tokens: #max_tokens,
@@ -402,7 +440,7 @@ fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
             None => unreachable!("expand runs only on recipes without errors"),
         };
         quote! {
-            ::chatan::__private::ColumnSpec {
+            #krate::__private::ColumnSpec {
                 name: #column_name,
                 kind: #kind,
                 deps: &[#(#deps),*],
@@ -411,7 +449,7 @@ fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
         }
     });
     quote! {
-        ::chatan::__private::Spec {
+        #krate::__private::Spec {
             name: #name,
             columns: &[#(#columns),*],
         }

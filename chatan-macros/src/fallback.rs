@@ -17,15 +17,16 @@ pub fn fallback(recipe: &Recipe, errors: syn::Error) -> TokenStream {
         return quote!(#errors #declaration);
     }
     let row = &recipe.ident;
+    let krate = &recipe.krate;
     let inherent = expand::inherent_methods(recipe);
     quote! {
         #errors
         #declaration
         #[doc(hidden)]
         const _: () = {
-            impl ::chatan::Dataset for #row {
+            impl #krate::Dataset for #row {
                 type Columns = ();
-                type __Recipe = ::chatan::__private::Unbuildable<#row>;
+                type __Recipe = #krate::__private::Unbuildable<#row>;
                 fn __columns() {}
             }
             #inherent

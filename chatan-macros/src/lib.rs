@@ -31,7 +31,7 @@ use crate::ctxt::Ctxt;
 
 /// Derives `chatan::Dataset` for a struct whose fields carry recipe attributes. See the
 /// `chatan` crate's documentation.
-#[proc_macro_derive(Dataset, attributes(generate, sample, value, derived))]
+#[proc_macro_derive(Dataset, attributes(chatan, generate, sample, value, derived))]
 pub fn derive_dataset(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     let cx = Ctxt::new();

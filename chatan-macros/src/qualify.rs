@@ -26,15 +26,16 @@ pub const SAMPLERS: &[&str] = &[
 
 /// Qualifies the sampler paths of `expr`; `bare` also qualifies bare calls of the
 /// [`SAMPLERS`] (the derive form's `#[sample(..)]`).
-pub fn sampler_paths(expr: &mut Expr, bare: bool) {
-    Qualify { bare }.visit_expr_mut(expr);
+pub fn sampler_paths(expr: &mut Expr, bare: bool, krate: &Path) {
+    Qualify { bare, krate }.visit_expr_mut(expr);
 }
 
-struct Qualify {
+struct Qualify<'a> {
     bare: bool,
+    krate: &'a Path,
 }
 
-impl VisitMut for Qualify {
+impl VisitMut for Qualify<'_> {
     fn visit_expr_call_mut(&mut self, call: &mut ExprCall) {
         if self.bare {
             if let Expr::Path(ExprPath {
@@ -46,7 +47,7 @@ impl VisitMut for Qualify {
                     && SAMPLERS.iter().any(|s| path.segments[0].ident == s);
                 if known {
                     let span = path.segments[0].ident.span();
-                    prefix(path, &["chatan", "sample"], span);
+                    prefix(path, self.krate, Some("sample"), span);
                 }
             }
         }
@@ -60,21 +61,27 @@ impl VisitMut for Qualify {
             && path.segments[0].arguments.is_none()
         {
             let span = path.segments[0].ident.span();
-            prefix(path, &["chatan"], span);
+            prefix(path, self.krate, None, span);
         }
         visit_mut::visit_path_mut(self, path);
     }
 }
 
-/// Turns `a::b` into `::x::y::a::b`.
-fn prefix(path: &mut Path, with: &[&str], span: Span) {
+/// Turns `a::b` into `<krate>::[then::]a::b`, every new token spanned at `span` so that
+/// errors about the expression still point at the user's code.
+fn prefix(path: &mut Path, krate: &Path, then: Option<&str>, span: Span) {
     let old = std::mem::take(&mut path.segments);
-    for name in with {
+    for segment in &krate.segments {
+        let mut segment = segment.clone();
+        segment.ident.set_span(span);
+        path.segments.push(segment);
+    }
+    if let Some(name) = then {
         path.segments
             .push(PathSegment::from(Ident::new(name, span)));
     }
     path.segments.extend(old);
-    path.leading_colon = Some(syn::token::PathSep {
+    path.leading_colon = krate.leading_colon.map(|_| syn::token::PathSep {
         spans: [span, span],
     });
 }
@@ -86,7 +93,7 @@ mod tests {
     use syn::parse_quote;
 
     fn qualified(mut expr: Expr, bare: bool) -> String {
-        sampler_paths(&mut expr, bare);
+        sampler_paths(&mut expr, bare, &parse_quote!(::chatan));
         expr.to_token_stream().to_string().replace(' ', "")
     }
 

@@ -14,8 +14,9 @@ use crate::sample::BoxedSampler;
 /// The macros also give the row type inherent `runner` and `generate` functions, so the
 /// trait need not be imported to use them.
 pub trait Dataset: Sized + Send + 'static {
-    /// Handles to the sampled columns, for [`Runner::sampler`]: a struct with one field
-    /// per sampled or static column, named like the column.
+    /// Handles to the columns, for [`Runner::sampler`]: a struct with one field per
+    /// column, named like the column: a [`SampledColumn`] for a sampled or static column,
+    /// [`NotSampled`] for the others.
     type Columns;
 
     #[doc(hidden)]
@@ -72,6 +73,43 @@ impl<R: Dataset, T> SampledColumn<R, T> {
 
     pub(crate) fn set(&self, samplers: &mut SamplersOf<R>, sampler: BoxedSampler<T>) {
         (self.set)(samplers, sampler)
+    }
+}
+
+/// What [`Runner::sampler`] takes: the handle of a sampled (or static) column. A
+/// generated or derived column's handle is [`NotSampled`], which is not one, so naming it
+/// is a compile error that says why.
+#[diagnostic::on_unimplemented(
+    message = "this column is not sampled, so `.sampler(..)` cannot replace its sampler",
+    label = "a generated or derived column",
+    note = "`.sampler(|c| c.<column>, ..)` takes a sampled or static column (`= sample::...`, a literal, or `#[sample(..)]` / `#[value(..)]`)"
+)]
+pub trait SamplerSlot<R: Dataset, T> {
+    /// The sampled column.
+    fn into_column(self) -> SampledColumn<R, T>;
+}
+
+impl<R: Dataset, T> SamplerSlot<R, T> for SampledColumn<R, T> {
+    fn into_column(self) -> SampledColumn<R, T> {
+        self
+    }
+}
+
+/// The handle of a generated or derived column in [`Dataset::Columns`]: such a column
+/// has no sampler to replace.
+#[derive(Debug, Clone, Copy)]
+pub struct NotSampled {
+    name: &'static str,
+}
+
+impl NotSampled {
+    pub(crate) fn new(name: &'static str) -> Self {
+        NotSampled { name }
+    }
+
+    /// The column's name.
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 }
 

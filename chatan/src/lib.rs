@@ -84,7 +84,7 @@ pub mod __private;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-pub use crate::dataset::{Dataset, SampledColumn};
+pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
 pub use crate::error::{CellError, ConfigError, Error, GeneratorError, ReplyError, RunError};
 pub use crate::event::{Event, Observer};
 pub use crate::generator::{
@@ -182,8 +182,26 @@ pub use chatan_macros::Dataset;
 ///
 /// # Templates
 ///
-/// `{column}` inserts another column's value (any `Display` type); `{{` and `}}` are
-/// literal braces. A column may name any other column, declared before or after it.
+/// `{column}` inserts another column's value (any `Display` type); `{column.field}`
+/// inserts a field of a struct column (say, a whole row of a source dataset); `{{` and
+/// `}}` are literal braces; spaces just inside the braces are ignored. A column may name
+/// any other column, declared before or after it. Format specs (`{score:.2}`) are not
+/// supported: format in a derived column instead.
+///
+/// # Derived columns see the row and items, not local variables
+///
+/// A recipe compiles into items (a struct and its impls), so a derived closure can read
+/// the row, functions and constants, but not a local variable of the function that
+/// declares the recipe: rustc then says "attempt to use a non-constant value in a
+/// constant". For a value known only at run time, declare a sampled column
+/// (`suffix: String = sample::input()`) and give it with [`Runner::sampler`].
+///
+/// # Options on the struct
+///
+/// `#[chatan(crate = "path")]` names the chatan crate when it is a renamed dependency
+/// (as serde's `crate` option does). `#[chatan(methods = false)]` leaves out the inherent
+/// `runner` and `generate`, for a struct with its own methods of those names; call them
+/// through the [`Dataset`] trait instead. `#[cfg]` on a column is not supported.
 ///
 /// # Checked at compile time
 ///

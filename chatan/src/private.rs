@@ -90,6 +90,11 @@ pub fn column<R: Dataset, T>(
     SampledColumn::new(name, set)
 }
 
+/// The handle of a column that has no sampler.
+pub fn not_sampled(name: &'static str) -> crate::dataset::NotSampled {
+    crate::dataset::NotSampled::new(name)
+}
+
 /// The recipe of a struct whose recipe did not compile: lets the rest of the user's code
 /// type-check while the real errors are shown.
 pub struct Unbuildable<R>(PhantomData<fn() -> R>);

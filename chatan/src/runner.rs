@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use futures::stream::{Stream, StreamExt};
 
-use crate::dataset::{Dataset, SampledColumn, SamplersOf};
+use crate::dataset::{Dataset, SamplerSlot, SamplersOf};
 use crate::engine::{Rows, Run, Setup};
 use crate::error::{Error, RunError};
 use crate::event::{Observer, Observers};
@@ -161,15 +161,12 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn sampler<T, S>(
-        mut self,
-        column: impl FnOnce(&R::Columns) -> SampledColumn<R, T>,
-        sampler: S,
-    ) -> Self
+    pub fn sampler<T, C, S>(mut self, column: impl FnOnce(&R::Columns) -> C, sampler: S) -> Self
     where
+        C: SamplerSlot<R, T>,
         S: IntoSampler<T>,
     {
-        let handle = column(&R::__columns());
+        let handle = column(&R::__columns()).into_column();
         handle.set(&mut self.samplers, sampler.into_sampler());
         self
     }

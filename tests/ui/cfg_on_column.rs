@@ -1,0 +1,9 @@
+chatan::dataset! {
+    struct Qa {
+        question: String = gen("write a question"),
+        #[cfg(test)]
+        answer: String = gen("answer: {question}"),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+chatan::dataset! {
+    struct Qa {
+        question: String gen("write a question"),
+    }
+}
+
+fn main() {}
