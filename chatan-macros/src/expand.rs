@@ -187,7 +187,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                 fn check_sampler(
                     __chatan_samplers: &__Samplers,
                     __chatan_column: usize,
-                ) -> ::core::result::Result<(), ::std::string::String> {
+                ) -> ::core::result::Result<(), #krate::sample::SamplerError> {
                     match __chatan_column {
                         #(#check_arms)*
                         _ => #krate::__private::unreachable_column(__chatan_column),

@@ -197,12 +197,12 @@ pub enum Error {
         cause: CellError,
     },
     /// A column's sampler cannot draw (an empty list, a reversed range, a missing input).
-    #[error("column `{column}`: the sampler cannot be used: {reason}")]
+    #[error("column `{column}`: the sampler cannot be used: {cause}")]
     Sampler {
         /// The column's name.
         column: &'static str,
         /// Why.
-        reason: String,
+        cause: crate::sample::SamplerError,
     },
     /// A column asks for a generator that was not given.
     #[error(

@@ -110,7 +110,7 @@ impl<R: 'static> Recipe for Unbuildable<R> {
         unreachable!("recipe did not compile")
     }
     fn samplers() {}
-    fn check_sampler(_: &(), _: usize) -> Result<(), String> {
+    fn check_sampler(_: &(), _: usize) -> Result<(), crate::sample::SamplerError> {
         Ok(())
     }
     fn sample(&mut self, _: usize, _: &(), _: &mut SampleContext) {}

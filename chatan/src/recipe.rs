@@ -79,7 +79,10 @@ pub trait Recipe: Send + Sized + 'static {
     fn samplers() -> Self::Samplers;
 
     /// Checks the sampler of sampled or static column `column` (once per run).
-    fn check_sampler(samplers: &Self::Samplers, column: usize) -> Result<(), String>;
+    fn check_sampler(
+        samplers: &Self::Samplers,
+        column: usize,
+    ) -> Result<(), crate::sample::SamplerError>;
 
     /// Fills sampled or static column `column`.
     fn sample(&mut self, column: usize, samplers: &Self::Samplers, cx: &mut SampleContext);

@@ -73,8 +73,10 @@ async fn a_missing_input_fails_before_any_request() {
     match failed.error() {
         Error::Sampler {
             column: "original",
-            reason,
+            cause,
         } => {
+            assert_eq!(cause.kind, sample::SamplerErrorKind::MissingInput);
+            let reason = cause.to_string();
             assert!(
                 reason.contains("sample::input()") && reason.contains(".sampler("),
                 "{reason}"
@@ -95,7 +97,8 @@ async fn an_empty_source_fails_unless_it_has_a_default() {
         .await
         .unwrap_err();
     assert!(
-        matches!(failed.error(), Error::Sampler { column: "original", reason } if reason.contains("no values")),
+        matches!(failed.error(), Error::Sampler { column: "original", cause }
+            if cause.kind == sample::SamplerErrorKind::Empty && cause.message.contains("no values")),
         "{failed}"
     );
     assert_eq!(server.stats().requests, 0);

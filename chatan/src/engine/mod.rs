@@ -93,10 +93,10 @@ impl<'g, R: Recipe> Run<'g, R> {
                     stacks.push((setup.stack)(generator));
                 }
                 ColumnKind::Sampled | ColumnKind::Static => {
-                    if let Err(reason) = R::check_sampler(&samplers, i) {
+                    if let Err(cause) = R::check_sampler(&samplers, i) {
                         return Err(Error::Sampler {
                             column: column.name,
-                            reason,
+                            cause,
                         });
                     }
                 }

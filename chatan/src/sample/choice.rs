@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::SampleContext;
 use super::Sampler;
+use super::{SampleContext, SamplerError};
 
 /// One of `items`, uniformly; or, given a map of item to weight, by weight.
 ///
@@ -64,7 +64,7 @@ impl<T: Clone + Send + Sync> Sampler for Choice<T> {
     fn sample(&self, cx: &mut SampleContext) -> T {
         self.0.sample(cx)
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         self.0.check()
     }
 }
@@ -136,15 +136,17 @@ impl<T: Clone + Send + Sync> Sampler for Weighted<T> {
         self.items[i.min(self.items.len() - 1)].clone()
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         if let Some(p) = &self.problem {
-            return Err(p.clone());
+            return Err(SamplerError::invalid(p.clone()));
         }
         if self.items.is_empty() {
-            return Err("there is nothing to choose from: the list is empty".into());
+            return Err(SamplerError::empty(
+                "there is nothing to choose from: the list is empty",
+            ));
         }
         if !self.uniform && self.cumulative.last().is_none_or(|&t| t <= 0.0) {
-            return Err("the weights add up to zero".into());
+            return Err(SamplerError::invalid("the weights add up to zero"));
         }
         Ok(())
     }
@@ -199,14 +201,28 @@ mod tests {
             choice(Vec::<&str>::new())
                 .check()
                 .unwrap_err()
+                .message
                 .contains("empty")
         );
-        assert!(weighted([("a", 0.0)]).check().unwrap_err().contains("zero"));
-        assert!(weighted([("a", -1.0)]).check().unwrap_err().contains("-1"));
+        assert!(
+            weighted([("a", 0.0)])
+                .check()
+                .unwrap_err()
+                .message
+                .contains("zero")
+        );
+        assert!(
+            weighted([("a", -1.0)])
+                .check()
+                .unwrap_err()
+                .message
+                .contains("-1")
+        );
         assert!(
             weighted([("a", f64::NAN)])
                 .check()
                 .unwrap_err()
+                .message
                 .contains("NaN")
         );
     }

@@ -5,8 +5,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::SampleContext;
 use super::{BoxedSampler, FromSampled, IntoSampler, Sampler};
+use super::{SampleContext, SamplerError};
 
 /// One value of column `column` of `rows`, uniformly. `rows` are any `Serialize` values
 /// with named fields: chatan's own rows from an earlier run, your structs, or JSON
@@ -168,7 +168,7 @@ impl<T> Sampler for Broken<T> {
     fn sample(&self, _: &mut SampleContext) -> T {
         unreachable!("runs check() before sampling")
     }
-    fn check(&self) -> Result<(), String> {
-        Err(self.0.clone())
+    fn check(&self) -> Result<(), SamplerError> {
+        Err(SamplerError::source(self.0.clone()))
     }
 }

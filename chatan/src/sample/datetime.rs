@@ -3,8 +3,8 @@
 use chrono::format::{Item, StrftimeItems};
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::SampleContext;
 use super::Sampler;
+use super::{SampleContext, SamplerError};
 
 /// A date-time between `start` and `end` (both inclusive, to the second).
 ///
@@ -132,8 +132,8 @@ impl Sampler for DateTime {
         };
         start + chrono::TimeDelta::seconds(offset as i64)
     }
-    fn check(&self) -> Result<(), String> {
-        self.bounds().map(|_| ())
+    fn check(&self) -> Result<(), SamplerError> {
+        self.bounds().map(|_| ()).map_err(SamplerError::invalid)
     }
 }
 
@@ -149,13 +149,13 @@ impl Sampler for FormattedDateTime {
     fn sample(&self, cx: &mut SampleContext) -> String {
         self.inner.sample(cx).format(&self.pattern).to_string()
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         self.inner.check()?;
         if StrftimeItems::new(&self.pattern).any(|i| matches!(i, Item::Error)) {
-            return Err(format!(
+            return Err(SamplerError::invalid(format!(
                 "{:?} is not a valid date format; see chrono's strftime (such as \"%Y-%m-%d\")",
                 self.pattern
-            ));
+            )));
         }
         Ok(())
     }
@@ -198,12 +198,14 @@ mod tests {
             datetime("yesterday", "2024-01-01")
                 .check()
                 .unwrap_err()
+                .message
                 .contains("\"yesterday\" is not a date")
         );
         assert!(
             datetime("2024-02-01", "2024-01-01")
                 .check()
                 .unwrap_err()
+                .message
                 .contains("empty")
         );
         assert!(
@@ -211,6 +213,7 @@ mod tests {
                 .format("%Q")
                 .check()
                 .unwrap_err()
+                .message
                 .contains("not a valid date format")
         );
     }

@@ -22,6 +22,7 @@ mod choice;
 mod context;
 mod dataset;
 mod datetime;
+mod error;
 mod range;
 mod uuid;
 mod values;
@@ -30,6 +31,7 @@ pub use self::choice::{Choice, IntoChoices, Weighted, choice, weighted};
 pub use self::context::SampleContext;
 pub use self::dataset::{FromDataset, NoDefault, from_dataset};
 pub use self::datetime::{DateBound, DateTime, FormattedDateTime, datetime};
+pub use self::error::{SamplerError, SamplerErrorKind};
 pub use self::range::{Range, RangeValue, range};
 pub use self::uuid::{Uuid, UuidV4, uuid};
 pub use self::values::{FromValues, InOrder, OrElse, from_values};
@@ -69,7 +71,7 @@ pub trait Sampler: Send + Sync {
     fn sample(&self, cx: &mut SampleContext) -> Self::Item;
 
     /// Checks the sampler can draw at all; called once per run, before any row.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         Ok(())
     }
 }
@@ -79,7 +81,7 @@ impl<S: Sampler + ?Sized> Sampler for Box<S> {
     fn sample(&self, cx: &mut SampleContext) -> S::Item {
         (**self).sample(cx)
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         (**self).check()
     }
 }
@@ -144,7 +146,7 @@ impl<T> Sampler for BoxedSampler<T> {
     fn sample(&self, cx: &mut SampleContext) -> T {
         self.0.sample(cx)
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         self.0.check()
     }
 }
@@ -169,7 +171,7 @@ where
     fn sample(&self, cx: &mut SampleContext) -> T {
         T::from_sampled(self.inner.sample(cx))
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         self.inner.check()
     }
 }
@@ -255,12 +257,12 @@ impl<T: 'static> IntoSampler<T> for Input {
             fn sample(&self, _: &mut SampleContext) -> T {
                 unreachable!("runs check() before sampling")
             }
-            fn check(&self) -> Result<(), String> {
-                Err(
+            fn check(&self) -> Result<(), SamplerError> {
+                Err(SamplerError::new(
+                    SamplerErrorKind::MissingInput,
                     "the recipe declares it `sample::input()`, but no sampler was given; \
-                     pass one with `.sampler(|c| c.<column>, ...)`"
-                        .into(),
-                )
+                     pass one with `.sampler(|c| c.<column>, ...)`",
+                ))
             }
         }
         BoxedSampler(Box::new(Missing(std::marker::PhantomData)))

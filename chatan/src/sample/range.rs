@@ -1,7 +1,7 @@
 //! `range`: numbers between two bounds, optionally on a step.
 
-use super::SampleContext;
 use super::Sampler;
+use super::{SampleContext, SamplerError};
 use crate::rng::SampleRng;
 
 /// A number between `low` and `high`: inclusive for integers, `[low, high)` for floats.
@@ -123,9 +123,9 @@ impl<T: RangeValue> Sampler for Range<T> {
     fn sample(&self, cx: &mut SampleContext) -> T {
         T::draw(self.low, self.high, self.step, &mut cx.rng)
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         match T::problem(self.low, self.high, self.step) {
-            Some(p) => Err(p),
+            Some(p) => Err(SamplerError::invalid(p)),
             None => Ok(()),
         }
     }
@@ -178,18 +178,20 @@ mod tests {
 
     #[test]
     fn bad_ranges_fail_check() {
-        assert!(range(3, 1).check().unwrap_err().contains("empty"));
+        assert!(range(3, 1).check().unwrap_err().message.contains("empty"));
         assert!(
             range(1, 3)
                 .step(0)
                 .check()
                 .unwrap_err()
+                .message
                 .contains("not positive")
         );
         assert!(
             range(0.0, f64::INFINITY)
                 .check()
                 .unwrap_err()
+                .message
                 .contains("finite")
         );
         assert!(range(0.0, 1.0).step(-0.5).check().is_err());

@@ -1,7 +1,7 @@
 //! `from_values`: one of a list of values known only at run time.
 
 use super::SampleContext;
-use super::Sampler;
+use super::{Sampler, SamplerError};
 
 /// One of `values`, uniformly: a column of data loaded at run time (a file, a previous
 /// run's rows). An empty list fails the run before any request, unless a default sampler
@@ -69,11 +69,11 @@ impl<T: Clone + Send + Sync> Sampler for FromValues<T> {
     fn sample(&self, cx: &mut SampleContext) -> T {
         self.values[cx.rng.below(self.values.len() as u64) as usize].clone()
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         if self.values.is_empty() {
-            return Err(
-                "there are no values to draw from; give a default with `.or_else(...)`".into(),
-            );
+            return Err(SamplerError::empty(
+                "there are no values to draw from; give a default with `.or_else(...)`",
+            ));
         }
         Ok(())
     }
@@ -95,7 +95,7 @@ impl<T: Clone + Send + Sync, S: Sampler<Item = T>> Sampler for OrElse<T, S> {
             self.values[cx.rng.below(self.values.len() as u64) as usize].clone()
         }
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         if self.values.is_empty() {
             self.default.check()
         } else {
@@ -115,9 +115,9 @@ impl<T: Clone + Send + Sync> Sampler for InOrder<T> {
     fn sample(&self, cx: &mut SampleContext) -> T {
         self.values[cx.row % self.values.len()].clone()
     }
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SamplerError> {
         if self.values.is_empty() {
-            return Err("there are no values to follow".into());
+            return Err(SamplerError::empty("there are no values to follow"));
         }
         Ok(())
     }
