@@ -60,6 +60,7 @@ mod error;
 mod event;
 mod generator;
 pub mod layer;
+#[cfg(feature = "progress")]
 mod progress;
 pub mod provider;
 mod recipe;
@@ -69,6 +70,7 @@ mod rng;
 mod rowset;
 mod runner;
 pub mod sample;
+#[cfg(feature = "http")]
 mod secret;
 
 // Lets the macros' output (which names `::chatan`) compile inside this crate's tests.
@@ -91,7 +93,11 @@ pub use crate::generator::{
     BoxFuture, DynGenerator, Generator, GeneratorSet, Generators, Reply, Request, Usage,
 };
 pub use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
-pub use crate::provider::{Anthropic, AnyGenerator, OpenAi, generator};
+#[cfg(feature = "anthropic")]
+pub use crate::provider::Anthropic;
+#[cfg(feature = "openai")]
+pub use crate::provider::OpenAi;
+pub use crate::provider::{AnyGenerator, generator};
 pub use crate::reply::FromReply;
 pub use crate::report::{FailurePolicy, Report, RowFailure};
 pub use crate::rng::SampleRng;

@@ -13,6 +13,7 @@ use crate::error::{Error, RunError};
 use crate::event::{Observer, Observers};
 use crate::generator::{DynGenerator, Generators};
 use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
+#[cfg(feature = "progress")]
 use crate::progress::{self, Progress};
 use crate::recipe::Recipe;
 use crate::report::{FailurePolicy, Report, RowFailure};
@@ -90,7 +91,8 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
 
     /// Whether to draw a progress bar. It is only ever drawn on a terminal, and only
     /// once a run has gone on for a second; by default it is on when standard error is a
-    /// terminal, unless the environment sets `CHATAN_PROGRESS=0`.
+    /// terminal, unless the environment sets `CHATAN_PROGRESS=0`. Without the `progress`
+    /// cargo feature there is no bar, and this does nothing.
     pub fn progress(mut self, show: bool) -> Self {
         self.progress = Some(show);
         self
@@ -173,7 +175,9 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
 
     fn start(self, rows: RowSet, ordered: bool) -> Result<Rows<'g, R::__Recipe>, Error> {
         let limiter = Limiter::new(self.concurrency);
+        #[cfg_attr(not(feature = "progress"), allow(unused_mut))]
         let mut observers = self.observers;
+        #[cfg(feature = "progress")]
         if self.progress.unwrap_or_else(progress::wanted_by_default) {
             let limiter = (!self.bare).then(|| limiter.clone());
             if let Some(bar) = Progress::new(limiter) {

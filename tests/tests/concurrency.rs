@@ -21,7 +21,6 @@ async fn max_in_flight(k: usize, rows: usize) -> usize {
         tests::openai_mock(MockConfig::new().latency(Duration::from_millis(20))).await;
     let out = Pair::runner(&llm)
         .concurrency(k)
-        .progress(false)
         .generate(rows)
         .await
         .unwrap();
@@ -68,7 +67,6 @@ async fn rows_are_admitted_as_slots_free_up() {
         tests::openai_mock(MockConfig::new().latency(Duration::from_millis(5))).await;
     let stream = Pair::runner(&llm)
         .concurrency(4)
-        .progress(false)
         .stream(1_000_000_000)
         .unwrap();
     let first: Vec<Pair> = stream.take(20).map(|r| r.expect("row")).collect().await;

@@ -46,7 +46,6 @@ async fn a_custom_generator_is_retried_and_chained() {
     let rows = Loud::runner(&shout)
         .concurrency(1)
         .retry(tests::quick_retries())
-        .progress(false)
         .generate(3)
         .await
         .unwrap();

@@ -46,12 +46,7 @@ async fn the_derive_form_generates_rows() {
 #[tokio::test]
 async fn the_trait_methods_work_in_generic_code() {
     async fn count<D: Dataset>(llm: &chatan::OpenAi) -> usize {
-        D::runner(llm)
-            .progress(false)
-            .generate(3)
-            .await
-            .unwrap()
-            .len()
+        D::runner(llm).generate(3).await.unwrap().len()
     }
     let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
     assert_eq!(count::<Qa>(&llm).await, 3);

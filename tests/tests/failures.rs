@@ -34,7 +34,6 @@ async fn transient_faults_are_retried_until_they_pass() {
         let rows = Qa::runner(&llm)
             .concurrency(1)
             .retry(tests::quick_retries())
-            .progress(false)
             .generate(2)
             .await
             .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
@@ -59,7 +58,6 @@ async fn retry_after_is_honoured() {
     let rows = Qa::runner(&llm)
         .concurrency(1)
         .retry(tests::quick_retries().max_delay(Duration::from_secs(5)))
-        .progress(false)
         .generate(1)
         .await
         .unwrap();
@@ -82,7 +80,6 @@ async fn persistent_failures_name_row_column_and_cause_and_keep_completed_rows()
     let failed = Qa::runner(&llm)
         .concurrency(4)
         .retry(tests::quick_retries())
-        .progress(false)
         .generate(50)
         .await
         .unwrap_err();
@@ -147,7 +144,6 @@ async fn a_rejected_request_is_reported_at_once_with_the_provider_message() {
     let failed = Qa::runner(&llm)
         .concurrency(1)
         .retry(tests::quick_retries())
-        .progress(false)
         .generate(3)
         .await
         .unwrap_err();
@@ -181,7 +177,6 @@ async fn a_slow_server_times_out_and_the_timeout_is_retried() {
     let started = std::time::Instant::now();
     let failed = Qa::runner(&llm)
         .retry(tests::quick_retries().max_attempts(2))
-        .progress(false)
         .generate(1)
         .await
         .unwrap_err();
@@ -203,7 +198,6 @@ async fn no_retries_when_the_policy_says_none() {
     let (server, llm) = tests::openai_mock(MockConfig::new().script([Fault::RateLimit])).await;
     let failed = Qa::runner(&llm)
         .retry(RetryPolicy::none())
-        .progress(false)
         .generate(1)
         .await
         .unwrap_err();
@@ -229,7 +223,6 @@ async fn an_unreachable_server_is_a_connection_error() {
     let llm = OpenAi::compatible(&format!("http://{addr}/v1")).unwrap();
     let failed = Qa::runner(&llm)
         .retry(tests::quick_retries().max_attempts(2))
-        .progress(false)
         .generate(1)
         .await
         .unwrap_err();

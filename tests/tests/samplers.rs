@@ -27,7 +27,6 @@ async fn a_sampler_built_at_run_time_fills_an_input_column() {
     let rows = Rewrite::runner(&llm)
         .sampler(|c| c.original, sample::from_values(loaded.clone()))
         .seed(5)
-        .progress(false)
         .generate(30)
         .await
         .unwrap();
@@ -52,7 +51,6 @@ async fn any_sampled_or_static_column_can_be_replaced() {
         .sampler(|c| c.original, sample::choice(["only this"]))
         .sampler(|c| c.style, sample::choice(["pirate"]))
         .sampler(|c| c.version, sample::range(7, 7))
-        .progress(false)
         .generate(3)
         .await
         .unwrap();
@@ -65,11 +63,7 @@ async fn any_sampled_or_static_column_can_be_replaced() {
 #[tokio::test]
 async fn a_missing_input_fails_before_any_request() {
     let (server, llm) = tests::openai_mock(MockConfig::new()).await;
-    let failed = Rewrite::runner(&llm)
-        .progress(false)
-        .generate(5)
-        .await
-        .unwrap_err();
+    let failed = Rewrite::runner(&llm).generate(5).await.unwrap_err();
     match failed.error() {
         Error::Sampler {
             column: "original",
@@ -92,7 +86,6 @@ async fn an_empty_source_fails_unless_it_has_a_default() {
     let (server, llm) = tests::openai_mock(MockConfig::new()).await;
     let failed = Rewrite::runner(&llm)
         .sampler(|c| c.original, sample::from_values(Vec::<String>::new()))
-        .progress(false)
         .generate(5)
         .await
         .unwrap_err();
@@ -109,7 +102,6 @@ async fn an_empty_source_fails_unless_it_has_a_default() {
             sample::from_values(Vec::<String>::new())
                 .or_else(sample::choice(["fallback".to_string()])),
         )
-        .progress(false)
         .generate(2)
         .await
         .unwrap();
@@ -144,7 +136,6 @@ async fn from_dataset_samples_a_named_column_of_in_memory_rows() {
     ];
     let first = Rewrite::runner(&llm)
         .sampler(|c| c.original, sample::from_dataset(&data, "prompt"))
-        .progress(false)
         .generate(10)
         .await
         .unwrap();
@@ -157,7 +148,6 @@ async fn from_dataset_samples_a_named_column_of_in_memory_rows() {
     // A previous run's rows are a dataset too: sample their rewrites.
     let second = Rewrite::runner(&llm)
         .sampler(|c| c.original, sample::from_dataset(&first, "rewrite"))
-        .progress(false)
         .generate(5)
         .await
         .unwrap();
@@ -170,7 +160,6 @@ async fn from_dataset_samples_a_named_column_of_in_memory_rows() {
     // A missing column or a value of the wrong type is reported before any request.
     let failed = Rewrite::runner(&llm)
         .sampler(|c| c.original, sample::from_dataset(&data, "promt"))
-        .progress(false)
         .generate(1)
         .await
         .unwrap_err();
@@ -180,7 +169,6 @@ async fn from_dataset_samples_a_named_column_of_in_memory_rows() {
     );
     let failed = Rewrite::runner(&llm)
         .sampler(|c| c.original, sample::from_dataset(&data, "id"))
-        .progress(false)
         .generate(1)
         .await
         .unwrap_err();

@@ -28,7 +28,7 @@ async fn a_cell_runs_as_soon_as_its_own_inputs_are_done() {
             .latency_for("slow:", Duration::from_millis(400)),
     )
     .await;
-    let rows = Abc::runner(&llm).progress(false).generate(1).await.unwrap();
+    let rows = Abc::runner(&llm).generate(1).await.unwrap();
     assert_eq!(rows.len(), 1);
 
     let log = server.exchanges();
@@ -67,12 +67,7 @@ async fn rows_do_not_wait_for_each_other() {
     // With a seed, row 0's sample is known in advance: learn it from a quick run, then
     // make exactly row 0's question slow.
     let (_probe_server, llm) = tests::openai_mock(MockConfig::new()).await;
-    let probe = Qa::runner(&llm)
-        .seed(1)
-        .progress(false)
-        .generate(2)
-        .await
-        .unwrap();
+    let probe = Qa::runner(&llm).seed(1).generate(2).await.unwrap();
     let slow_question = format!("question #{}", probe[0].n);
 
     let (server, llm) = tests::openai_mock(
@@ -81,12 +76,7 @@ async fn rows_do_not_wait_for_each_other() {
             .latency_for(&slow_question, Duration::from_millis(400)),
     )
     .await;
-    let rows = Qa::runner(&llm)
-        .seed(1)
-        .progress(false)
-        .generate(2)
-        .await
-        .unwrap();
+    let rows = Qa::runner(&llm).seed(1).generate(2).await.unwrap();
     assert_eq!(rows[0].n, probe[0].n);
     let log = server.exchanges();
     let exact = |prompt: &str| {

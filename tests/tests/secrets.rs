@@ -77,11 +77,7 @@ async fn errors_and_logs_hide_keys_even_when_the_server_quotes_them() {
         .unwrap()
         .base_url(&server.openai_url())
         .unwrap();
-    let failed = Qa::runner(&openai)
-        .progress(false)
-        .generate(2)
-        .await
-        .unwrap_err();
+    let failed = Qa::runner(&openai).generate(2).await.unwrap_err();
     let (anthropic_server, _) = tests::anthropic_mock(
         MockConfig::new()
             .api_key("the-right-key")
@@ -93,11 +89,7 @@ async fn errors_and_logs_hide_keys_even_when_the_server_quotes_them() {
         .unwrap()
         .base_url(&anthropic_server.anthropic_url())
         .unwrap();
-    let failed_anthropic = Qa::runner(&anthropic)
-        .progress(false)
-        .generate(1)
-        .await
-        .unwrap_err();
+    let failed_anthropic = Qa::runner(&anthropic).generate(1).await.unwrap_err();
 
     // And a run with retries, so the log has warnings with error text in them.
     let (retry_server, _) = tests::openai_mock(
@@ -112,7 +104,6 @@ async fn errors_and_logs_hide_keys_even_when_the_server_quotes_them() {
         .unwrap();
     let rows = Qa::runner(&good)
         .retry(tests::quick_retries())
-        .progress(false)
         .generate(1)
         .await
         .unwrap();

@@ -35,7 +35,6 @@ async fn run(seed: u64, n: usize, concurrency: usize) -> Vec<Sampled> {
     Sampled::runner(&llm)
         .seed(seed)
         .concurrency(concurrency)
-        .progress(false)
         .generate(n)
         .await
         .unwrap()

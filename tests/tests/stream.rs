@@ -19,16 +19,10 @@ chatan::dataset! {
 async fn the_ordered_stream_yields_row_i_as_item_i() {
     let (_server, llm) =
         tests::openai_mock(MockConfig::new().latency(Duration::from_millis(2))).await;
-    let expected = Numbered::runner(&llm)
-        .seed(4)
-        .progress(false)
-        .generate(40)
-        .await
-        .unwrap();
+    let expected = Numbered::runner(&llm).seed(4).generate(40).await.unwrap();
     let streamed: Vec<Numbered> = Numbered::runner(&llm)
         .seed(4)
         .concurrency(8)
-        .progress(false)
         .stream(40)
         .unwrap()
         .map(|r| r.unwrap())
@@ -41,18 +35,12 @@ async fn the_ordered_stream_yields_row_i_as_item_i() {
 async fn the_unordered_stream_yields_every_row_once_as_it_finishes() {
     // Make one early row slow: it must not hold back the rows after it.
     let (_probe, llm) = tests::openai_mock(MockConfig::new()).await;
-    let rows = Numbered::runner(&llm)
-        .seed(4)
-        .progress(false)
-        .generate(10)
-        .await
-        .unwrap();
+    let rows = Numbered::runner(&llm).seed(4).generate(10).await.unwrap();
     let slow = format!("say {}", rows[1].n);
     let (_server, llm) =
         tests::openai_mock(MockConfig::new().latency_for(&slow, Duration::from_millis(300))).await;
     let seen: Vec<(usize, Numbered)> = Numbered::runner(&llm)
         .seed(4)
-        .progress(false)
         .stream_unordered(10)
         .unwrap()
         .map(|(i, r)| (i, r.unwrap()))
@@ -82,7 +70,6 @@ async fn after_a_failure_the_stream_yields_what_was_under_way_then_ends() {
     .await;
     let items: Vec<Result<Numbered, Error>> = Numbered::runner(&llm)
         .concurrency(2)
-        .progress(false)
         .stream(1_000)
         .unwrap()
         .collect()

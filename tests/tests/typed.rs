@@ -41,7 +41,6 @@ async fn replies_are_parsed_and_bad_ones_asked_again() {
     .await;
     let rows = Counted::runner(&llm)
         .retry(tests::quick_retries())
-        .progress(false)
         .generate(1)
         .await
         .unwrap();
@@ -70,7 +69,6 @@ async fn a_reply_that_never_parses_is_reported() {
     .await;
     let failed = Counted::runner(&llm)
         .retry(tests::quick_retries().max_attempts(3))
-        .progress(false)
         .generate(1)
         .await
         .unwrap_err();

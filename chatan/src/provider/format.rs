@@ -172,6 +172,7 @@ impl<F: WireFormat> Provider<F> {
     }
 
     /// The wire format, for its own settings.
+    #[cfg(feature = "anthropic")]
     pub(crate) fn format_mut(&mut self) -> &mut F {
         &mut self.format
     }

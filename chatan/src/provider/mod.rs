@@ -4,20 +4,32 @@
 //! over one HTTP transport that owns the client, key, base URL, timeout and error
 //! mapping: [`Provider<F>`]. [`OpenAi`] and [`Anthropic`] are its two instances.
 
+#[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(feature = "http")]
 mod format;
+#[cfg(feature = "openai")]
 pub mod openai;
+#[cfg(feature = "http")]
 mod transport;
 
+#[cfg(feature = "anthropic")]
 pub use self::anthropic::Anthropic;
+#[cfg(feature = "http")]
 pub use self::format::{Auth, Info, Provider, WireFormat};
+#[cfg(feature = "openai")]
 pub use self::openai::OpenAi;
 
 use crate::error::{ConfigError, Error, GeneratorError};
 use crate::generator::{Generator, Reply, Request};
 
-/// The provider names [`generator`] knows.
-pub const PROVIDERS: &[&str] = &["openai", "anthropic"];
+/// The provider names [`generator`] knows (those whose cargo feature is on).
+pub const PROVIDERS: &[&str] = &[
+    #[cfg(feature = "openai")]
+    "openai",
+    #[cfg(feature = "anthropic")]
+    "anthropic",
+];
 
 /// A generator chosen at run time: by name ([`generator`]) or from the environment
 /// ([`AnyGenerator::from_env`]).
@@ -25,8 +37,10 @@ pub const PROVIDERS: &[&str] = &["openai", "anthropic"];
 #[non_exhaustive]
 pub enum AnyGenerator {
     /// OpenAI or an OpenAI-compatible server.
+    #[cfg(feature = "openai")]
     OpenAi(OpenAi),
     /// Anthropic.
+    #[cfg(feature = "anthropic")]
     Anthropic(Anthropic),
 }
 
@@ -42,8 +56,11 @@ pub enum AnyGenerator {
 /// # Ok(()) }
 /// ```
 pub fn generator(provider: &str, api_key: impl Into<String>) -> Result<AnyGenerator, Error> {
+    let _ = &api_key;
     match provider.trim().to_ascii_lowercase().as_str() {
+        #[cfg(feature = "openai")]
         "openai" => OpenAi::new(api_key).map(AnyGenerator::OpenAi),
+        #[cfg(feature = "anthropic")]
         "anthropic" => Anthropic::new(api_key).map(AnyGenerator::Anthropic),
         _ => Err(Error::UnknownProvider {
             name: provider.to_owned(),
@@ -57,17 +74,22 @@ impl AnyGenerator {
     /// `ANTHROPIC_API_KEY`, then `OPENAI_BASE_URL` (an OpenAI-compatible server without
     /// a key), then `ANTHROPIC_BASE_URL`. With none set, the error says what to set.
     pub fn from_env() -> Result<Self, Error> {
-        if env("OPENAI_API_KEY").is_some() {
-            return OpenAi::from_env().map(AnyGenerator::OpenAi);
-        }
-        if env("ANTHROPIC_API_KEY").is_some() {
-            return Anthropic::from_env().map(AnyGenerator::Anthropic);
-        }
-        if env("OPENAI_BASE_URL").is_some() {
-            return OpenAi::from_env().map(AnyGenerator::OpenAi);
-        }
-        if env("ANTHROPIC_BASE_URL").is_some() {
-            return Anthropic::from_env().map(AnyGenerator::Anthropic);
+        for variable in [
+            "OPENAI_API_KEY",
+            "ANTHROPIC_API_KEY",
+            "OPENAI_BASE_URL",
+            "ANTHROPIC_BASE_URL",
+        ] {
+            if env(variable).is_none() {
+                continue;
+            }
+            match variable.split('_').next() {
+                #[cfg(feature = "openai")]
+                Some("OPENAI") => return OpenAi::from_env().map(AnyGenerator::OpenAi),
+                #[cfg(feature = "anthropic")]
+                Some("ANTHROPIC") => return Anthropic::from_env().map(AnyGenerator::Anthropic),
+                _ => {}
+            }
         }
         Err(Error::Config(ConfigError::NoProvider))
     }
@@ -75,26 +97,33 @@ impl AnyGenerator {
 
 impl Generator for AnyGenerator {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
-        match self {
-            AnyGenerator::OpenAi(g) => g.generate(request).await,
-            AnyGenerator::Anthropic(g) => g.generate(request).await,
+        let _ = request;
+        match *self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(ref g) => g.generate(request).await,
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(ref g) => g.generate(request).await,
         }
     }
 
     fn name(&self) -> &str {
-        match self {
-            AnyGenerator::OpenAi(g) => g.name(),
-            AnyGenerator::Anthropic(g) => g.name(),
+        match *self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(ref g) => g.name(),
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(ref g) => g.name(),
         }
     }
 }
 
+#[cfg(feature = "openai")]
 impl From<OpenAi> for AnyGenerator {
     fn from(g: OpenAi) -> Self {
         AnyGenerator::OpenAi(g)
     }
 }
 
+#[cfg(feature = "anthropic")]
 impl From<Anthropic> for AnyGenerator {
     fn from(g: Anthropic) -> Self {
         AnyGenerator::Anthropic(g)
