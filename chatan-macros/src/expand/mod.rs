@@ -1,0 +1,178 @@
+//! Code emission. The output is thin: a cells struct (one `Option` per column), a
+//! samplers struct, the column handles, and an `impl Recipe` whose methods are `match`es
+//! that call into `::chatan::__private` (or the `crate = "..."` path). Scheduling,
+//! retries, rendering and I/O live in the runtime crate, where they are ordinary tested
+//! Rust. One file per emitted part:
+//!
+//! * `declaration.rs`: the row struct (declaration form);
+//! * `spec.rs`: the static `Spec` and the numbered template references;
+//! * `mod.rs` (here): the cells struct, the samplers struct, the column handles and the
+//!   `impl Recipe` / `impl Dataset` that tie them together;
+//! * `methods.rs`: the inherent `runner` and `generate`.
+//!
+//! Everything sits in a `const _: () = { ... }` block, so no helper name reaches the
+//! user's namespace; the emitted methods' own parameters are `__chatan_`-prefixed, so a
+//! user's closure body cannot name them by accident.
+
+mod cells;
+mod declaration;
+mod methods;
+mod samplers;
+mod spec;
+
+pub use self::declaration::declaration;
+pub use self::methods::inherent_methods;
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+
+use self::samplers::Samplers;
+use self::spec::{references, spec};
+use crate::ast::Recipe;
+use crate::plan::Plan;
+
+/// Emits everything for a recipe that passed all checks.
+pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
+    let krate = &recipe.krate;
+    let row = &recipe.ident;
+    // The helper types are as visible as the row type: `Dataset::Columns` and
+    // `Recipe::Row` name them together.
+    let vis = &recipe.vis;
+    let declaration = declaration(recipe);
+    let inherent = inherent_methods(recipe);
+
+    let cells_fields = cells::fields(recipe);
+    let empty_cells = cells::empty(recipe);
+    let Samplers {
+        fields: sampler_fields,
+        inits: sampler_inits,
+        handle_fields: column_handle_fields,
+        handles: column_handles,
+        sample_arms,
+        check_arms,
+    } = samplers::emit(recipe);
+    let derive_arms = cells::derive_arms(recipe);
+    let accept_arms = cells::accept_arms(recipe);
+    let references = references(recipe);
+    let write_arms = cells::write_arms(recipe, &references);
+    let finish_fields = cells::finish(recipe);
+
+    let spec = spec(recipe, plan, &references);
+    let columns_doc = format!("Handles to the columns of [`{row}`].");
+
+    quote! {
+        #declaration
+
+        #[doc(hidden)]
+        const _: () = {
+            #vis struct __Cells {
+                #(#cells_fields,)*
+            }
+
+            #vis struct __Samplers {
+                #(#sampler_fields,)*
+            }
+
+            #[doc = #columns_doc]
+            #vis struct __Columns {
+                #(#column_handle_fields,)*
+            }
+
+            #[automatically_derived]
+            impl #krate::__private::Recipe for __Cells {
+                type Row = #row;
+                type Samplers = __Samplers;
+
+                const SPEC: #krate::__private::Spec = #spec;
+
+                fn new() -> Self {
+                    __Cells { #(#empty_cells,)* }
+                }
+
+                fn samplers() -> __Samplers {
+                    __Samplers { #(#sampler_inits,)* }
+                }
+
+                fn check_sampler(
+                    __chatan_samplers: &__Samplers,
+                    __chatan_column: usize,
+                ) -> ::core::result::Result<(), #krate::sample::SamplerError> {
+                    match __chatan_column {
+                        #(#check_arms)*
+                        _ => #krate::__private::unreachable_column(__chatan_column),
+                    }
+                }
+
+                fn sample(
+                    &mut self,
+                    __chatan_column: usize,
+                    __chatan_samplers: &__Samplers,
+                    __chatan_cx: &mut #krate::SampleContext,
+                ) {
+                    match __chatan_column {
+                        #(#sample_arms)*
+                        _ => #krate::__private::unreachable_column(__chatan_column),
+                    }
+                }
+
+                fn derive(&mut self, __chatan_column: usize) {
+                    match __chatan_column {
+                        #(#derive_arms)*
+                        _ => #krate::__private::unreachable_column(__chatan_column),
+                    }
+                }
+
+                fn write_ref(
+                    &self,
+                    __chatan_reference: usize,
+                    __chatan_out: &mut ::std::string::String,
+                ) {
+                    match __chatan_reference {
+                        #(#write_arms)*
+                        _ => #krate::__private::unreachable_column(__chatan_reference),
+                    }
+                }
+
+                fn accept(
+                    &mut self,
+                    __chatan_column: usize,
+                    __chatan_reply: ::std::string::String,
+                ) -> ::core::result::Result<(), #krate::ReplyError> {
+                    match __chatan_column {
+                        #(#accept_arms)*
+                        _ => #krate::__private::unreachable_column(__chatan_column),
+                    }
+                }
+
+                fn finish(self) -> #row {
+                    #row { #(#finish_fields,)* }
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::Dataset for #row {
+                type Columns = __Columns;
+                type __Recipe = __Cells;
+
+                fn __columns() -> __Columns {
+                    __Columns { #(#column_handles,)* }
+                }
+            }
+
+            #inherent
+        };
+    }
+}
+
+/// The crate path with every token spanned at `span`, for code whose errors must point
+/// at the user's expression rather than at the macro call.
+fn respanned(path: &syn::Path, span: Span) -> TokenStream {
+    use quote::ToTokens;
+    path.to_token_stream()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
