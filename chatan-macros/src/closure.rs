@@ -230,16 +230,7 @@ impl VisitMut for Rewriter<'_> {
     }
 
     fn visit_expr_if_mut(&mut self, expr: &mut syn::ExprIf) {
-        let hide = match &mut *expr.cond {
-            Expr::Let(binding) => {
-                self.visit_expr_mut(&mut binding.expr);
-                self.binds(&binding.pat)
-            }
-            cond => {
-                self.visit_expr_mut(cond);
-                false
-            }
-        };
+        let hide = self.condition(&mut expr.cond);
         self.scoped(hide, |this| this.visit_block_mut(&mut expr.then_branch));
         if let Some((_, otherwise)) = &mut expr.else_branch {
             self.visit_expr_mut(otherwise);
@@ -247,16 +238,7 @@ impl VisitMut for Rewriter<'_> {
     }
 
     fn visit_expr_while_mut(&mut self, expr: &mut syn::ExprWhile) {
-        let hide = match &mut *expr.cond {
-            Expr::Let(binding) => {
-                self.visit_expr_mut(&mut binding.expr);
-                self.binds(&binding.pat)
-            }
-            cond => {
-                self.visit_expr_mut(cond);
-                false
-            }
-        };
+        let hide = self.condition(&mut expr.cond);
         self.scoped(hide, |this| this.visit_block_mut(&mut expr.body));
     }
 
@@ -269,6 +251,21 @@ impl VisitMut for Rewriter<'_> {
 }
 
 impl Rewriter<'_> {
+    /// Visits an `if` or `while` condition; whether it is a `let` that binds the
+    /// parameter's name for the body.
+    fn condition(&mut self, cond: &mut Expr) -> bool {
+        match cond {
+            Expr::Let(binding) => {
+                self.visit_expr_mut(&mut binding.expr);
+                self.binds(&binding.pat)
+            }
+            cond => {
+                self.visit_expr_mut(cond);
+                false
+            }
+        }
+    }
+
     /// The token scan used inside macro calls, whose arguments are not parsed.
     fn scan(&mut self, tokens: TokenStream) -> TokenStream {
         let tokens: Vec<TokenTree> = tokens.into_iter().collect();

@@ -25,23 +25,18 @@ async fn usage_totals_equal_the_servers_token_counts() {
                 per_row.lock().unwrap().push((*row, *usage));
             }
         };
-        let (server, generated) = if anthropic {
+        let (server, llm): (_, chatan::AnyGenerator) = if anthropic {
             let (server, llm) = tests::anthropic_mock(config, "k").await;
-            let run = Qa::runner(&llm)
-                .retry(tests::quick_retries())
-                .observe(record)
-                .run(20)
-                .await;
-            (server, run)
+            (server, llm.into())
         } else {
             let (server, llm) = tests::openai_mock(config).await;
-            let run = Qa::runner(&llm)
-                .retry(tests::quick_retries())
-                .observe(record)
-                .run(20)
-                .await;
-            (server, run)
+            (server, llm.into())
         };
+        let generated = Qa::runner(&llm)
+            .retry(tests::quick_retries())
+            .observe(record)
+            .run(20)
+            .await;
         let generated = generated.unwrap();
         for row in &generated.rows {
             assert!(row.question.contains(&row.topic), "{row:?}");
