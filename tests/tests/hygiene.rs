@@ -99,3 +99,26 @@ async fn a_nested_closure_or_let_may_reuse_the_rows_name() {
         assert_eq!(row.first, row.answer.split(' ').next().unwrap().len());
     }
 }
+
+#[derive(chatan::Dataset, Debug)]
+struct SelfIsTheRow {
+    #[generate("an answer")]
+    answer: String,
+    #[derived(|row| Self::shout(&row.answer))]
+    loud: String,
+}
+
+impl SelfIsTheRow {
+    fn shout(text: &str) -> String {
+        text.to_uppercase()
+    }
+}
+
+#[tokio::test]
+async fn self_in_a_derived_closure_is_the_row_type() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let rows = SelfIsTheRow::generate(&llm, 2).await.unwrap();
+    for row in &rows {
+        assert_eq!(row.loud, row.answer.to_uppercase());
+    }
+}

@@ -2,12 +2,13 @@
 //! `derive` / `accept` / `write_ref` / `finish` arms of the `Recipe` impl.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
 use syn::spanned::Spanned;
 
 use super::respanned;
 use super::spec::{Ref, field_ident};
-use crate::ast::{Kind, Recipe};
+use crate::ast::{Column, Kind, Recipe};
 
 /// The fields of `__Cells`.
 pub fn fields(recipe: &Recipe) -> Vec<TokenStream> {
@@ -33,8 +34,46 @@ pub fn empty(recipe: &Recipe) -> Vec<TokenStream> {
         .collect()
 }
 
-/// `Recipe::derive`'s arms: the user's closure over the row, as written.
+/// The name of the function that computes derived column `c`.
+fn derive_fn(c: &Column) -> Ident {
+    format_ident!("__chatan_derive_{}", c.name)
+}
+
+/// The derived columns' closures, as associated functions of the row type: there, as in
+/// the struct the user wrote, `Self` is the row type, and the body sees nothing of the
+/// emitted code but its parameter, the row being built.
+pub fn derive_fns(recipe: &Recipe) -> TokenStream {
+    let row = &recipe.ident;
+    let fns = recipe.columns.iter().filter_map(|c| {
+        let Some(Kind::Derived(d)) = &c.kind else {
+            return None;
+        };
+        let (name, param, body) = (derive_fn(c), &d.param, &d.body);
+        let output = match &d.closure.output {
+            syn::ReturnType::Default => {
+                let ty = &c.ty;
+                quote!(-> #ty)
+            }
+            explicit => quote!(#explicit),
+        };
+        Some(quote! {
+            #[doc(hidden)]
+            fn #name(#param: &__Cells) #output {
+                #body
+            }
+        })
+    });
+    quote! {
+        #[automatically_derived]
+        impl #row {
+            #(#fns)*
+        }
+    }
+}
+
+/// `Recipe::derive`'s arms: a call of the column's function.
 pub fn derive_arms(recipe: &Recipe) -> Vec<TokenStream> {
+    let row = &recipe.ident;
     recipe
         .columns
         .iter()
@@ -43,12 +82,10 @@ pub fn derive_arms(recipe: &Recipe) -> Vec<TokenStream> {
             let Some(Kind::Derived(d)) = &c.kind else {
                 return None;
             };
-            let (ident, ty, param, body) = (&c.ident, &c.ty, &d.param, &d.body);
-            let output = &d.closure.output;
-            let call = quote_spanned!(d.closure.body.span()=> __chatan_derive(self));
+            let (ident, ty, name) = (&c.ident, &c.ty, derive_fn(c));
+            let call = quote_spanned!(d.closure.body.span()=> <#row>::#name(self));
             Some(quote! {
                 #i => {
-                    let __chatan_derive = |#param: &Self| #output #body;
                     let __chatan_value: #ty = #call;
                     self.#ident = ::core::option::Option::Some(__chatan_value);
                 }

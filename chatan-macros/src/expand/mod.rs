@@ -52,6 +52,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
         check_arms,
     } = samplers::emit(recipe);
     let derive_arms = cells::derive_arms(recipe);
+    let derive_fns = cells::derive_fns(recipe);
     let accept_arms = cells::accept_arms(recipe);
     let references = references(recipe);
     let write_arms = cells::write_arms(recipe, &references);
@@ -158,6 +159,8 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     __Columns { #(#column_handles,)* }
                 }
             }
+
+            #derive_fns
 
             #inherent
         };
