@@ -102,23 +102,34 @@ async fn a_nested_closure_or_let_may_reuse_the_rows_name() {
 
 #[derive(chatan::Dataset, Debug)]
 struct SelfIsTheRow {
-    #[generate("an answer")]
+    #[sample(Self::topics())]
+    topic: String,
+    #[value(Self::VERSION)]
+    version: u32,
+    #[generate("an answer about {topic}")]
     answer: String,
     #[derived(|row| Self::shout(&row.answer))]
     loud: String,
 }
 
 impl SelfIsTheRow {
+    const VERSION: u32 = 3;
+
+    fn topics() -> chatan::sample::Choice<&'static str> {
+        chatan::sample::choice(["rivers"])
+    }
+
     fn shout(text: &str) -> String {
         text.to_uppercase()
     }
 }
 
 #[tokio::test]
-async fn self_in_a_derived_closure_is_the_row_type() {
+async fn self_in_recipe_expressions_is_the_row_type() {
     let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
     let rows = SelfIsTheRow::generate(&llm, 2).await.unwrap();
     for row in &rows {
+        assert_eq!((row.topic.as_str(), row.version), ("rivers", 3));
         assert_eq!(row.loud, row.answer.to_uppercase());
     }
 }

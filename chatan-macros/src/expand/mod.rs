@@ -91,7 +91,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                 }
 
                 fn samplers() -> __Samplers {
-                    __Samplers { #(#sampler_inits,)* }
+                    <#row>::__chatan_samplers()
                 }
 
                 fn check_sampler(
@@ -161,6 +161,16 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
             }
 
             #derive_fns
+
+            // The user's sampler expressions, where `Self` is the row type as in the
+            // struct they wrote.
+            #[automatically_derived]
+            impl #row {
+                #[doc(hidden)]
+                fn __chatan_samplers() -> __Samplers {
+                    __Samplers { #(#sampler_inits,)* }
+                }
+            }
 
             #inherent
         };
