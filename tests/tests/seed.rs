@@ -85,3 +85,35 @@ async fn samples_are_spread() {
     let ids: std::collections::HashSet<_> = rows.iter().map(|r| r.id).collect();
     assert_eq!(ids.len(), 200);
 }
+
+chatan::dataset! {
+    #[derive(Debug)]
+    struct Leveled {
+        level: String = sample::input(),
+        question: String = gen("a {level} question"),
+    }
+}
+
+#[tokio::test]
+async fn weights_from_a_hash_map_are_reproducible_across_rebuilds() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let mut runs = Vec::new();
+    for _ in 0..6 {
+        // A new map each time: a new random hasher, a new iteration order.
+        let weights: std::collections::HashMap<String, f64> = ["easy", "medium", "hard", "expert"]
+            .iter()
+            .zip([4.0, 3.0, 2.0, 1.0])
+            .map(|(level, weight)| (level.to_string(), weight))
+            .collect();
+        let rows = Leveled::runner(&llm)
+            .seed(11)
+            .sampler(|c| c.level, chatan::sample::weighted(weights))
+            .generate(40)
+            .await
+            .unwrap();
+        assert!(rows.iter().all(|r| r.question.contains(&r.level)));
+        runs.push(rows.into_iter().map(|r| r.level).collect::<Vec<_>>());
+    }
+    assert!(runs.iter().all(|run| *run == runs[0]), "{runs:?}");
+    assert!(runs[0].iter().any(|l| l != &runs[0][0]));
+}

@@ -42,16 +42,52 @@ impl<T> IntoChoices<T> for Vec<T> {
 
 impl<T: Ord, W: Into<f64>> IntoChoices<T> for HashMap<T, W> {
     fn into_choices(self) -> Weighted<T> {
-        // Sorted, so a seeded run does not depend on the map's random iteration order.
-        let mut pairs: Vec<(T, W)> = self.into_iter().collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        weighted(pairs)
+        weighted(self)
     }
 }
 
 impl<T: Ord, W: Into<f64>> IntoChoices<T> for BTreeMap<T, W> {
     fn into_choices(self) -> Weighted<T> {
         weighted(self)
+    }
+}
+
+/// What [`weighted`] accepts: item–weight pairs in an array or `Vec` (in their order), or
+/// a map of item to weight. A `HashMap`'s pairs are sorted by item first, so the draws of
+/// a seeded run do not depend on the map's random iteration order.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot give weighted items",
+    label = "expected item-weight pairs",
+    note = "pass an array or `Vec` of `(item, weight)` pairs, a `BTreeMap`, or a `HashMap` whose items are `Ord` (they are sorted, so that a seeded run is reproducible)"
+)]
+pub trait IntoWeights<T> {
+    /// The pairs, in a deterministic order.
+    fn into_pairs(self) -> Vec<(T, f64)>;
+}
+
+impl<T, W: Into<f64>, const N: usize> IntoWeights<T> for [(T, W); N] {
+    fn into_pairs(self) -> Vec<(T, f64)> {
+        self.into_iter().map(|(t, w)| (t, w.into())).collect()
+    }
+}
+
+impl<T, W: Into<f64>> IntoWeights<T> for Vec<(T, W)> {
+    fn into_pairs(self) -> Vec<(T, f64)> {
+        self.into_iter().map(|(t, w)| (t, w.into())).collect()
+    }
+}
+
+impl<T: Ord, W: Into<f64>> IntoWeights<T> for HashMap<T, W> {
+    fn into_pairs(self) -> Vec<(T, f64)> {
+        let mut pairs: Vec<(T, f64)> = self.into_iter().map(|(t, w)| (t, w.into())).collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs
+    }
+}
+
+impl<T: Ord, W: Into<f64>> IntoWeights<T> for BTreeMap<T, W> {
+    fn into_pairs(self) -> Vec<(T, f64)> {
+        self.into_iter().map(|(t, w)| (t, w.into())).collect()
     }
 }
 
@@ -78,13 +114,12 @@ impl<T: Clone + Send + Sync> Sampler for Choice<T> {
 /// let d = difficulty.sample(&mut SampleContext::from_seed(3));
 /// assert!(d == "easy" || d == "hard");
 /// ```
-pub fn weighted<T, W: Into<f64>>(pairs: impl IntoIterator<Item = (T, W)>) -> Weighted<T> {
+pub fn weighted<T>(pairs: impl IntoWeights<T>) -> Weighted<T> {
     let mut items = Vec::new();
     let mut cumulative = Vec::new();
     let mut total = 0.0;
     let mut problem = None;
-    for (item, weight) in pairs {
-        let w: f64 = weight.into();
+    for (item, w) in pairs.into_pairs() {
         if !(w.is_finite() && w >= 0.0) && problem.is_none() {
             problem = Some(format!(
                 "weight {w} of item {} is not a finite number >= 0",
@@ -193,6 +228,23 @@ mod tests {
             (0..50).map(|_| s.sample(&mut rng)).collect::<Vec<_>>()
         };
         assert_eq!(draw(&a), draw(&b));
+    }
+
+    #[test]
+    fn weights_in_a_hash_map_draw_the_same_whatever_its_iteration_order() {
+        // Each map has its own random hasher, so the rebuilds iterate in different orders.
+        let draw = || {
+            let map: HashMap<String, f64> = (0..12)
+                .map(|i| (format!("item {i}"), 1.0 + i as f64))
+                .collect();
+            let sampler = weighted(map);
+            let mut cx = SampleContext::from_seed(9);
+            (0..40).map(|_| sampler.sample(&mut cx)).collect::<Vec<_>>()
+        };
+        let first = draw();
+        for _ in 0..20 {
+            assert_eq!(draw(), first);
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod range;
 mod uuid;
 mod values;
 
-pub use self::choice::{Choice, IntoChoices, Weighted, choice, weighted};
+pub use self::choice::{Choice, IntoChoices, IntoWeights, Weighted, choice, weighted};
 pub use self::context::SampleContext;
 pub use self::dataset::{FromDataset, NoDefault, from_dataset};
 pub use self::datetime::{DateBound, DateTime, FormattedDateTime, datetime};
