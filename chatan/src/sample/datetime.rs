@@ -1,18 +1,29 @@
-//! `datetime`: a moment between two bounds, optionally formatted as text.
+//! `datetime`: a day or a moment between two bounds, optionally formatted as text.
+//!
+//! The resolution follows the bounds: two dates (`"2024-01-01"`, a `NaiveDate`) draw
+//! whole days, both ends included, each at midnight; bounds that carry a time draw to the
+//! second, both ends included. [`DateTime::resolution`] says it explicitly.
+
+use std::sync::OnceLock;
 
 use chrono::format::{Item, StrftimeItems};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
 use super::Sampler;
 use super::{SampleContext, SamplerError};
 
-/// A date-time between `start` and `end` (both inclusive, to the second).
+/// A day or a moment between `start` and `end`, both inclusive.
 ///
-/// Bounds are `chrono` dates or date-times, or text in one of the forms `2024-01-31`,
-/// `2024-01-31 08:30:00`, `2024-01-31T08:30:00` or RFC 3339; text that does not parse
-/// fails the run before any request, naming the column. Draws a
-/// [`NaiveDateTime`](chrono::NaiveDateTime); [`format`](DateTime::format) turns it into
-/// text for a `String` column.
+/// Bounds are `chrono` dates or date-times, or text: `2024-01-31`, `2024-01-31 08:30:00`,
+/// `2024-01-31T08:30:00` or RFC 3339, or any form given with
+/// [`parse_format`](DateTime::parse_format) (such as `"%m/%d/%Y"`). Text that does not
+/// parse fails the run before any request, naming the column.
+///
+/// Two date bounds draw whole days (midnight of a day from `start` to `end`, each day
+/// equally likely); bounds with a time draw to the second. Draws a
+/// [`NaiveDateTime`](chrono::NaiveDateTime); [`date`](DateTime::date) draws a
+/// [`NaiveDate`](chrono::NaiveDate) instead (which shows as `2024-01-15` in a prompt),
+/// and [`format`](DateTime::format) turns a draw into text for a `String` column.
 ///
 /// ```
 /// use chatan::{sample, SampleContext, Sampler};
@@ -20,11 +31,18 @@ use super::{SampleContext, SamplerError};
 /// let day = sample::datetime("2024-01-01", "2024-12-31").format("%Y-%m-%d");
 /// let text = day.sample(&mut SampleContext::from_seed(5));
 /// assert!(text.starts_with("2024-"));
+///
+/// let us = sample::datetime("01/15/2024", "02/15/2024").parse_format("%m/%d/%Y").date();
+/// let d = us.sample(&mut SampleContext::from_seed(5));
+/// assert!(d.to_string().starts_with("2024-0"));
 /// ```
 pub fn datetime(start: impl Into<DateBound>, end: impl Into<DateBound>) -> DateTime {
     DateTime {
         start: start.into(),
         end: end.into(),
+        parse_format: None,
+        resolution: None,
+        plan: OnceLock::new(),
     }
 }
 
@@ -33,6 +51,8 @@ pub fn datetime(start: impl Into<DateBound>, end: impl Into<DateBound>) -> DateT
 pub enum DateBound {
     /// A moment.
     At(NaiveDateTime),
+    /// A day.
+    Day(NaiveDate),
     /// Text to parse when the run starts.
     Text(String),
 }
@@ -45,7 +65,7 @@ impl From<NaiveDateTime> for DateBound {
 
 impl From<NaiveDate> for DateBound {
     fn from(d: NaiveDate) -> Self {
-        DateBound::At(d.and_time(chrono::NaiveTime::MIN))
+        DateBound::Day(d)
     }
 }
 
@@ -68,27 +88,62 @@ impl From<String> for DateBound {
 }
 
 impl DateBound {
-    fn resolve(&self) -> Result<NaiveDateTime, String> {
+    /// The bound as a moment, and whether it is a whole day.
+    fn resolve(&self, parse_format: Option<&str>) -> Result<(NaiveDateTime, bool), String> {
         let text = match self {
-            DateBound::At(t) => return Ok(*t),
+            DateBound::At(t) => return Ok((*t, false)),
+            DateBound::Day(d) => return Ok((d.and_time(NaiveTime::MIN), true)),
             DateBound::Text(s) => s.trim(),
         };
+        if let Some(format) = parse_format {
+            if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+                return Ok((t, false));
+            }
+            return NaiveDate::parse_from_str(text, format)
+                .map(|d| (d.and_time(NaiveTime::MIN), true))
+                .map_err(|e| format!("{text:?} does not match the format {format:?}: {e}"));
+        }
         if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-            return Ok(t.naive_utc());
+            return Ok((t.naive_utc(), false));
         }
         for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
             if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-                return Ok(t);
+                return Ok((t, false));
             }
         }
         NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map(|d| d.and_time(chrono::NaiveTime::MIN))
+            .map(|d| (d.and_time(NaiveTime::MIN), true))
             .map_err(|_| {
                 format!(
                     "{text:?} is not a date; write 2024-01-31, 2024-01-31 08:30:00 \
-                     or an RFC 3339 time"
+                     or an RFC 3339 time, or give its form with `.parse_format(..)`"
                 )
             })
+    }
+}
+
+/// The step between the values a [`datetime`] draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resolution {
+    /// Whole days, at midnight.
+    Day,
+    /// Whole hours.
+    Hour,
+    /// Whole minutes.
+    Minute,
+    /// Seconds.
+    Second,
+}
+
+impl Resolution {
+    fn seconds(self) -> i64 {
+        match self {
+            Resolution::Day => 86_400,
+            Resolution::Hour => 3_600,
+            Resolution::Minute => 60,
+            Resolution::Second => 1,
+        }
     }
 }
 
@@ -97,9 +152,42 @@ impl DateBound {
 pub struct DateTime {
     start: DateBound,
     end: DateBound,
+    parse_format: Option<String>,
+    resolution: Option<Resolution>,
+    /// The bounds, parsed once, on first use.
+    plan: OnceLock<Result<Plan, String>>,
+}
+
+/// What a draw needs: the first value, the step, and how many steps fit.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    first: NaiveDateTime,
+    step: i64,
+    steps: u64,
 }
 
 impl DateTime {
+    /// Parses text bounds with a `strftime`-style format, such as `"%m/%d/%Y"` (a format
+    /// without a time gives days).
+    pub fn parse_format(mut self, format: impl Into<String>) -> Self {
+        self.parse_format = Some(format.into());
+        self.plan = OnceLock::new();
+        self
+    }
+
+    /// Draws values a `resolution` apart, from `start` rounded up to one. Without it, two
+    /// date bounds draw days and anything else draws seconds.
+    pub fn resolution(mut self, resolution: Resolution) -> Self {
+        self.resolution = Some(resolution);
+        self.plan = OnceLock::new();
+        self
+    }
+
+    /// Draws the day alone, as a [`NaiveDate`](chrono::NaiveDate).
+    pub fn date(self) -> DateOnly {
+        DateOnly(self.resolution(Resolution::Day))
+    }
+
     /// Formats each draw with a `strftime`-style pattern such as `"%Y-%m-%d"` (see
     /// [`chrono::format::strftime`]).
     pub fn format(self, pattern: impl Into<String>) -> FormattedDateTime {
@@ -109,31 +197,76 @@ impl DateTime {
         }
     }
 
-    fn bounds(&self) -> Result<(NaiveDateTime, NaiveDateTime), String> {
-        let (start, end) = (self.start.resolve()?, self.end.resolve()?);
-        if start > end {
-            return Err(format!(
-                "the range is empty: start {start} is after end {end}"
-            ));
-        }
-        Ok((start, end))
+    fn plan(&self) -> &Result<Plan, String> {
+        self.plan.get_or_init(|| {
+            let format = self.parse_format.as_deref();
+            let (start, start_day) = self.start.resolve(format)?;
+            let (end, end_day) = self.end.resolve(format)?;
+            if start > end {
+                return Err(format!(
+                    "the range is empty: start {start} is after end {end}"
+                ));
+            }
+            let resolution = self.resolution.unwrap_or(if start_day && end_day {
+                Resolution::Day
+            } else {
+                Resolution::Second
+            });
+            let step = resolution.seconds();
+            // The first value on the grid at or after `start` (days start at midnight).
+            let offset = (start - NaiveDateTime::UNIX_EPOCH)
+                .num_seconds()
+                .rem_euclid(step);
+            let first = if offset == 0 {
+                start
+            } else {
+                start + TimeDelta::seconds(step - offset)
+            };
+            if first > end {
+                return Err(format!(
+                    "no {resolution:?} lies between {start} and {end}; widen the range \
+                     or choose a finer resolution"
+                ));
+            }
+            let steps = ((end - first).num_seconds() / step) as u64;
+            Ok(Plan { first, step, steps })
+        })
+    }
+
+    fn draw(&self, cx: &mut SampleContext) -> NaiveDateTime {
+        let plan = self.plan().as_ref().expect("checked before sampling");
+        let k = match plan.steps.checked_add(1) {
+            Some(count) => cx.rng.below(count),
+            None => cx.rng.next_u64(),
+        };
+        plan.first + TimeDelta::seconds(k as i64 * plan.step)
     }
 }
 
 impl Sampler for DateTime {
     type Item = NaiveDateTime;
     fn sample(&self, cx: &mut SampleContext) -> NaiveDateTime {
-        let (start, end) = self.bounds().expect("checked before sampling");
-        let span = (end - start).num_seconds() as u64;
-        let offset = if span == u64::MAX {
-            cx.rng.next_u64()
-        } else {
-            cx.rng.below(span + 1)
-        };
-        start + chrono::TimeDelta::seconds(offset as i64)
+        self.draw(cx)
     }
     fn check(&self) -> Result<(), SamplerError> {
-        self.bounds().map(|_| ()).map_err(SamplerError::invalid)
+        self.plan()
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| SamplerError::invalid(e.clone()))
+    }
+}
+
+/// See [`DateTime::date`].
+#[derive(Debug, Clone)]
+pub struct DateOnly(DateTime);
+
+impl Sampler for DateOnly {
+    type Item = NaiveDate;
+    fn sample(&self, cx: &mut SampleContext) -> NaiveDate {
+        self.0.draw(cx).date()
+    }
+    fn check(&self) -> Result<(), SamplerError> {
+        self.0.check()
     }
 }
 
@@ -147,7 +280,7 @@ pub struct FormattedDateTime {
 impl Sampler for FormattedDateTime {
     type Item = String;
     fn sample(&self, cx: &mut SampleContext) -> String {
-        self.inner.sample(cx).format(&self.pattern).to_string()
+        self.inner.draw(cx).format(&self.pattern).to_string()
     }
     fn check(&self) -> Result<(), SamplerError> {
         self.inner.check()?;
@@ -163,17 +296,84 @@ impl Sampler for FormattedDateTime {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Timelike;
+
     use super::*;
 
     #[test]
-    fn draws_stay_within_bounds_inclusive() {
+    fn date_bounds_draw_every_day_both_ends_included_at_midnight() {
+        let s = datetime("2024-01-01", "2024-01-31");
+        s.check().unwrap();
+        let mut cx = SampleContext::from_seed(1);
+        let mut days: BTreeMap<u32, usize> = BTreeMap::new();
+        for _ in 0..3100 {
+            let t = s.sample(&mut cx);
+            assert_eq!(t.time(), NaiveTime::MIN, "{t}");
+            *days.entry(chrono::Datelike::day(&t)).or_default() += 1;
+        }
+        assert_eq!(days.len(), 31, "{days:?}");
+        assert_eq!(days.keys().next(), Some(&1));
+        assert_eq!(days.keys().next_back(), Some(&31));
+        // About 100 draws a day: none far from uniform.
+        for (day, n) in &days {
+            assert!((55..150).contains(n), "day {day}: {n} draws; {days:?}");
+        }
+    }
+
+    #[test]
+    fn time_bounds_draw_seconds_both_ends_included() {
         let s = datetime("2024-01-01 00:00:00", "2024-01-01 00:00:02");
         s.check().unwrap();
-        let mut rng = SampleContext::from_seed(1);
-        let seen: std::collections::BTreeSet<u32> = (0..200)
-            .map(|_| chrono::Timelike::second(&s.sample(&mut rng)))
-            .collect();
+        let mut cx = SampleContext::from_seed(1);
+        let seen: std::collections::BTreeSet<u32> =
+            (0..200).map(|_| s.sample(&mut cx).second()).collect();
         assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn an_explicit_resolution_rounds_to_its_step() {
+        let s = datetime("2024-01-01 10:20:30", "2024-01-01 13:00:00").resolution(Resolution::Hour);
+        let mut cx = SampleContext::from_seed(3);
+        let hours: std::collections::BTreeSet<u32> = (0..200)
+            .map(|_| {
+                let t = s.sample(&mut cx);
+                assert_eq!((t.minute(), t.second()), (0, 0), "{t}");
+                t.hour()
+            })
+            .collect();
+        assert_eq!(hours.into_iter().collect::<Vec<_>>(), vec![11, 12, 13]);
+        let none =
+            datetime("2024-01-01 10:20:30", "2024-01-01 10:40:00").resolution(Resolution::Hour);
+        assert!(
+            none.check()
+                .unwrap_err()
+                .message
+                .contains("no Hour lies between")
+        );
+    }
+
+    #[test]
+    fn parse_formats_and_dates() {
+        let s = datetime("01/30/2024", "02/01/2024")
+            .parse_format("%m/%d/%Y")
+            .date();
+        s.check().unwrap();
+        let mut cx = SampleContext::from_seed(4);
+        let seen: std::collections::BTreeSet<String> =
+            (0..100).map(|_| s.sample(&mut cx).to_string()).collect();
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            ["2024-01-30", "2024-01-31", "2024-02-01"]
+        );
+        let bad = datetime("2024-01-30", "02/01/2024").parse_format("%m/%d/%Y");
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .message
+                .contains("does not match the format")
+        );
     }
 
     #[test]

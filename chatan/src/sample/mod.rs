@@ -11,7 +11,7 @@
 //! | [`choice`] | one of a list, uniformly |
 //! | [`weighted`] | one of a list, by weight (also [`choice`] over a map of weights) |
 //! | [`uuid`] | a random (version 4) UUID |
-//! | [`datetime`] | a date-time between two bounds, optionally [formatted](DateTime::format) |
+//! | [`datetime`] | a day (date bounds) or a moment (bounds with times) between two bounds, both included; [`date`](DateTime::date), [formatted](DateTime::format), a [parse format](DateTime::parse_format), a [resolution](DateTime::resolution) |
 //! | [`range`] | a number in an inclusive integer or half-open float range, optional [step](Range::step) |
 //! | [`from_values`] | one of a list of values loaded at run time, with an optional [default](FromValues::or_else); or value `i` for row `i` ([in order](FromValues::in_order)) |
 //! | [`from_dataset`] | one value of a named column of in-memory rows (any `serde::Serialize` rows) |
@@ -30,7 +30,7 @@ mod values;
 pub use self::choice::{Choice, IntoChoices, IntoWeights, Weighted, choice, weighted};
 pub use self::context::SampleContext;
 pub use self::dataset::{FromDataset, NoDefault, from_dataset};
-pub use self::datetime::{DateBound, DateTime, FormattedDateTime, datetime};
+pub use self::datetime::{DateBound, DateOnly, DateTime, FormattedDateTime, Resolution, datetime};
 pub use self::error::{SamplerError, SamplerErrorKind};
 pub use self::range::{Range, RangeValue, range};
 pub use self::uuid::{Uuid, UuidV4, uuid};
