@@ -122,7 +122,7 @@ async fn bad_sampler_arguments_fail_before_any_request_naming_the_column() {
     let failed = Dated::generate(&llm, 3).await.unwrap_err();
     assert_eq!(
         failed.error().to_string(),
-        "column `day`: the sampler cannot be used: \"2024-13-01\" is not a date; write 2024-01-31, 2024-01-31 08:30:00 or an RFC 3339 time"
+        "column `day`: the sampler cannot be used: \"2024-13-01\" is not a date; write 2024-01-31, 2024-01-31 08:30:00 or an RFC 3339 time, or give its form with `.parse_format(..)`"
     );
     assert_eq!(server.stats().requests, 0);
 }
