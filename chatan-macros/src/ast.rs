@@ -104,6 +104,9 @@ pub struct Derived {
     pub fields: Vec<Ident>,
     /// The body with each `row.<field>` rewritten to read the filled cell.
     pub body: TokenStream,
+    /// Whether the closure returns a `Result` (declared `|row| -> Result<T, E> { .. }`),
+    /// whose error fails the cell.
+    pub fallible: bool,
 }
 
 /// A place where one column names another.

@@ -81,7 +81,13 @@ pub fn analyze(cx: &Ctxt, closure: ExprClosure, krate: &syn::Path) -> Option<Der
     let mut body = (*closure.body).clone();
     rewriter.visit_expr_mut(&mut body);
     let Rewriter { fields, ok, .. } = rewriter;
+    let fallible = matches!(
+        &closure.output,
+        syn::ReturnType::Type(_, ty) if matches!(&**ty, syn::Type::Path(p)
+            if p.path.segments.last().is_some_and(|s| s.ident == "Result"))
+    );
     ok.then(|| Derived {
+        fallible,
         body: body.to_token_stream(),
         closure,
         param,

@@ -171,13 +171,28 @@ pub enum CellError {
         /// The last parse failure.
         cause: ReplyError,
     },
+    /// A derived column's closure returned an error.
+    #[error("the derived column failed: {cause}")]
+    Derived {
+        /// The closure's error.
+        cause: std::sync::Arc<dyn std::error::Error + Send + Sync>,
+    },
+    /// User code filling the cell panicked (a derived closure, a sampler, a `Display` or
+    /// `FromReply` impl); the panic is caught and reported here instead of unwinding
+    /// through the run.
+    #[error("panicked: {message}")]
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
 }
 
 impl CellError {
-    /// How many requests were made for the cell.
+    /// How many requests were made for the cell (0 for a derived or sampled cell).
     pub fn attempts(&self) -> u32 {
         match self {
             CellError::Generator { attempts, .. } | CellError::Reply { attempts, .. } => *attempts,
+            CellError::Derived { .. } | CellError::Panicked { .. } => 0,
         }
     }
 }

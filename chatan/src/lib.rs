@@ -178,7 +178,11 @@ pub use chatan_macros::Dataset;
 ///   [`FromReply`] type are parsed from the reply, and a reply that does not parse is
 ///   requested again, then reported.
 /// * `|row| expr`: **derived** from other columns, read as `row.<column>`; the closure
-///   sees the row as `&Row`. Its dependencies are the columns it names.
+///   sees the row as `&Row`. Its dependencies are the columns it names. A closure
+///   declared `|row| -> Result<T, E> { .. }` (any `E` that converts into
+///   `Box<dyn Error + Send + Sync>`) fails its cell with its error; a panic in any user
+///   code that fills a cell (a closure, a sampler, a `Display` or `FromReply` impl) fails
+///   the cell too, naming row and column, instead of unwinding through the run.
 /// * a literal (`true`, `"b"`, `3`), or `value(expr)`: **static**, the same in every row.
 /// * any other expression builds a **sampler**: `sample::choice([...])`,
 ///   `sample::uuid()`, `sample::input()` or your own [`Sampler`]. A path starting

@@ -3,7 +3,7 @@
 use std::fmt::{Display, Write};
 use std::marker::PhantomData;
 
-pub use crate::recipe::{ColumnKind, ColumnSpec, GenSpec, Piece, Recipe, Spec};
+pub use crate::recipe::{ColumnKind, ColumnSpec, DeriveError, GenSpec, Piece, Recipe, Spec};
 pub use crate::sample::BoxedSampler;
 
 use crate::dataset::{Dataset, SampledColumn, SamplersOf};
@@ -72,6 +72,16 @@ pub fn parse_reply<T: FromReply>(reply: String) -> Result<T, ReplyError> {
     T::from_reply(reply)
 }
 
+/// The value of a fallible derived column (`|row| -> Result<T, E> { .. }`), its error
+/// boxed.
+#[inline]
+pub fn fallible<T, E>(result: Result<T, E>) -> Result<T, DeriveError>
+where
+    E: Into<DeriveError>,
+{
+    result.map_err(Into::into)
+}
+
 /// A static column's value, as a constant sampler.
 #[inline]
 pub fn constant<T, V>(value: V) -> BoxedSampler<T>
@@ -114,7 +124,9 @@ impl<R: 'static> Recipe for Unbuildable<R> {
         Ok(())
     }
     fn sample(&mut self, _: usize, _: &(), _: &mut SampleContext) {}
-    fn derive(&mut self, _: usize) {}
+    fn derive(&mut self, _: usize) -> Result<(), DeriveError> {
+        Ok(())
+    }
     fn write_ref(&self, _: usize, _: &mut String) {}
     fn accept(&mut self, _: usize, _: String) -> Result<(), ReplyError> {
         Ok(())

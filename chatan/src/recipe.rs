@@ -8,6 +8,9 @@
 use crate::error::ReplyError;
 use crate::sample::SampleContext;
 
+/// Why a derived column's closure failed.
+pub type DeriveError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A compiled recipe: column names, kinds and dependencies, in declaration order.
 #[derive(Debug)]
 pub struct Spec {
@@ -87,8 +90,9 @@ pub trait Recipe: Send + Sized + 'static {
     /// Fills sampled or static column `column`.
     fn sample(&mut self, column: usize, samplers: &Self::Samplers, cx: &mut SampleContext);
 
-    /// Fills derived column `column` (its dependencies are filled).
-    fn derive(&mut self, column: usize);
+    /// Fills derived column `column` (its dependencies are filled); the error of a
+    /// closure that returned one.
+    fn derive(&mut self, column: usize) -> Result<(), DeriveError>;
 
     /// Writes the value of reference `reference` (a filled column, or a field inside
     /// one; see [`Piece::Ref`]) into a prompt.

@@ -71,9 +71,11 @@ pub fn derive_fns(recipe: &Recipe) -> TokenStream {
     }
 }
 
-/// `Recipe::derive`'s arms: a call of the column's function.
+/// `Recipe::derive`'s arms: a call of the column's function (whose error, for a closure
+/// declared `-> Result<T, E>`, fails the cell).
 pub fn derive_arms(recipe: &Recipe) -> Vec<TokenStream> {
     let row = &recipe.ident;
+    let krate = &recipe.krate;
     recipe
         .columns
         .iter()
@@ -83,11 +85,16 @@ pub fn derive_arms(recipe: &Recipe) -> Vec<TokenStream> {
                 return None;
             };
             let (ident, ty, name) = (&c.ident, &c.ty, derive_fn(c));
-            let call = quote_spanned!(d.closure.body.span()=> <#row>::#name(self));
+            let call = if d.fallible {
+                quote_spanned!(d.closure.body.span()=> #krate::__private::fallible(<#row>::#name(self))?)
+            } else {
+                quote_spanned!(d.closure.body.span()=> <#row>::#name(self))
+            };
             Some(quote! {
                 #i => {
                     let __chatan_value: #ty = #call;
                     self.#ident = ::core::option::Option::Some(__chatan_value);
+                    ::core::result::Result::Ok(())
                 }
             })
         })

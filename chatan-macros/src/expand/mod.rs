@@ -116,7 +116,10 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     }
                 }
 
-                fn derive(&mut self, __chatan_column: usize) {
+                fn derive(
+                    &mut self,
+                    __chatan_column: usize,
+                ) -> ::core::result::Result<(), #krate::__private::DeriveError> {
                     match __chatan_column {
                         #(#derive_arms)*
                         _ => #krate::__private::unreachable_column(__chatan_column),

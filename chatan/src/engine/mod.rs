@@ -148,7 +148,13 @@ impl<'g, R: Recipe> Run<'g, R> {
         let mut asks = Vec::new();
         let mut pending = FuturesUnordered::new();
         loop {
-            state.advance(&draws, &mut asks);
+            if let Err(CellFailure { column, cause }) = state.advance(&draws, &mut asks) {
+                return Err(Error::Cell {
+                    row,
+                    column: columns[column].name,
+                    cause,
+                });
+            }
             for ask in asks.drain(..) {
                 pending.push(self.send(row, ask));
             }

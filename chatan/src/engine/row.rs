@@ -50,6 +50,23 @@ pub(crate) struct Draws<'a, R: Recipe> {
     pub column_keys: &'a [u64],
 }
 
+/// Runs user code for one cell, turning a panic into a cell failure: a bug in one
+/// closure fails its row, with its row and column named, instead of unwinding through the
+/// run and losing every finished row.
+fn caught<T>(work: impl FnOnce() -> Result<T, CellError>) -> Result<T, CellError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
+            Err(CellError::Panicked { message })
+        }
+    }
+}
+
 /// A row being filled.
 pub(crate) struct RowState<R: Recipe> {
     row: usize,
@@ -85,31 +102,52 @@ impl<R: Recipe> RowState<R> {
 
     /// Fills every ready cell that needs no generator (sampled, static, derived), and
     /// whatever they make ready in turn; pushes an [`Ask`] for each ready generated cell.
-    pub fn advance(&mut self, draws: &Draws<'_, R>, asks: &mut Vec<Ask>) {
+    /// A derived closure's error, or a panic in user code, fails the cell.
+    pub fn advance(
+        &mut self,
+        draws: &Draws<'_, R>,
+        asks: &mut Vec<Ask>,
+    ) -> Result<(), CellFailure> {
         let columns = R::SPEC.columns;
         while let Some(column) = self.ready.pop() {
-            match &columns[column].kind {
+            let row = self.row;
+            let cells = &mut self.cells;
+            let outcome = caught(|| match &columns[column].kind {
                 ColumnKind::Sampled | ColumnKind::Static => {
                     let rng =
-                        SampleRng::for_cell(draws.seed, self.row as u64, draws.column_keys[column]);
-                    let mut cx = SampleContext::new(self.row, rng);
-                    self.cells.sample(column, draws.samplers, &mut cx);
+                        SampleRng::for_cell(draws.seed, row as u64, draws.column_keys[column]);
+                    let mut cx = SampleContext::new(row, rng);
+                    cells.sample(column, draws.samplers, &mut cx);
+                    Ok(None)
                 }
-                ColumnKind::Derived => self.cells.derive(column),
+                ColumnKind::Derived => {
+                    cells
+                        .derive(column)
+                        .map(|()| None)
+                        .map_err(|e| CellError::Derived {
+                            cause: std::sync::Arc::from(e),
+                        })
+                }
                 ColumnKind::Generated(spec) => {
                     let mut prompt = String::new();
-                    render(&self.cells, spec.template, &mut prompt);
+                    render(&*cells, spec.template, &mut prompt);
+                    Ok(Some(prompt))
+                }
+            });
+            match outcome {
+                Ok(None) => self.filled(column),
+                Ok(Some(prompt)) => {
                     self.asks[column] = 1;
                     asks.push(Ask {
                         column,
                         prompt,
                         attempt: 1,
                     });
-                    continue;
                 }
+                Err(cause) => return Err(CellFailure { column, cause }),
             }
-            self.filled(column);
         }
+        Ok(())
     }
 
     /// Takes a generator's answer to `ask`. A reply that does not parse is asked again
@@ -128,7 +166,13 @@ impl<R: Recipe> RowState<R> {
                 if let Some(usage) = reply.usage {
                     self.usage += usage;
                 }
-                match self.cells.accept(column, reply.text) {
+                let cells = &mut self.cells;
+                let accepted = caught(|| Ok(cells.accept(column, reply.text)));
+                let accepted = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(cause) => return Step::Failed(CellFailure { column, cause }),
+                };
+                match accepted {
                     Ok(()) => {
                         self.filled(column);
                         Step::Filled {

@@ -214,7 +214,7 @@ impl DateTime {
             });
             let step = resolution.seconds();
             // The first value on the grid at or after `start` (days start at midnight).
-            let offset = (start - NaiveDateTime::UNIX_EPOCH)
+            let offset = (start - chrono::DateTime::UNIX_EPOCH.naive_utc())
                 .num_seconds()
                 .rem_euclid(step);
             let first = if offset == 0 {
