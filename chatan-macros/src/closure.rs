@@ -161,8 +161,11 @@ impl VisitMut for Rewriter<'_> {
                     Member::Named(name) => {
                         let (param, name, krate) = (self.param, name.clone(), self.krate);
                         self.fields.push(name.clone());
+                        // A bare `*filled(..)`, parenthesized below only where the
+                        // surrounding expression needs it (`(*filled(..)).len()`), so no
+                        // `unused_parens` lands on the user's code.
                         *expr = syn::parse_quote_spanned! {name.span()=>
-                            (*#krate::__private::filled(&#param.#name))
+                            *#krate::__private::filled(&#param.#name)
                         };
                     }
                     Member::Unnamed(index) => {
@@ -188,6 +191,7 @@ impl VisitMut for Rewriter<'_> {
             return;
         }
         visit_mut::visit_expr_mut(self, expr);
+        parenthesize_operands(expr);
     }
 
     fn visit_expr_closure_mut(&mut self, closure: &mut ExprClosure) {
@@ -252,6 +256,33 @@ impl VisitMut for Rewriter<'_> {
         if self.hidden == 0 {
             let tokens = std::mem::take(&mut mac.tokens);
             mac.tokens = self.scan(tokens);
+        }
+    }
+}
+
+/// Wraps a rewritten `*filled(..)` in parentheses where it is the operand of a postfix
+/// expression (a method call's receiver, a field's or index's base, `?`, `.await`, a
+/// call), spanned like the field it replaced so errors still point at the user's code.
+/// A dereference cannot stand there unparenthesized in source, so any found is ours.
+fn parenthesize_operands(expr: &mut Expr) {
+    let operand = match expr {
+        Expr::MethodCall(e) => &mut e.receiver,
+        Expr::Field(e) => &mut e.base,
+        Expr::Index(e) => &mut e.expr,
+        Expr::Try(e) => &mut e.expr,
+        Expr::Await(e) => &mut e.base,
+        Expr::Call(e) => &mut e.func,
+        _ => return,
+    };
+    if let Expr::Unary(unary) = &**operand {
+        if matches!(unary.op, syn::UnOp::Deref(_)) {
+            let span = syn::spanned::Spanned::span(&**operand);
+            let inner = std::mem::replace(&mut **operand, Expr::Verbatim(TokenStream::new()));
+            **operand = Expr::Paren(syn::ExprParen {
+                attrs: Vec::new(),
+                paren_token: syn::token::Paren(span),
+                expr: Box::new(inner),
+            });
         }
     }
 }

@@ -56,11 +56,17 @@ pub fn derive_fns(recipe: &Recipe) -> TokenStream {
             }
             explicit => quote!(#explicit),
         };
+        // A block body is the function's body as it is; anything else gets braces.
+        let is_block = matches!(&*d.closure.body,
+            syn::Expr::Block(b) if b.label.is_none() && b.attrs.is_empty());
+        let body = if is_block {
+            body.clone()
+        } else {
+            quote!({ #body })
+        };
         Some(quote! {
             #[doc(hidden)]
-            fn #name(#param: &__Cells) #output {
-                #body
-            }
+            fn #name(#param: &__Cells) #output #body
         })
     });
     quote! {

@@ -1,0 +1,39 @@
+// A recipe written the way users write them compiles without a single warning, with
+// every lint on: the macros' output adds none of its own to the user's code.
+#![deny(warnings, unused_parens, unused_qualifications)]
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub prompt: String,
+    pub level: u8,
+}
+
+chatan::dataset! {
+    #[derive(Debug)]
+    pub struct Row {
+        pub src: Source = sample::input(),
+        pub id: u32 = sample::range(1, 9),
+        pub question: String = gen("rewrite at level {src.level}: {src.prompt}"),
+        pub answer: String = gen("answer: {question}"),
+        pub parsed: u32 = |row| -> Result<u32, std::num::ParseIntError> { Ok(row.id) },
+        pub words: usize = |row| row.answer.split(' ').filter(|row| !row.is_empty()).count(),
+        pub first: char = |row| row.answer.chars().next().unwrap_or(' '),
+        pub total: u64 = |row| u64::from(row.id) + row.words as u64,
+        pub both: String = |row| format!("{} {}", row.question, row.answer),
+    }
+}
+
+#[derive(chatan::Dataset, Debug)]
+pub struct Derived {
+    #[sample(choice(["a", "b"]))]
+    pub topic: String,
+    #[generate("about {topic}")]
+    pub text: String,
+    #[derived(|row| row.text.len())]
+    pub length: usize,
+}
+
+fn main() {
+    let _ = Row::runner(&chatan::OpenAi::compatible("http://localhost:1/v1").unwrap());
+    let _ = Derived::runner(&chatan::OpenAi::compatible("http://localhost:1/v1").unwrap());
+}
