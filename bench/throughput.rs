@@ -154,7 +154,7 @@ async fn bare_reqwest(base: &str, rows: usize) -> usize {
         let url = url.clone();
         async move {
             let body = serde_json::json!({
-                "model": "gpt-4o-mini",
+                "model": "gpt-4.1-mini",
                 "messages": [{"role": "user", "content": prompt}],
             });
             let reply: serde_json::Value = client

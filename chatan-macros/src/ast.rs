@@ -84,6 +84,10 @@ pub struct Generated {
 pub struct GenOptions {
     /// Sampling temperature.
     pub temperature: Option<f32>,
+    /// Nucleus sampling.
+    pub top_p: Option<f32>,
+    /// Whether to strip the reply's surrounding whitespace (default yes).
+    pub trim: Option<bool>,
     /// Upper bound on reply tokens.
     pub max_tokens: Option<u32>,
     /// System prompt.

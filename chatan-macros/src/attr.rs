@@ -79,7 +79,15 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
 }
 
 /// The options `gen(...)` accepts after its template.
-pub const GEN_OPTIONS: &[&str] = &["temperature", "max_tokens", "system", "model", "generator"];
+pub const GEN_OPTIONS: &[&str] = &[
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "system",
+    "model",
+    "generator",
+    "trim",
+];
 
 /// One argument of `gen(...)`.
 enum GenArg {
@@ -201,6 +209,30 @@ fn parse_option(cx: &Ctxt, key: &Ident, value: &Expr, options: &mut GenOptions) 
             }
             None => {
                 cx.error_spanned(value, "temperature must be a number literal, such as 0.7");
+                return false;
+            }
+        },
+        "top_p" => match number(value) {
+            Some(p) if p > 0.0 && p <= 1.0 => options.top_p = Some(p as f32),
+            Some(_) => {
+                cx.error_spanned(value, "top_p must be above 0.0 and at most 1.0");
+                return false;
+            }
+            None => {
+                cx.error_spanned(value, "top_p must be a number literal, such as 0.9");
+                return false;
+            }
+        },
+        "trim" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => options.trim = Some(b.value),
+            _ => {
+                cx.error_spanned(
+                    value,
+                    "trim must be `true` (the default: replies lose leading and trailing \
+                     whitespace) or `false` (replies are kept as sent)",
+                );
                 return false;
             }
         },

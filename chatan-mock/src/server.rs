@@ -38,6 +38,8 @@ pub struct Exchange {
     pub temperature: Option<f64>,
     /// The reply length limit, if given.
     pub max_tokens: Option<u64>,
+    /// The nucleus-sampling `top_p`, if given.
+    pub top_p: Option<f64>,
     /// When the request arrived, since the server started.
     pub received: Duration,
     /// When the response was sent (or the connection dropped), since the server started.
@@ -279,6 +281,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
         prompt: asked.prompt,
         temperature: asked.temperature,
         max_tokens: asked.max_tokens,
+        top_p: asked.top_p,
         received,
         finished: state.started.elapsed(),
         fault,

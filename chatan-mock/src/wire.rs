@@ -21,6 +21,7 @@ pub(crate) struct Asked {
     pub prompt: String,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u64>,
+    pub top_p: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -28,6 +29,7 @@ struct OpenAiRequest {
     model: String,
     messages: Vec<OpenAiMessage>,
     temperature: Option<f64>,
+    top_p: Option<f64>,
     max_tokens: Option<u64>,
     max_completion_tokens: Option<u64>,
 }
@@ -67,6 +69,7 @@ struct AnthropicRequest {
     system: Option<String>,
     messages: Vec<OpenAiMessage>,
     temperature: Option<f64>,
+    top_p: Option<f64>,
 }
 
 /// Reads a request body; the error is the 400 message a real server would give.
@@ -90,6 +93,7 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> Result<Asked, String> {
                 prompt: prompt.ok_or("messages must contain a user message")?,
                 temperature: r.temperature,
                 max_tokens: r.max_tokens.or(r.max_completion_tokens),
+                top_p: r.top_p,
             })
         }
         Api::Anthropic => {
@@ -109,6 +113,7 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> Result<Asked, String> {
                 prompt,
                 temperature: r.temperature,
                 max_tokens: Some(r.max_tokens),
+                top_p: r.top_p,
             })
         }
     }

@@ -23,6 +23,8 @@ pub struct Request<'a> {
     pub temperature: Option<f32>,
     /// The column's reply length limit, if set.
     pub max_tokens: Option<u32>,
+    /// The column's nucleus-sampling `top_p`, if set.
+    pub top_p: Option<f32>,
     /// The column's model override, if set.
     pub model: Option<&'a str>,
     /// The row being generated.
@@ -45,6 +47,7 @@ impl<'a> Request<'a> {
             system: None,
             temperature: None,
             max_tokens: None,
+            top_p: None,
             model: None,
             row: 0,
             column: "",
@@ -98,6 +101,12 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// With a `top_p`.
+    pub fn top_p(mut self, top_p: f32) -> Self {
+        self.top_p = Some(top_p);
+        self
+    }
+
     /// With a model override.
     pub fn model(mut self, model: &'a str) -> Self {
         self.model = Some(model);
@@ -112,6 +121,7 @@ impl fmt::Debug for Request<'_> {
             .field("system", &self.system)
             .field("temperature", &self.temperature)
             .field("max_tokens", &self.max_tokens)
+            .field("top_p", &self.top_p)
             .field("model", &self.model)
             .field("row", &self.row)
             .field("column", &self.column)

@@ -55,12 +55,16 @@ pub struct GenSpec {
     pub temperature: Option<f32>,
     /// Reply length limit.
     pub max_tokens: Option<u32>,
+    /// Nucleus sampling.
+    pub top_p: Option<f32>,
     /// System prompt.
     pub system: Option<&'static str>,
     /// Model override.
     pub model: Option<&'static str>,
     /// Named generator.
     pub generator: Option<&'static str>,
+    /// Whether the reply loses its leading and trailing whitespace before it is read.
+    pub trim: bool,
 }
 
 pub use chatan_template::Piece;

@@ -89,6 +89,8 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
                 let o = &g.options;
                 let temperature = option(o.temperature.map(|t| quote!(#t)));
                 let max_tokens = option(o.max_tokens.map(|t| quote!(#t)));
+                let top_p = option(o.top_p.map(|p| quote!(#p)));
+                let trim = o.trim.unwrap_or(true);
                 let system = option(o.system.as_ref().map(|s| quote!(#s)));
                 let model = option(o.model.as_ref().map(|s| quote!(#s)));
                 let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
@@ -97,9 +99,11 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
                         template: &[#(#pieces),*],
                         temperature: #temperature,
                         max_tokens: #max_tokens,
+                        top_p: #top_p,
                         system: #system,
                         model: #model,
                         generator: #generator,
+                        trim: #trim,
                     })
                 }
             }

@@ -207,6 +207,7 @@ impl<'g, R: Recipe> Run<'g, R> {
         request.system = spec.system;
         request.temperature = spec.temperature;
         request.max_tokens = spec.max_tokens;
+        request.top_p = spec.top_p;
         request.model = spec.model;
         let span = tracing::debug_span!(
             "chatan.request",

@@ -67,6 +67,14 @@ fn caught<T>(work: impl FnOnce() -> Result<T, CellError>) -> Result<T, CellError
     }
 }
 
+/// Strips leading and trailing whitespace without a new allocation.
+fn trim_in_place(text: &mut String) {
+    let end = text.trim_end().len();
+    text.truncate(end);
+    let start = text.len() - text.trim_start().len();
+    text.drain(..start);
+}
+
 /// A row being filled.
 pub(crate) struct RowState<R: Recipe> {
     row: usize,
@@ -160,7 +168,12 @@ impl<R: Recipe> RowState<R> {
     ) -> Step {
         let column = ask.column;
         match answer {
-            Ok(reply) => {
+            Ok(mut reply) => {
+                if let ColumnKind::Generated(spec) = &R::SPEC.columns[column].kind {
+                    if spec.trim {
+                        trim_in_place(&mut reply.text);
+                    }
+                }
                 self.attempts[column] += reply.attempts.max(1);
                 let attempts = self.attempts[column];
                 if let Some(usage) = reply.usage {

@@ -9,9 +9,9 @@ use crate::generator::{Reply, Request, Usage};
 /// The default base URL.
 pub const BASE_URL: &str = "https://api.anthropic.com";
 /// The default model.
-pub const DEFAULT_MODEL: &str = "claude-3-5-haiku-latest";
-/// The messages API requires a reply length limit; this one is used when a column sets
-/// none.
+pub const DEFAULT_MODEL: &str = "claude-haiku-4-5";
+/// The messages API requires a reply length limit; this one is sent when neither the
+/// column nor the generator ([`Provider::max_tokens`]) sets one.
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 
 /// A generator backed by Anthropic's messages API.
@@ -20,37 +20,19 @@ pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 /// use chatan::Anthropic;
 ///
 /// # fn main() -> Result<(), chatan::Error> {
-/// let claude = Anthropic::new("sk-ant-...")?.model("claude-3-5-haiku-latest");
+/// let claude = Anthropic::new("sk-ant-...")?.model("claude-haiku-4-5").temperature(0.7);
 /// assert!(!format!("{claude:?}").contains("sk-ant"));
 /// # Ok(()) }
 /// ```
 ///
 /// [`from_env`](Provider::from_env) reads `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`
 /// (default `https://api.anthropic.com`) and `ANTHROPIC_MODEL` (default
-/// `claude-3-5-haiku-latest`).
+/// `claude-haiku-4-5`).
 pub type Anthropic = Provider<Messages>;
 
-impl Provider<Messages> {
-    /// The reply length limit of columns that set no `max_tokens` (default 1024).
-    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
-        self.format_mut().max_tokens = max_tokens;
-        self
-    }
-}
-
 /// The messages wire format.
-#[derive(Debug, Clone, Copy)]
-pub struct Messages {
-    max_tokens: u32,
-}
-
-impl Default for Messages {
-    fn default() -> Self {
-        Messages {
-            max_tokens: DEFAULT_MAX_TOKENS,
-        }
-    }
-}
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Messages;
 
 impl WireFormat for Messages {
     const INFO: Info = Info::new(
@@ -70,13 +52,14 @@ impl WireFormat for Messages {
     fn body<'a>(&'a self, request: &'a Request<'a>, model: &'a str) -> impl Serialize + 'a {
         MessagesRequest {
             model,
-            max_tokens: request.max_tokens.unwrap_or(self.max_tokens),
+            max_tokens: request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
             system: request.system,
             messages: [Message {
                 role: "user",
                 content: request.prompt,
             }],
             temperature: request.temperature,
+            top_p: request.top_p,
         }
     }
 
@@ -103,6 +86,8 @@ struct MessagesRequest<'a> {
     messages: [Message<'a>; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f32>,
 }
 
 #[derive(Serialize)]

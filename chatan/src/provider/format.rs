@@ -87,11 +87,25 @@ pub trait WireFormat: Clone + Send + Sync + 'static {
 
 /// A generator that speaks the wire format `F` over HTTP. Used as
 /// [`OpenAi`](crate::OpenAi) and [`Anthropic`](crate::Anthropic).
+///
+/// Request options have three levels: a column's own option (`gen(.., temperature =
+/// 0.2)`) wins over the generator's default set here (`.temperature(0.7)`), which wins
+/// over the provider's own default (the option is not sent).
 #[derive(Clone)]
 pub struct Provider<F> {
     transport: Transport,
     model: String,
+    defaults: Defaults,
     format: F,
+}
+
+/// A generator's defaults for columns that set no option of their own.
+#[derive(Debug, Clone, Default)]
+struct Defaults {
+    temperature: Option<f32>,
+    max_tokens: Option<u32>,
+    top_p: Option<f32>,
+    system: Option<String>,
 }
 
 impl<F: WireFormat + Default> Provider<F> {
@@ -147,6 +161,7 @@ impl<F: WireFormat + Default> Provider<F> {
         Ok(Provider {
             transport: Transport::new(key, headers, base_url, F::INFO.path, variable)?,
             model: F::INFO.model.to_owned(),
+            defaults: Defaults::default(),
             format: F::default(),
         })
     }
@@ -171,10 +186,28 @@ impl<F: WireFormat> Provider<F> {
         self
     }
 
-    /// The wire format, for its own settings.
-    #[cfg(feature = "anthropic")]
-    pub(crate) fn format_mut(&mut self) -> &mut F {
-        &mut self.format
+    /// The sampling temperature of columns that set none.
+    pub fn temperature(mut self, temperature: f32) -> Self {
+        self.defaults.temperature = Some(temperature);
+        self
+    }
+
+    /// The reply length limit of columns that set none.
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.defaults.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// The nucleus-sampling `top_p` of columns that set none.
+    pub fn top_p(mut self, top_p: f32) -> Self {
+        self.defaults.top_p = Some(top_p);
+        self
+    }
+
+    /// The system prompt of columns that set none.
+    pub fn system(mut self, system: impl Into<String>) -> Self {
+        self.defaults.system = Some(system.into());
+        self
     }
 }
 
@@ -183,6 +216,7 @@ impl<F: WireFormat> fmt::Debug for Provider<F> {
         f.debug_struct(F::INFO.debug_name)
             .field("endpoint", &self.transport.url)
             .field("model", &self.model)
+            .field("defaults", &self.defaults)
             .field("api_key", self.transport.key())
             .field("timeout", &self.transport.timeout)
             .finish()
@@ -191,9 +225,15 @@ impl<F: WireFormat> fmt::Debug for Provider<F> {
 
 impl<F: WireFormat> Generator for Provider<F> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        let d = &self.defaults;
+        let mut request: Request<'_> = *request;
+        request.temperature = request.temperature.or(d.temperature);
+        request.max_tokens = request.max_tokens.or(d.max_tokens);
+        request.top_p = request.top_p.or(d.top_p);
+        request.system = request.system.or(d.system.as_deref());
         let model = request.model.unwrap_or(&self.model);
-        let body =
-            serde_json::to_vec(&self.format.body(request, model)).map_err(GeneratorError::other)?;
+        let body = serde_json::to_vec(&self.format.body(&request, model))
+            .map_err(GeneratorError::other)?;
         let response: F::Response = self.transport.post(body).await?;
         self.format.reply(response)
     }

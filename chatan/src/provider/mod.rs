@@ -116,6 +116,62 @@ impl Generator for AnyGenerator {
     }
 }
 
+/// Forwards a builder method to whichever provider an [`AnyGenerator`] holds.
+macro_rules! forward {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*);) => {
+        $(#[$doc])*
+        pub fn $name(self, $($arg: $ty),*) -> Self {
+            let _ = ($(&$arg,)*);
+            match self {
+                #[cfg(feature = "openai")]
+                AnyGenerator::OpenAi(g) => AnyGenerator::OpenAi(g.$name($($arg),*)),
+                #[cfg(feature = "anthropic")]
+                AnyGenerator::Anthropic(g) => AnyGenerator::Anthropic(g.$name($($arg),*)),
+            }
+        }
+    };
+}
+
+/// The builder methods of [`Provider`], for whichever provider was chosen:
+/// `chatan::generator("anthropic", key)?.model("claude-sonnet-4-5").temperature(0.7)`.
+impl AnyGenerator {
+    forward! {
+        /// The model of columns that do not name one.
+        fn model(model: impl Into<String>);
+    }
+    forward! {
+        /// Gives up on a request after `timeout` (default 120 s); a timeout is retried.
+        fn timeout(timeout: std::time::Duration);
+    }
+    forward! {
+        /// The sampling temperature of columns that set none.
+        fn temperature(temperature: f32);
+    }
+    forward! {
+        /// The reply length limit of columns that set none.
+        fn max_tokens(max_tokens: u32);
+    }
+    forward! {
+        /// The nucleus-sampling `top_p` of columns that set none.
+        fn top_p(top_p: f32);
+    }
+    forward! {
+        /// The system prompt of columns that set none.
+        fn system(system: impl Into<String>);
+    }
+
+    /// Sends requests to `base_url` instead.
+    pub fn base_url(self, base_url: &str) -> Result<Self, Error> {
+        let _ = base_url;
+        match self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(g) => g.base_url(base_url).map(AnyGenerator::OpenAi),
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(g) => g.base_url(base_url).map(AnyGenerator::Anthropic),
+        }
+    }
+}
+
 #[cfg(feature = "openai")]
 impl From<OpenAi> for AnyGenerator {
     fn from(g: OpenAi) -> Self {

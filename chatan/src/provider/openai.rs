@@ -10,7 +10,7 @@ use crate::generator::{Reply, Request, Usage};
 /// The default base URL.
 pub const BASE_URL: &str = "https://api.openai.com/v1";
 /// The default model.
-pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+pub const DEFAULT_MODEL: &str = "gpt-4.1-mini";
 
 /// A generator backed by an OpenAI-compatible chat-completions endpoint.
 ///
@@ -19,7 +19,7 @@ pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// use std::time::Duration;
 ///
 /// # fn main() -> Result<(), chatan::Error> {
-/// let openai = OpenAi::new("sk-...")?.model("gpt-4o-mini");
+/// let openai = OpenAi::new("sk-...")?.model("gpt-4.1-mini").temperature(0.7);
 /// let local = OpenAi::compatible("http://localhost:8000/v1")?.model("Qwen/Qwen2.5-0.5B-Instruct");
 /// let patient = OpenAi::new("sk-...")?.timeout(Duration::from_secs(300));
 /// assert!(!format!("{openai:?}").contains("sk-"));
@@ -27,7 +27,7 @@ pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// ```
 ///
 /// [`from_env`](Provider::from_env) reads `OPENAI_API_KEY`, `OPENAI_BASE_URL` (default
-/// `https://api.openai.com/v1`) and `OPENAI_MODEL` (default `gpt-4o-mini`).
+/// `https://api.openai.com/v1`) and `OPENAI_MODEL` (default `gpt-4.1-mini`).
 pub type OpenAi = Provider<ChatCompletions>;
 
 impl Provider<ChatCompletions> {
@@ -77,6 +77,7 @@ impl WireFormat for ChatCompletions {
             messages,
             temperature: request.temperature,
             max_tokens: request.max_tokens,
+            top_p: request.top_p,
         }
     }
 
@@ -99,6 +100,8 @@ struct ChatRequest<'a> {
     temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f32>,
 }
 
 #[derive(Serialize)]
