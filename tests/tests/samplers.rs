@@ -287,3 +287,58 @@ async fn a_struct_column_holds_a_source_row_whose_fields_templates_read() {
         assert!(row.rewrite.contains(&prompts[i]), "{}", row.rewrite);
     }
 }
+
+#[tokio::test]
+async fn from_dataset_takes_columns_as_a_python_dict_of_lists_would_give_them() {
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let prompts: Vec<String> = (0..4).map(|i| format!("column prompt {i}")).collect();
+    let dict: std::collections::HashMap<String, Vec<String>> = [
+        ("prompt".to_string(), prompts.clone()),
+        ("source".to_string(), vec!["a".into(); 4]),
+    ]
+    .into();
+    let rows = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_dataset(&dict, "prompt").in_order())
+        .generate(4)
+        .await
+        .unwrap();
+    let got: Vec<&str> = rows.iter().map(|r| r.original.as_str()).collect();
+    assert_eq!(got, prompts);
+
+    // A JSON object of arrays, as read from a file.
+    let object = json!({"prompt": ["from json"], "id": [1]});
+    let rows = Rewrite::runner(&llm)
+        .sampler(
+            |c| c.original,
+            sample::from_dataset(object.as_object().unwrap(), "prompt"),
+        )
+        .generate(2)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.original == "from json"));
+
+    // The wrong column, or the wrong shape, is said plainly before any request.
+    let before = server.stats().requests;
+    let failed = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_dataset(&dict, "question"))
+        .generate(1)
+        .await
+        .unwrap_err();
+    let message = failed.error().to_string();
+    assert!(
+        message.contains("no column \"question\"") && message.contains("\"prompt\""),
+        "{message}"
+    );
+    let failed = Rewrite::runner(&llm)
+        .sampler(|c| c.original, sample::from_dataset([1, 2, 3], "prompt"))
+        .generate(1)
+        .await
+        .unwrap_err();
+    let message = failed.error().to_string();
+    assert!(
+        message.contains("is a number, not a record")
+            && message.contains("a map of column name to a list of values"),
+        "{message}"
+    );
+    assert_eq!(server.stats().requests, before);
+}

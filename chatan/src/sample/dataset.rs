@@ -8,10 +8,16 @@ use serde::de::DeserializeOwned;
 use super::{BoxedSampler, FromSampled, IntoSampler, Sampler};
 use super::{SampleContext, SamplerError};
 
-/// One value of column `column` of `rows`, uniformly. `rows` are any `Serialize` values
-/// with named fields: chatan's own rows from an earlier run, your structs, or JSON
-/// objects. The column's values convert into the type of the column they fill; rows
-/// without the column, or values of the wrong type, fail the run before any request.
+/// One value of column `column` of a dataset, uniformly (or row `i` for row `i`, with
+/// [`in_order`](FromDataset::in_order)).
+///
+/// The dataset is either **rows** — any `Serialize` values with named fields: chatan's own
+/// rows from an earlier run, your structs, JSON objects — or **columns**: a map of column
+/// name to a list of values, the shape of a Python dict of lists or a JSON object of
+/// arrays (pass the map itself, such as `&HashMap<String, Vec<String>>` or
+/// `value.as_object()`). The column's values convert into the type of the column they
+/// fill; a missing column, a value of the wrong type or a dataset of another shape fails
+/// the run before any request, saying what was expected.
 ///
 /// ```
 /// use chatan::sample;
@@ -25,40 +31,89 @@ use super::{SampleContext, SamplerError};
 /// }
 ///
 /// # async fn run(llm: &impl chatan::Generator) -> Result<(), Box<dyn std::error::Error>> {
-/// let data = vec![
+/// let rows = vec![
 ///     json!({"prompt": "What is 2 + 2?", "id": 1}),
 ///     json!({"prompt": "Name a prime.", "id": 2}),
 /// ];
-/// let rows = Variation::runner(llm)
-///     .sampler(|c| c.original, sample::from_dataset(&data, "prompt"))
+/// let columns = json!({"prompt": ["What is 2 + 2?", "Name a prime."], "id": [1, 2]});
+/// let by_rows = sample::from_dataset(&rows, "prompt");
+/// let by_columns = sample::from_dataset(columns.as_object().unwrap(), "prompt");
+/// let generated = Variation::runner(llm)
+///     .sampler(|c| c.original, by_columns)
 ///     .generate(100)
 ///     .await?;
 /// # Ok(()) }
 /// ```
 pub fn from_dataset<R: Serialize>(rows: impl IntoIterator<Item = R>, column: &str) -> FromDataset {
+    use serde_json::Value;
+
     let mut values = Vec::new();
     let mut problem = None;
+    // A map of column name to values iterates as `(name, values)` pairs.
+    let mut columns: Vec<String> = Vec::new();
+    let mut found_column = false;
+    let mut shapes = (false, false);
     for (i, row) in rows.into_iter().enumerate() {
         match serde_json::to_value(&row) {
-            Ok(serde_json::Value::Object(mut fields)) => match fields.remove(column) {
-                Some(v) => values.push(v),
-                None if problem.is_none() => {
-                    let names: Vec<&String> = fields.keys().collect();
-                    problem = Some(format!(
-                        "row {i} of the dataset has no column {column:?} (it has {names:?})"
-                    ));
+            Ok(Value::Object(mut fields)) => {
+                shapes.0 = true;
+                match fields.remove(column) {
+                    Some(v) => values.push(v),
+                    None if problem.is_none() => {
+                        let names: Vec<&String> = fields.keys().collect();
+                        problem = Some(format!(
+                            "row {i} of the dataset has no column {column:?} (it has {names:?})"
+                        ));
+                    }
+                    None => {}
                 }
-                None => {}
-            },
-            Ok(_) if problem.is_none() => {
+            }
+            Ok(Value::Array(pair))
+                if pair.len() == 2 && pair[0].is_string() && pair[1].is_array() =>
+            {
+                shapes.1 = true;
+                let mut pair = pair.into_iter();
+                let (Some(Value::String(name)), Some(Value::Array(list))) =
+                    (pair.next(), pair.next())
+                else {
+                    unreachable!("checked just above")
+                };
+                if name == column {
+                    found_column = true;
+                    values = list;
+                }
+                columns.push(name);
+            }
+            Ok(other) if problem.is_none() => {
+                let kind = match other {
+                    Value::Null => "null",
+                    Value::Bool(_) => "a boolean",
+                    Value::Number(_) => "a number",
+                    Value::String(_) => "a string",
+                    Value::Array(_) => "a list",
+                    Value::Object(_) => "a record",
+                };
                 problem = Some(format!(
-                    "row {i} of the dataset is not a record with named columns"
+                    "row {i} of the dataset is {kind}, not a record with named columns; give \
+                     rows (structs, maps or JSON objects, one per row) or columns (a map of \
+                     column name to a list of values)"
                 ));
             }
             Err(e) if problem.is_none() => {
                 problem = Some(format!("row {i} of the dataset could not be read: {e}"));
             }
             _ => {}
+        }
+    }
+    if shapes.1 {
+        if shapes.0 {
+            problem.get_or_insert_with(|| {
+                "the dataset mixes rows and columns; give one or the other".to_owned()
+            });
+        } else if !found_column {
+            problem.get_or_insert_with(|| {
+                format!("the dataset has no column {column:?} (it has {columns:?})")
+            });
         }
     }
     FromDataset {
