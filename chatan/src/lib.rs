@@ -172,8 +172,11 @@ pub use chatan_macros::Dataset;
 /// A column's recipe follows `=` and is read by its shape:
 ///
 /// * `gen("template", options)`: **generated** by the LLM. Options: `temperature`
-///   (0.0 to 2.0), `max_tokens`, `system` (a system prompt), `model` (overrides the
-///   generator's), `generator` (a named generator of a [`GeneratorSet`]).
+///   (0.0 to 2.0), `max_tokens`, `top_p`, `system` (a system prompt), `model` (overrides
+///   the generator's), `generator` (a named generator of a [`GeneratorSet`]), `trim`
+///   (default `true`: the reply loses its leading and trailing whitespace; `false` keeps
+///   it as sent). A column's option wins over the generator's default
+///   ([`OpenAi::temperature`](provider::Provider::temperature) and the like).
 ///   A generated column is usually a `String`; numbers, `bool`, `char` and any
 ///   [`FromReply`] type are parsed from the reply, and a reply that does not parse is
 ///   requested again, then reported.

@@ -2,9 +2,10 @@
 
 use crate::error::ReplyError;
 
-/// A type a generated column can have. `String` takes the reply as it is; numbers,
-/// `bool` and `char` parse the trimmed reply (a reply that does not parse is requested
-/// again, then reported; it is never replaced by a default).
+/// A type a generated column can have. `String` takes the reply as the column gets it
+/// (stripped of leading and trailing whitespace unless the column says `trim = false`);
+/// numbers, `bool` and `char` parse the trimmed reply (a reply that does not parse is
+/// requested again, then reported; it is never replaced by a default).
 ///
 /// Implement it for your own types:
 ///
