@@ -298,7 +298,10 @@ async fn from_dataset_takes_columns_as_a_python_dict_of_lists_would_give_them() 
     ]
     .into();
     let rows = Rewrite::runner(&llm)
-        .sampler(|c| c.original, sample::from_dataset(&dict, "prompt").in_order())
+        .sampler(
+            |c| c.original,
+            sample::from_dataset(&dict, "prompt").in_order(),
+        )
         .generate(4)
         .await
         .unwrap();
