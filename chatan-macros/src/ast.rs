@@ -55,6 +55,8 @@ pub struct Column {
     pub kind: Option<Kind>,
     /// A `#[cfg(..)]` on the field, which is reported as unsupported.
     pub cfg: Option<Attribute>,
+    /// `#[chatan(json)]`: stored as JSON text in a `DataFrame`.
+    pub json: bool,
 }
 
 /// How a column is filled.

@@ -78,6 +78,29 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
     container
 }
 
+/// Reads a column's `#[chatan(json)]`: whether to store it as JSON text in a
+/// `DataFrame`. Problems are reported to `cx`.
+pub fn column_json(cx: &Ctxt, attrs: &[Attribute]) -> bool {
+    let mut json = false;
+    for attr in attrs.iter().filter(|a| a.path().is_ident(CHATAN)) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("json") {
+                json = true;
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "the option of `#[chatan]` on a column is `json` (store the column as \
+                     JSON text in a DataFrame)",
+                ))
+            }
+        });
+        if let Err(e) = parsed {
+            cx.syn_error(e);
+        }
+    }
+    json
+}
+
 /// The options `gen(...)` accepts after its template.
 pub const GEN_OPTIONS: &[&str] = &[
     "temperature",

@@ -124,8 +124,10 @@ pub fn into_recipe(cx: &Ctxt, decl: Declaration) -> Recipe {
     let mut columns = Vec::with_capacity(decl.columns.len());
     for raw in decl.columns {
         let cfg = raw.attrs.iter().find(|a| a.path().is_ident("cfg")).cloned();
+        let json = attr::column_json(cx, &raw.attrs);
         let mut column = Column {
             cfg,
+            json,
             attrs: raw.attrs,
             vis: raw.vis,
             name: unraw(&raw.ident),

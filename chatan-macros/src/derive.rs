@@ -49,6 +49,7 @@ pub fn parse(cx: &Ctxt, input: DeriveInput) -> Option<Recipe> {
                 .iter()
                 .find(|a| a.path().is_ident("cfg"))
                 .cloned(),
+            json: attr::column_json(cx, &field.attrs),
             attrs: Vec::new(),
             vis: Visibility::Inherited,
             name: unraw(&ident),

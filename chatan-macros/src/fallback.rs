@@ -28,6 +28,8 @@ pub fn fallback(recipe: &Recipe, errors: syn::Error) -> TokenStream {
                 type Columns = ();
                 type __Recipe = #krate::__private::Unbuildable<#row>;
                 fn __columns() {}
+                type __Frame = ();
+                fn __frame() {}
             }
             #inherent
         };

@@ -25,6 +25,13 @@ pub trait Dataset: Sized + Send + 'static {
     #[doc(hidden)]
     fn __columns() -> Self::Columns;
 
+    /// The columns' getters, as a type-level list for the data layer.
+    #[doc(hidden)]
+    type __Frame;
+
+    #[doc(hidden)]
+    fn __frame() -> Self::__Frame;
+
     /// The column names, in declaration order.
     fn column_names() -> impl Iterator<Item = &'static str> {
         <Self::__Recipe as Recipe>::SPEC

@@ -54,6 +54,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "polars")]
+pub mod data;
 mod dataset;
 mod engine;
 mod error;
@@ -104,6 +106,9 @@ pub use crate::rng::SampleRng;
 pub use crate::rowset::{IntoRowSet, RowSet};
 pub use crate::runner::{Generated, RowStream, Runner, UnorderedRowStream};
 pub use crate::sample::{SampleContext, Sampler};
+
+#[cfg(feature = "polars")]
+pub use crate::data::save;
 
 /// The `chrono` crate, for date-time columns.
 pub use chrono;

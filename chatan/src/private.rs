@@ -12,6 +12,14 @@ use crate::reply::FromReply;
 use crate::sample::FromSampled;
 use crate::sample::SampleContext;
 
+/// A column as the data layer sees it: a getter for the field, in a type-level list
+/// (`(Col<Row, A>, (Col<Row, B>, ()))`) whose element types carry the column types, so
+/// `ToFrame` holds exactly when every column type has a polars dtype.
+pub struct Col<R, T: ?Sized>(pub fn(&R) -> &T);
+
+/// A column stored as JSON text (`#[chatan(json)]`).
+pub struct Json<R, T: ?Sized>(pub fn(&R) -> &T);
+
 /// The value of a cell the scheduler has filled.
 #[inline]
 pub fn filled<T>(cell: &Option<T>) -> &T {

@@ -23,7 +23,9 @@ pub fn declaration(recipe: &Recipe) -> TokenStream {
         .map(|c| {
             // A recipe attribute here is already reported; rustc would only add that
             // it does not know it.
-            let attrs = c.attrs.iter().filter(|a| !crate::attr::is_recipe_attr(a));
+            let attrs = c.attrs.iter().filter(|a| {
+                !crate::attr::is_recipe_attr(a) && !a.path().is_ident(crate::attr::CHATAN)
+            });
             let (vis, ident, ty) = (&c.vis, &c.ident, &c.ty);
             quote!(#(#attrs)* #vis #ident: #ty)
         });

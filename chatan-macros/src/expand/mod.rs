@@ -57,6 +57,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let references = references(recipe);
     let write_arms = cells::write_arms(recipe, &references);
     let finish_fields = cells::finish(recipe);
+    let (frame_type, frame_value) = frame_list(recipe);
 
     let spec = spec(recipe, plan, &references);
     let columns_doc = format!("Handles to the columns of [`{row}`].");
@@ -161,9 +162,16 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                 fn __columns() -> __Columns {
                     __Columns { #(#column_handles,)* }
                 }
+
+                type __Frame = #frame_type;
+
+                fn __frame() -> Self::__Frame {
+                    #frame_value
+                }
             }
 
             #derive_fns
+
 
             // The user's sampler expressions, where `Self` is the row type as in the
             // struct they wrote.
@@ -178,6 +186,26 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
             #inherent
         };
     }
+}
+
+/// The columns' getters as a type-level list, `(Col<Row, A>, (Json<Row, B>, ()))`, and
+/// its value: what the data layer builds a `DataFrame` from.
+fn frame_list(recipe: &Recipe) -> (TokenStream, TokenStream) {
+    let krate = &recipe.krate;
+    let row = &recipe.ident;
+    let mut ty = quote!(());
+    let mut value = quote!(());
+    for c in recipe.columns.iter().rev() {
+        let (ident, field_ty) = (&c.ident, &c.ty);
+        let wrapper = if c.json {
+            quote!(#krate::__private::Json)
+        } else {
+            quote!(#krate::__private::Col)
+        };
+        ty = quote!((#wrapper<#row, #field_ty>, #ty));
+        value = quote!((#wrapper(|row: &#row| &row.#ident), #value));
+    }
+    (ty, value)
 }
 
 /// The crate path with every token spanned at `span`, for code whose errors must point

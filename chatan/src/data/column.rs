@@ -1,0 +1,244 @@
+//! How a column's Rust type becomes a polars column: its dtype, known from the type
+//! alone (so an empty run still has the right schema), and its values.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use polars::prelude::{DataType, NamedFrom, PlSmallStr, PolarsResult, Series, TimeUnit, TimeZone};
+
+/// A type a column can have in a [`DataFrame`](polars::prelude::DataFrame).
+///
+/// | Rust | polars |
+/// |---|---|
+/// | `String`, `char`, [`Uuid`](crate::Uuid) (as its hyphenated text) | `String` |
+/// | `bool` | `Boolean` |
+/// | `i8` … `i64`, `u8` … `u64`, `f32`, `f64` | the same width |
+/// | `usize`, `isize` | `UInt64`, `Int64` |
+/// | `chrono::NaiveDate` | `Date` |
+/// | `chrono::NaiveDateTime` | `Datetime(μs)` |
+/// | `chrono::DateTime<Utc>` | `Datetime(μs, UTC)` |
+/// | `Option<T>` | `T`'s, with nulls |
+/// | `Vec<T>` | `List(T's)` |
+///
+/// Implement it for your own types (a struct column usually maps to one of these), or
+/// mark the column `#[chatan(json)]` to store any `serde::Serialize` value as JSON text.
+#[diagnostic::on_unimplemented(
+    message = "a column of type `{Self}` has no polars dtype",
+    label = "this column cannot be stored in a DataFrame",
+    note = "columns can be strings, numbers, bools, chrono dates, `Uuid`, `Option` and `Vec` of those; implement `chatan::data::ColumnType` for `{Self}`, or mark the column `#[chatan(json)]` to store it as JSON text"
+)]
+pub trait ColumnType {
+    /// The column's dtype.
+    fn dtype() -> DataType;
+
+    /// A column of `values`.
+    fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series>;
+
+    /// A column of `values` with nulls (for `Option<Self>`).
+    fn series_of_options(name: PlSmallStr, values: &[Option<&Self>]) -> PolarsResult<Series>;
+}
+
+/// Types that polars builds from a `Vec<T>` / `Vec<Option<T>>` of copies.
+macro_rules! primitive {
+    ($($t:ty => $dtype:expr),* $(,)?) => {$(
+        impl ColumnType for $t {
+            fn dtype() -> DataType {
+                $dtype
+            }
+            fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
+                Ok(Series::new(name, values.iter().map(|v| **v).collect::<Vec<$t>>()))
+            }
+            fn series_of_options(
+                name: PlSmallStr,
+                values: &[Option<&Self>],
+            ) -> PolarsResult<Series> {
+                Ok(Series::new(
+                    name,
+                    values.iter().map(|v| v.copied()).collect::<Vec<Option<$t>>>(),
+                ))
+            }
+        }
+    )*};
+}
+
+primitive!(
+    bool => DataType::Boolean,
+    i8 => DataType::Int8,
+    i16 => DataType::Int16,
+    i32 => DataType::Int32,
+    i64 => DataType::Int64,
+    u8 => DataType::UInt8,
+    u16 => DataType::UInt16,
+    u32 => DataType::UInt32,
+    u64 => DataType::UInt64,
+    f32 => DataType::Float32,
+    f64 => DataType::Float64,
+);
+
+/// Pointer-sized integers, stored at 64 bits.
+macro_rules! pointer_sized {
+    ($($t:ty => $wide:ty, $dtype:expr);* $(;)?) => {$(
+        impl ColumnType for $t {
+            fn dtype() -> DataType {
+                $dtype
+            }
+            fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
+                Ok(Series::new(name, values.iter().map(|v| **v as $wide).collect::<Vec<$wide>>()))
+            }
+            fn series_of_options(
+                name: PlSmallStr,
+                values: &[Option<&Self>],
+            ) -> PolarsResult<Series> {
+                Ok(Series::new(
+                    name,
+                    values.iter().map(|v| v.map(|v| *v as $wide)).collect::<Vec<Option<$wide>>>(),
+                ))
+            }
+        }
+    )*};
+}
+
+pointer_sized!(usize => u64, DataType::UInt64; isize => i64, DataType::Int64);
+
+/// Types stored as text, through `to_string`.
+macro_rules! textual {
+    ($($t:ty),*) => {$(
+        impl ColumnType for $t {
+            fn dtype() -> DataType {
+                DataType::String
+            }
+            fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
+                Ok(Series::new(
+                    name,
+                    values.iter().map(|v| v.to_string()).collect::<Vec<String>>(),
+                ))
+            }
+            fn series_of_options(
+                name: PlSmallStr,
+                values: &[Option<&Self>],
+            ) -> PolarsResult<Series> {
+                Ok(Series::new(
+                    name,
+                    values
+                        .iter()
+                        .map(|v| v.map(|v| v.to_string()))
+                        .collect::<Vec<Option<String>>>(),
+                ))
+            }
+        }
+    )*};
+}
+
+textual!(char, uuid::Uuid);
+
+impl ColumnType for String {
+    fn dtype() -> DataType {
+        DataType::String
+    }
+    fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
+        Ok(Series::new(
+            name,
+            values.iter().map(|v| v.as_str()).collect::<Vec<&str>>(),
+        ))
+    }
+    fn series_of_options(name: PlSmallStr, values: &[Option<&Self>]) -> PolarsResult<Series> {
+        Ok(Series::new(
+            name,
+            values
+                .iter()
+                .map(|v| v.map(String::as_str))
+                .collect::<Vec<Option<&str>>>(),
+        ))
+    }
+}
+
+/// Dates and times: stored as their integer count, then cast to the temporal dtype.
+macro_rules! temporal {
+    ($($t:ty => $dtype:expr, $physical:ty, $count:expr;)*) => {$(
+        impl ColumnType for $t {
+            fn dtype() -> DataType {
+                $dtype
+            }
+            fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
+                let count: fn(&$t) -> $physical = $count;
+                Series::new(name, values.iter().map(|v| count(v)).collect::<Vec<$physical>>())
+                    .cast(&Self::dtype())
+            }
+            fn series_of_options(
+                name: PlSmallStr,
+                values: &[Option<&Self>],
+            ) -> PolarsResult<Series> {
+                let count: fn(&$t) -> $physical = $count;
+                Series::new(
+                    name,
+                    values.iter().map(|v| v.map(count)).collect::<Vec<Option<$physical>>>(),
+                )
+                .cast(&Self::dtype())
+            }
+        }
+    )*};
+}
+
+/// Days from 1970-01-01 to `date`.
+fn days(date: &NaiveDate) -> i32 {
+    (*date - NaiveDate::default()).num_days() as i32
+}
+
+temporal! {
+    NaiveDate => DataType::Date, i32, days;
+    NaiveDateTime => DataType::Datetime(TimeUnit::Microseconds, None), i64,
+        |t| t.and_utc().timestamp_micros();
+    DateTime<Utc> => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)), i64,
+        |t| t.timestamp_micros();
+}
+
+impl<T: ColumnType> ColumnType for Option<T> {
+    fn dtype() -> DataType {
+        T::dtype()
+    }
+    fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
+        let inner: Vec<Option<&T>> = values.iter().map(|v| v.as_ref()).collect();
+        T::series_of_options(name, &inner)
+    }
+    fn series_of_options(name: PlSmallStr, values: &[Option<&Self>]) -> PolarsResult<Series> {
+        let inner: Vec<Option<&T>> = values.iter().map(|v| v.and_then(Option::as_ref)).collect();
+        T::series_of_options(name, &inner)
+    }
+}
+
+impl<T: ColumnType> ColumnType for Vec<T> {
+    fn dtype() -> DataType {
+        DataType::List(Box::new(T::dtype()))
+    }
+    fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
+        let options: Vec<Option<&Self>> = values.iter().map(|v| Some(*v)).collect();
+        Self::series_of_options(name, &options)
+    }
+    fn series_of_options(name: PlSmallStr, values: &[Option<&Self>]) -> PolarsResult<Series> {
+        let lists = values
+            .iter()
+            .map(|list| {
+                list.map(|list| {
+                    let items: Vec<&T> = list.iter().collect();
+                    T::series(PlSmallStr::EMPTY, &items)
+                })
+                .transpose()
+            })
+            .collect::<PolarsResult<Vec<Option<Series>>>>()?;
+        if lists.is_empty() {
+            return Ok(Series::new_empty(name, &Self::dtype()));
+        }
+        Series::new(name, lists).cast(&Self::dtype())
+    }
+}
+
+/// A column of any serializable value, stored as JSON text (`#[chatan(json)]`).
+pub(crate) fn json_series<T: serde::Serialize>(
+    name: PlSmallStr,
+    values: &[&T],
+) -> PolarsResult<Series> {
+    let texts = values
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|e| polars::prelude::PolarsError::ComputeError(e.to_string().into()))?;
+    Ok(Series::new(name, texts))
+}

@@ -1,0 +1,155 @@
+//! Rows as polars `DataFrame`s, and files: parquet, csv, json, jsonl (cargo feature
+//! `polars`).
+//!
+//! Every recipe's row type implements [`ToFrame`]: its schema comes from the column types
+//! alone ([`ColumnType`]), so an empty run still has the right columns and dtypes.
+//!
+//! ```
+//! chatan::dataset! {
+//!     #[derive(Debug)]
+//!     struct Qa {
+//!         id: chatan::Uuid = sample::uuid(),
+//!         topic: String = sample::choice(["tides", "stars"]),
+//!         question: String = gen("a question about {topic}"),
+//!         length: usize = |row| row.question.len(),
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), chatan::data::DataError> {
+//! let rows: Vec<Qa> = Vec::new(); // say, from `Qa::generate(&llm, 100).await?`
+//! let frame = chatan::data::to_dataframe(&rows)?;
+//! let names: Vec<&str> = frame.get_column_names().iter().map(|n| n.as_str()).collect();
+//! assert_eq!(names, ["id", "topic", "question", "length"]);
+//! # let dir = std::env::temp_dir();
+//! chatan::save(&rows, dir.join("qa.parquet"))?;              // by extension
+//! chatan::data::save_as(&rows, dir.join("qa.txt"), chatan::data::Format::JsonLines)?;
+//! # Ok(()) }
+//! ```
+
+mod column;
+mod save;
+
+pub use self::column::ColumnType;
+pub use self::save::{DataError, Format, save, save_as, write_frame};
+
+/// polars itself, at the version chatan uses.
+pub use polars;
+
+use polars::prelude::{Column, DataFrame, DataType, PolarsResult, Schema, Series};
+
+use crate::__private::{Col, Json};
+use crate::dataset::Dataset;
+
+/// Rows that make a `DataFrame`: every recipe's row type whose column types all have a
+/// polars dtype ([`ColumnType`], or `#[chatan(json)]`). Using it with a recipe that has
+/// another column type is a compile error that names the type.
+pub trait ToFrame: Sized {
+    /// The columns' names and dtypes, in declaration order, from the types alone.
+    fn columns() -> Vec<(&'static str, DataType)>;
+
+    /// One polars column per recipe column.
+    fn series(rows: &[Self]) -> PolarsResult<Vec<Series>>;
+
+    /// The schema of the rows' `DataFrame`.
+    fn schema() -> Schema {
+        Self::columns()
+            .into_iter()
+            .map(|(name, dtype)| (name.into(), dtype))
+            .collect()
+    }
+}
+
+impl<R> ToFrame for R
+where
+    R: Dataset,
+    R::__Frame: Columns<R>,
+{
+    fn columns() -> Vec<(&'static str, DataType)> {
+        let mut out = Vec::new();
+        R::__Frame::dtypes(&mut R::column_names(), &mut out);
+        out
+    }
+
+    fn series(rows: &[Self]) -> PolarsResult<Vec<Series>> {
+        let mut out = Vec::new();
+        R::__frame().series(&mut R::column_names(), rows, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// The type-level list of a recipe's columns (see [`Col`]): each element knows its dtype
+/// and builds its column.
+#[doc(hidden)]
+pub trait Columns<R> {
+    fn dtypes(
+        names: &mut dyn Iterator<Item = &'static str>,
+        out: &mut Vec<(&'static str, DataType)>,
+    );
+    fn series(
+        &self,
+        names: &mut dyn Iterator<Item = &'static str>,
+        rows: &[R],
+        out: &mut Vec<Series>,
+    ) -> PolarsResult<()>;
+}
+
+impl<R> Columns<R> for () {
+    fn dtypes(_: &mut dyn Iterator<Item = &'static str>, _: &mut Vec<(&'static str, DataType)>) {}
+    fn series(
+        &self,
+        _: &mut dyn Iterator<Item = &'static str>,
+        _: &[R],
+        _: &mut Vec<Series>,
+    ) -> PolarsResult<()> {
+        Ok(())
+    }
+}
+
+impl<R, T: ColumnType, Rest: Columns<R>> Columns<R> for (Col<R, T>, Rest) {
+    fn dtypes(
+        names: &mut dyn Iterator<Item = &'static str>,
+        out: &mut Vec<(&'static str, DataType)>,
+    ) {
+        out.push((names.next().unwrap_or_default(), T::dtype()));
+        Rest::dtypes(names, out);
+    }
+    fn series(
+        &self,
+        names: &mut dyn Iterator<Item = &'static str>,
+        rows: &[R],
+        out: &mut Vec<Series>,
+    ) -> PolarsResult<()> {
+        let values: Vec<&T> = rows.iter().map(self.0.0).collect();
+        out.push(T::series(names.next().unwrap_or_default().into(), &values)?);
+        self.1.series(names, rows, out)
+    }
+}
+
+impl<R, T: serde::Serialize, Rest: Columns<R>> Columns<R> for (Json<R, T>, Rest) {
+    fn dtypes(
+        names: &mut dyn Iterator<Item = &'static str>,
+        out: &mut Vec<(&'static str, DataType)>,
+    ) {
+        out.push((names.next().unwrap_or_default(), DataType::String));
+        Rest::dtypes(names, out);
+    }
+    fn series(
+        &self,
+        names: &mut dyn Iterator<Item = &'static str>,
+        rows: &[R],
+        out: &mut Vec<Series>,
+    ) -> PolarsResult<()> {
+        let values: Vec<&T> = rows.iter().map(self.0.0).collect();
+        out.push(column::json_series(
+            names.next().unwrap_or_default().into(),
+            &values,
+        )?);
+        self.1.series(names, rows, out)
+    }
+}
+
+/// The rows as a `DataFrame`, one column per recipe column.
+pub fn to_dataframe<R: ToFrame>(rows: &[R]) -> Result<DataFrame, DataError> {
+    let columns: Vec<Column> = R::series(rows)?.into_iter().map(Column::from).collect();
+    Ok(DataFrame::new(rows.len(), columns)?)
+}

@@ -1,0 +1,139 @@
+//! Writing rows to files, chosen by extension or named explicitly. A file is written under
+//! a temporary name beside its final one and renamed into place, so a crash never leaves
+//! a half-written file under the final name.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{
+    CsvWriter, DataFrame, JsonFormat, JsonWriter, ParquetWriter, PolarsError, SerWriter,
+};
+
+use super::{ToFrame, to_dataframe};
+
+/// A file format rows can be saved in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// Apache Parquet (`.parquet`), with every dtype intact.
+    Parquet,
+    /// Comma-separated values (`.csv`), with a header; list columns cannot be written.
+    Csv,
+    /// One JSON array of records (`.json`).
+    Json,
+    /// One JSON record per line (`.jsonl`, `.ndjson`).
+    JsonLines,
+}
+
+impl Format {
+    /// The extensions [`save`] knows, for messages.
+    pub const EXTENSIONS: &'static [&'static str] = &["parquet", "csv", "json", "jsonl", "ndjson"];
+
+    /// The format a path's extension names.
+    pub fn from_path(path: &Path) -> Result<Format, DataError> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match extension.as_deref() {
+            Some("parquet") => Ok(Format::Parquet),
+            Some("csv") => Ok(Format::Csv),
+            Some("json") => Ok(Format::Json),
+            Some("jsonl" | "ndjson") => Ok(Format::JsonLines),
+            _ => Err(DataError::UnknownFormat {
+                path: path.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Why rows could not be saved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// The path's extension names no format [`save`] knows.
+    #[error(
+        "{path:?}: cannot tell the format from the extension; use .parquet, .csv, .json or \
+         .jsonl (or .ndjson), or name the format with `chatan::data::save_as`"
+    )]
+    UnknownFormat {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A file could not be written.
+    #[error("{path:?}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// polars could not build or write the frame (a list column in a csv file, say).
+    #[error(transparent)]
+    Polars(#[from] PolarsError),
+}
+
+/// Saves `rows` to `path`, in the format its extension names (`.parquet`, `.csv`,
+/// `.json`, `.jsonl`).
+pub fn save<R: ToFrame>(rows: &[R], path: impl AsRef<Path>) -> Result<(), DataError> {
+    let path = path.as_ref();
+    save_as(rows, path, Format::from_path(path)?)
+}
+
+/// Saves `rows` to `path` in `format`, whatever the extension.
+pub fn save_as<R: ToFrame>(
+    rows: &[R],
+    path: impl AsRef<Path>,
+    format: Format,
+) -> Result<(), DataError> {
+    let mut frame = to_dataframe(rows)?;
+    write_frame(&mut frame, path, format)
+}
+
+/// Writes a `DataFrame` to `path` in `format`, through a temporary file renamed into
+/// place.
+pub fn write_frame(
+    frame: &mut DataFrame,
+    path: impl AsRef<Path>,
+    format: Format,
+) -> Result<(), DataError> {
+    let path = path.as_ref();
+    let io = |source| DataError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io(std::io::Error::other("the path names no file")))?;
+    let temporary = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = (|| {
+        let file = File::create(&temporary).map_err(io)?;
+        let mut out = BufWriter::new(file);
+        match format {
+            Format::Parquet => {
+                ParquetWriter::new(&mut out).finish(frame)?;
+            }
+            Format::Csv => CsvWriter::new(&mut out)
+                .include_header(true)
+                .finish(frame)?,
+            Format::Json => JsonWriter::new(&mut out)
+                .with_json_format(JsonFormat::Json)
+                .finish(frame)?,
+            Format::JsonLines => JsonWriter::new(&mut out)
+                .with_json_format(JsonFormat::JsonLines)
+                .finish(frame)?,
+        }
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&temporary, path).map_err(io)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
