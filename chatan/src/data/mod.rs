@@ -28,9 +28,11 @@
 
 mod column;
 mod save;
+mod table;
 
 pub use self::column::ColumnType;
 pub use self::save::{DataError, Format, save, save_as, write_frame};
+pub use self::table::{Record, Records, Table};
 
 /// polars itself, at the version chatan uses.
 pub use polars;

@@ -69,6 +69,16 @@ pub enum DataError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file lacks a column that was asked for.
+    #[error("{path:?} has no column {column:?}; its columns are {available:?}")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// The file's columns.
+        available: Vec<String>,
+    },
     /// polars could not build or write the frame (a list column in a csv file, say).
     #[error(transparent)]
     Polars(#[from] PolarsError),

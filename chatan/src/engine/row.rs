@@ -124,7 +124,7 @@ impl<R: Recipe> RowState<R> {
                 ColumnKind::Sampled | ColumnKind::Static => {
                     let rng =
                         SampleRng::for_cell(draws.seed, row as u64, draws.column_keys[column]);
-                    let mut cx = SampleContext::new(row, rng);
+                    let mut cx = SampleContext::new(row, rng).seeded(draws.seed);
                     cells.sample(column, draws.samplers, &mut cx);
                     Ok(None)
                 }

@@ -32,12 +32,21 @@ pub struct SampleContext {
     pub row: usize,
     /// The cell's random source.
     pub rng: SampleRng,
+    /// The run's seed (for samplers that need one order for the whole run, such as a
+    /// shuffle; draws should use `rng`).
+    pub seed: u64,
 }
 
 impl SampleContext {
     /// A draw for `row` with the random source `rng`.
     pub fn new(row: usize, rng: SampleRng) -> Self {
-        SampleContext { row, rng }
+        SampleContext { row, rng, seed: 0 }
+    }
+
+    /// With the run's seed.
+    pub fn seeded(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
     }
 
     /// A draw for row 0 from `seed`: for trying a sampler by hand.

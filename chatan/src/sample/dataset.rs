@@ -1,6 +1,6 @@
-//! `from_dataset`: a named column of in-memory rows, like the seed's
-//! `sample.from_dataset(data, "prompt")`. (Files and hub datasets build on this in a later
-//! release.)
+//! `from_dataset` and `from_records`: a named column, or whole rows, of existing data,
+//! like the seed's `sample.from_dataset(data, "prompt")`: in-memory rows or columns, or a
+//! `chatan::data::Table` read from a file (feature `polars`).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,18 +45,63 @@ use super::{SampleContext, SamplerError};
 /// # Ok(()) }
 /// ```
 pub fn from_dataset<R: Serialize>(rows: impl IntoIterator<Item = R>, column: &str) -> FromDataset {
-    use serde_json::Value;
+    collect(rows, Some(column))
+}
+
+/// Whole rows of a dataset, each read into the type of the column it fills — a struct
+/// whose fields are matched to the dataset's columns by name — so that several values
+/// come from the same source row (`{src.prompt}` and `{src.id}` in a template). Takes
+/// the same datasets as [`from_dataset`] (rows or columns); use
+/// [`in_order`](FromDataset::in_order) to iterate over the dataset, one output row per
+/// source row.
+///
+/// ```
+/// use chatan::sample;
+/// use serde_json::json;
+///
+/// #[derive(Debug, Clone, serde::Deserialize)]
+/// struct Source {
+///     prompt: String,
+///     id: u32,
+/// }
+///
+/// chatan::dataset! {
+///     struct Variation {
+///         src: Source = sample::input(),
+///         variation: String = gen("rewrite prompt {src.id}: {src.prompt}"),
+///     }
+/// }
+///
+/// # async fn run(llm: &impl chatan::Generator) -> Result<(), Box<dyn std::error::Error>> {
+/// let data = vec![json!({"prompt": "What is 2 + 2?", "id": 1}), json!({"prompt": "Name a prime.", "id": 2})];
+/// let rows = Variation::runner(llm)
+///     .sampler(|c| c.src, sample::from_records(&data).in_order())
+///     .generate(data.len())
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub fn from_records<R: Serialize>(rows: impl IntoIterator<Item = R>) -> FromDataset {
+    collect(rows, None)
+}
+
+/// Reads a dataset of rows or columns into one JSON value per source row: the value of
+/// `column`, or the whole record.
+fn collect<R: Serialize>(rows: impl IntoIterator<Item = R>, column: Option<&str>) -> FromDataset {
+    use serde_json::{Map, Value};
 
     let mut values = Vec::new();
     let mut problem = None;
     // A map of column name to values iterates as `(name, values)` pairs.
-    let mut columns: Vec<String> = Vec::new();
-    let mut found_column = false;
+    let mut columns: Vec<(String, Vec<Value>)> = Vec::new();
     let mut shapes = (false, false);
     for (i, row) in rows.into_iter().enumerate() {
         match serde_json::to_value(&row) {
             Ok(Value::Object(mut fields)) => {
                 shapes.0 = true;
+                let Some(column) = column else {
+                    values.push(Value::Object(fields));
+                    continue;
+                };
                 match fields.remove(column) {
                     Some(v) => values.push(v),
                     None if problem.is_none() => {
@@ -73,16 +118,11 @@ pub fn from_dataset<R: Serialize>(rows: impl IntoIterator<Item = R>, column: &st
             {
                 shapes.1 = true;
                 let mut pair = pair.into_iter();
-                let (Some(Value::String(name)), Some(Value::Array(list))) =
+                if let (Some(Value::String(name)), Some(Value::Array(list))) =
                     (pair.next(), pair.next())
-                else {
-                    unreachable!("checked just above")
-                };
-                if name == column {
-                    found_column = true;
-                    values = list;
+                {
+                    columns.push((name, list));
                 }
-                columns.push(name);
             }
             Ok(other) if problem.is_none() => {
                 let kind = match other {
@@ -106,33 +146,67 @@ pub fn from_dataset<R: Serialize>(rows: impl IntoIterator<Item = R>, column: &st
         }
     }
     if shapes.1 {
+        let names: Vec<&String> = columns.iter().map(|(n, _)| n).collect();
         if shapes.0 {
             problem.get_or_insert_with(|| {
                 "the dataset mixes rows and columns; give one or the other".to_owned()
             });
-        } else if !found_column {
-            problem.get_or_insert_with(|| {
-                format!("the dataset has no column {column:?} (it has {columns:?})")
-            });
+        } else if let Some(column) = column {
+            match columns.iter().position(|(n, _)| n == column) {
+                Some(k) => values = std::mem::take(&mut columns[k].1),
+                None => {
+                    problem.get_or_insert_with(|| {
+                        format!("the dataset has no column {column:?} (it has {names:?})")
+                    });
+                }
+            }
+        } else {
+            // Records from columns: row `i` takes value `i` of every column.
+            let height = columns.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+            if columns.iter().any(|(_, v)| v.len() != height) {
+                problem.get_or_insert_with(|| {
+                    "the dataset's columns have different lengths".to_owned()
+                });
+            }
+            let mut iters: Vec<(String, std::vec::IntoIter<Value>)> = columns
+                .into_iter()
+                .map(|(n, v)| (n, v.into_iter()))
+                .collect();
+            for _ in 0..height {
+                let mut record = Map::new();
+                for (name, values) in &mut iters {
+                    record.insert(name.clone(), values.next().unwrap_or(Value::Null));
+                }
+                values.push(Value::Object(record));
+            }
         }
     }
     FromDataset {
-        column: column.to_owned(),
+        column: column.map(str::to_owned),
         values,
         problem,
         default: NoDefault,
-        in_order: false,
+        order: Order::Random,
     }
 }
 
 /// See [`from_dataset`]. It adapts to the type of the column it fills.
 #[derive(Debug, Clone)]
 pub struct FromDataset<D = NoDefault> {
-    column: String,
+    /// The column, or `None` for whole records.
+    column: Option<String>,
     values: Vec<serde_json::Value>,
     problem: Option<String>,
     default: D,
-    in_order: bool,
+    order: Order,
+}
+
+/// How a dataset's values are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Random,
+    InOrder,
+    Shuffled,
 }
 
 /// No default sampler (see [`FromDataset::or_else`]).
@@ -147,7 +221,7 @@ impl FromDataset {
             values: self.values,
             problem: self.problem,
             default,
-            in_order: false,
+            order: Order::Random,
         }
     }
 
@@ -155,7 +229,15 @@ impl FromDataset {
     /// (wrapping around after the last); see
     /// [`FromValues::in_order`](super::FromValues::in_order).
     pub fn in_order(mut self) -> Self {
-        self.in_order = true;
+        self.order = Order::InOrder;
+        self
+    }
+
+    /// Follows the dataset in an order shuffled by the run's seed: every source row once
+    /// per `len` output rows, in an order that the same seed always gives; see
+    /// [`FromValues::shuffled`](super::FromValues::shuffled).
+    pub fn shuffled(mut self) -> Self {
+        self.order = Order::Shuffled;
         self
     }
 }
@@ -171,12 +253,21 @@ impl<D> FromDataset<D> {
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                serde_json::from_value(v).map_err(|e| {
-                    format!(
+                let columns: Vec<String> = match (&column, &v) {
+                    (None, serde_json::Value::Object(record)) => record.keys().cloned().collect(),
+                    _ => Vec::new(),
+                };
+                serde_json::from_value(v).map_err(|e| match &column {
+                    Some(column) => format!(
                         "value of column {column:?} in row {i} does not fit this column's type \
                          ({}): {e}",
                         std::any::type_name::<T>()
-                    )
+                    ),
+                    None => format!(
+                        "row {i} of the dataset does not fit this column's type ({}): {e}; \
+                         the dataset's columns are {columns:?}",
+                        std::any::type_name::<T>()
+                    ),
                 })
             })
             .collect();
@@ -189,10 +280,13 @@ where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     fn into_sampler(self) -> BoxedSampler<T> {
-        let in_order = self.in_order;
+        let order = self.order;
         match self.typed::<T>() {
-            (Ok(values), _) if in_order => BoxedSampler::new(super::from_values(values).in_order()),
-            (Ok(values), _) => BoxedSampler::new(super::from_values(values)),
+            (Ok(values), _) => match order {
+                Order::Random => BoxedSampler::new(super::from_values(values)),
+                Order::InOrder => BoxedSampler::new(super::from_values(values).in_order()),
+                Order::Shuffled => BoxedSampler::new(super::from_values(values).shuffled()),
+            },
             (Err(problem), _) => BoxedSampler::new(Broken::<T>(problem, Default::default())),
         }
     }

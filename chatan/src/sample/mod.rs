@@ -14,7 +14,8 @@
 //! | [`datetime`] | a day (date bounds) or a moment (bounds with times) between two bounds, both included; [`date`](DateTime::date), [formatted](DateTime::format), a [parse format](DateTime::parse_format), a [resolution](DateTime::resolution) |
 //! | [`range`] | a number in an inclusive integer or half-open float range, optional [step](Range::step) |
 //! | [`from_values`] | one of a list of values loaded at run time, with an optional [default](FromValues::or_else); or value `i` for row `i` ([in order](FromValues::in_order)) |
-//! | [`from_dataset`] | one value of a named column of in-memory rows (any `serde::Serialize` rows) |
+//! | [`from_dataset`] | one value of a named column of a dataset: rows (any `serde::Serialize` records), columns (a map of name to values), or a `chatan::data::Table` |
+//! | [`from_records`] | a whole row of a dataset, read into a struct column |
 //! | [`constant`] | the same value every row |
 //! | [`input`] | a placeholder for a sampler supplied at run time |
 
@@ -29,7 +30,7 @@ mod values;
 
 pub use self::choice::{Choice, IntoChoices, IntoWeights, Weighted, choice, weighted};
 pub use self::context::SampleContext;
-pub use self::dataset::{FromDataset, NoDefault, from_dataset};
+pub use self::dataset::{FromDataset, NoDefault, from_dataset, from_records};
 pub use self::datetime::{DateBound, DateOnly, DateTime, FormattedDateTime, Resolution, datetime};
 pub use self::error::{SamplerError, SamplerErrorKind};
 pub use self::range::{Range, RangeValue, range};

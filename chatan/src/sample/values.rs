@@ -1,7 +1,10 @@
 //! `from_values`: one of a list of values known only at run time.
 
 use super::SampleContext;
+use std::sync::OnceLock;
+
 use super::{Sampler, SamplerError};
+use crate::rng::SampleRng;
 
 /// One of `values`, uniformly: a column of data loaded at run time (a file, a previous
 /// run's rows). An empty list fails the run before any request, unless a default sampler
@@ -50,6 +53,34 @@ impl<T> FromValues<T> {
     pub fn in_order(self) -> InOrder<T> {
         InOrder {
             values: self.values,
+            shuffle: false,
+            permutation: OnceLock::new(),
+        }
+    }
+
+    /// Like [`in_order`](FromValues::in_order), in an order shuffled by the run's seed:
+    /// each run of `len()` output rows visits every value once, and the same seed always
+    /// gives the same order (a different seed, another one).
+    ///
+    /// ```
+    /// use chatan::{sample, SampleContext, Sampler, SampleRng};
+    ///
+    /// let items = sample::from_values(0..5).shuffled();
+    /// let draw = |seed| {
+    ///     (0..5)
+    ///         .map(|row| items.sample(&mut SampleContext::new(row, SampleRng::from_seed(0)).seeded(seed)))
+    ///         .collect::<Vec<_>>()
+    /// };
+    /// let mut once = draw(7);
+    /// assert_eq!(draw(7), once);
+    /// once.sort();
+    /// assert_eq!(once, [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn shuffled(self) -> InOrder<T> {
+        InOrder {
+            values: self.values,
+            shuffle: true,
+            permutation: OnceLock::new(),
         }
     }
 
@@ -104,16 +135,49 @@ impl<T: Clone + Send + Sync, S: Sampler<Item = T>> Sampler for OrElse<T, S> {
     }
 }
 
-/// See [`FromValues::in_order`].
+/// See [`FromValues::in_order`] and [`FromValues::shuffled`].
 #[derive(Debug, Clone)]
 pub struct InOrder<T> {
     values: Vec<T>,
+    shuffle: bool,
+    /// The shuffled order for one seed, computed on first use.
+    permutation: OnceLock<(u64, Vec<usize>)>,
+}
+
+impl<T> InOrder<T> {
+    /// The value index for output row `row` under `seed`.
+    fn index(&self, row: usize, seed: u64) -> usize {
+        let n = self.values.len();
+        if !self.shuffle {
+            return row % n;
+        }
+        let (cached_seed, order) = self
+            .permutation
+            .get_or_init(|| (seed, permutation(n, seed)));
+        if *cached_seed == seed {
+            order[row % n]
+        } else {
+            // The same sampler in a run with another seed: compute that run's order.
+            permutation(n, seed)[row % n]
+        }
+    }
+}
+
+/// A seeded Fisher–Yates shuffle of `0..n`.
+fn permutation(n: usize, seed: u64) -> Vec<usize> {
+    let mut rng = SampleRng::from_seed(seed ^ 0x5348_5546_464c_4544);
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        order.swap(i, j);
+    }
+    order
 }
 
 impl<T: Clone + Send + Sync> Sampler for InOrder<T> {
     type Item = T;
     fn sample(&self, cx: &mut SampleContext) -> T {
-        self.values[cx.row % self.values.len()].clone()
+        self.values[self.index(cx.row, cx.seed)].clone()
     }
     fn check(&self) -> Result<(), SamplerError> {
         if self.values.is_empty() {
