@@ -205,7 +205,7 @@ pub struct FromDataset<D = NoDefault> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Order {
     Random,
-    InOrder,
+    Sequential,
     Shuffled,
 }
 
@@ -229,7 +229,7 @@ impl FromDataset {
     /// (wrapping around after the last); see
     /// [`FromValues::in_order`](super::FromValues::in_order).
     pub fn in_order(mut self) -> Self {
-        self.order = Order::InOrder;
+        self.order = Order::Sequential;
         self
     }
 
@@ -284,7 +284,7 @@ where
         match self.typed::<T>() {
             (Ok(values), _) => match order {
                 Order::Random => BoxedSampler::new(super::from_values(values)),
-                Order::InOrder => BoxedSampler::new(super::from_values(values).in_order()),
+                Order::Sequential => BoxedSampler::new(super::from_values(values).in_order()),
                 Order::Shuffled => BoxedSampler::new(super::from_values(values).shuffled()),
             },
             (Err(problem), _) => BoxedSampler::new(Broken::<T>(problem, Default::default())),
