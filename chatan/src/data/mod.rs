@@ -28,10 +28,12 @@
 
 mod column;
 mod save;
+mod sink;
 mod table;
 
 pub use self::column::ColumnType;
 pub use self::save::{DataError, Format, save, save_as, write_frame};
+pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};
 pub use self::table::{Record, Records, Table};
 
 /// polars itself, at the version chatan uses.

@@ -113,14 +113,7 @@ pub fn write_frame(
         path: path.to_owned(),
         source,
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io(std::io::Error::other("the path names no file")))?;
-    let temporary = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let temporary = temporary(path).map_err(io)?;
     let written = (|| {
         let file = File::create(&temporary).map_err(io)?;
         let mut out = BufWriter::new(file);
@@ -146,4 +139,17 @@ pub fn write_frame(
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// The temporary name a file is written under before it is renamed to `path`: hidden,
+/// beside it (so the rename stays on one file system), and unique to this process.
+pub(crate) fn temporary(path: &Path) -> std::io::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("the path names no file"))?;
+    Ok(path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    )))
 }
