@@ -44,7 +44,7 @@ pub struct Sink<R> {
 }
 
 enum Writer {
-    Parquet(polars::io::parquet::write::BatchedWriter<BufWriter<File>>),
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<BufWriter<File>>>),
     Csv(polars::io::csv::write::BatchedWriter<BufWriter<File>>),
     JsonLines(BufWriter<File>),
     /// `.json` is one array: rows are kept to the end.
@@ -72,7 +72,9 @@ impl<R: ToFrame> Sink<R> {
         let file = || File::create(&temporary).map(BufWriter::new).map_err(io);
         let schema = R::schema();
         let writer = match format {
-            Format::Parquet => Writer::Parquet(ParquetWriter::new(file()?).batched(&schema)?),
+            Format::Parquet => {
+                Writer::Parquet(Box::new(ParquetWriter::new(file()?).batched(&schema)?))
+            }
             Format::Csv => Writer::Csv(
                 CsvWriter::new(file()?)
                     .include_header(true)
