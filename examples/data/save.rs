@@ -10,8 +10,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
-
 chatan::dataset! {
     /// A question about a place, and the answer.
     #[derive(Debug, Clone)]
@@ -26,14 +24,7 @@ chatan::dataset! {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/examples-output/save")
-        });
-    std::fs::create_dir_all(&out)?;
-    let out = out.canonicalize()?;
+    let out = support::output_dir("save")?;
     let (llm, _mock) = support::generator().await?;
 
     let rows = Mix::generate(&llm, 1000).await?;

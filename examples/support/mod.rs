@@ -32,3 +32,23 @@ pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn E
         Err(other) => Err(other.into()),
     }
 }
+
+/// The folder an example writes to: its first argument, or `examples-output/NAME` in
+/// the target folder the example was built into.
+#[allow(dead_code)]
+pub fn output_dir(name: &str) -> Result<std::path::PathBuf, Box<dyn Error>> {
+    let dir = match std::env::args_os().nth(1) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            // target/<profile>/examples/<binary>
+            let exe = std::env::current_exe()?;
+            let target = exe
+                .ancestors()
+                .nth(3)
+                .ok_or("the example runs from no target folder")?;
+            target.join("examples-output").join(name)
+        }
+    };
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.canonicalize()?)
+}

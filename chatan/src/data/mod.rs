@@ -157,3 +157,55 @@ pub fn to_dataframe<R: ToFrame>(rows: &[R]) -> Result<DataFrame, DataError> {
     let columns: Vec<Column> = R::series(rows)?.into_iter().map(Column::from).collect();
     Ok(DataFrame::new(rows.len(), columns)?)
 }
+
+/// Stacks frames whose columns differ, as the seed's `pd.concat` of two datasets does:
+/// the result has every column of every frame, in order of first appearance, with nulls
+/// where a frame lacks one. A column that two frames give different dtypes is an error.
+///
+/// ```
+/// use chatan::data::polars::prelude::{Column, DataFrame};
+///
+/// let a = DataFrame::new_infer_height(vec![Column::new("operation".into(), ["matmul"]), Column::new("prompt".into(), ["p1"])]).unwrap();
+/// let b = DataFrame::new_infer_height(vec![Column::new("original".into(), ["code"]), Column::new("prompt".into(), ["p2"])]).unwrap();
+/// let both = chatan::data::concat_diagonal(&[a, b]).unwrap();
+/// assert_eq!(both.shape(), (2, 3));
+/// ```
+pub fn concat_diagonal(frames: &[DataFrame]) -> Result<DataFrame, DataError> {
+    let mut schema: Vec<(polars::prelude::PlSmallStr, DataType)> = Vec::new();
+    for frame in frames {
+        for (name, dtype) in frame.schema().iter() {
+            match schema.iter().find(|(n, _)| n == name) {
+                Some((_, known)) if known != dtype => {
+                    return Err(DataError::Polars(
+                        polars::prelude::PolarsError::SchemaMismatch(
+                            format!(
+                                "column {name:?} is {known} in one frame and {dtype} in another"
+                            )
+                            .into(),
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => schema.push((name.clone(), dtype.clone())),
+            }
+        }
+    }
+    let mut stacked: Option<DataFrame> = None;
+    for frame in frames {
+        let columns = schema
+            .iter()
+            .map(|(name, dtype)| match frame.column(name) {
+                Ok(column) => column.clone(),
+                Err(_) => Column::full_null(name.clone(), frame.height(), dtype),
+            })
+            .collect();
+        let aligned = DataFrame::new(frame.height(), columns)?;
+        match &mut stacked {
+            Some(out) => {
+                out.vstack_mut(&aligned)?;
+            }
+            None => stacked = Some(aligned),
+        }
+    }
+    Ok(stacked.unwrap_or_else(DataFrame::empty))
+}
