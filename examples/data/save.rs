@@ -1,5 +1,5 @@
 //! The seed's "Saving Datasets": generate rows, then save them as parquet and csv (and
-//! json, jsonl), and look at them as a polars DataFrame.
+//! jsonl), as a Hugging Face dataset folder, and look at them as a polars DataFrame.
 //!
 //! ```sh
 //! cargo run --example save                    # into target/examples-output/save
@@ -37,10 +37,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jsonl = out.join("my_dataset.jsonl");
     chatan::save(&rows, &jsonl)?;
 
+    // Convert to Hugging Face format: a folder `datasets.load_dataset` opens as it is.
+    let hf = out.join("my_dataset_hf");
+    chatan::data::save_huggingface(&rows, &hf)?;
+
     // The same rows as a polars DataFrame.
     let frame = chatan::data::to_dataframe(&rows)?;
     println!("{}", frame.head(Some(3)));
-    for path in [&parquet, &csv, &jsonl] {
+    for path in [
+        &parquet,
+        &csv,
+        &jsonl,
+        &hf.join("data/train-00000-of-00001.parquet"),
+    ] {
         println!(
             "wrote {} ({} bytes)",
             path.display(),

@@ -27,11 +27,13 @@
 //! ```
 
 mod column;
+mod huggingface;
 mod save;
 mod sink;
 mod table;
 
 pub use self::column::ColumnType;
+pub use self::huggingface::{save_huggingface, save_huggingface_split};
 pub use self::save::{DataError, Format, save, save_as, write_frame};
 pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};
 pub use self::table::{Record, Records, Table};

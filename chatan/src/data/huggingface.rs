@@ -1,0 +1,163 @@
+//! A Hugging Face dataset folder: parquet under `data/` and a `README.md` dataset card
+//! whose YAML front matter declares the features and splits, so that Python's
+//! `datasets.load_dataset(folder)` opens it as it is, with the right feature types (the
+//! seed's `ds.to_huggingface()`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{DataType, TimeUnit};
+
+use super::{DataError, Format, ToFrame, save_as};
+
+/// Writes `rows` as the `train` split of a Hugging Face dataset folder at `dir`; see
+/// [`save_huggingface_split`].
+pub fn save_huggingface<R: ToFrame>(rows: &[R], dir: impl AsRef<Path>) -> Result<(), DataError> {
+    save_huggingface_split(rows, dir, "train")
+}
+
+/// Writes `rows` as split `split` of a Hugging Face dataset folder at `dir`:
+/// `data/{split}-00000-of-00001.parquet`, and a `README.md` card declaring the features
+/// (from the row type) and every split whose parquet file is in the folder.
+///
+/// ```
+/// chatan::dataset! {
+///     #[derive(Debug)]
+///     struct Qa { question: String = gen("a question"), answer: String = gen("answer: {question}") }
+/// }
+/// # fn main() -> Result<(), chatan::data::DataError> {
+/// let rows: Vec<Qa> = Vec::new();
+/// let dir = std::env::temp_dir().join("chatan-hf-doc");
+/// chatan::data::save_huggingface(&rows, &dir)?;
+/// let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
+/// assert!(card.contains("- name: question\n    dtype: string"));
+/// # Ok(()) }
+/// ```
+pub fn save_huggingface_split<R: ToFrame>(
+    rows: &[R],
+    dir: impl AsRef<Path>,
+    split: &str,
+) -> Result<(), DataError> {
+    let dir = dir.as_ref();
+    let data = dir.join("data");
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| DataError::Io { path, source }
+    };
+    std::fs::create_dir_all(&data).map_err(io(&data))?;
+    let file = data.join(format!("{split}-00000-of-00001.parquet"));
+    save_as(rows, &file, Format::Parquet)?;
+
+    let mut splits = Vec::new();
+    for entry in std::fs::read_dir(&data).map_err(io(&data))? {
+        let name = entry.map_err(io(&data))?.file_name();
+        let name = name.to_string_lossy();
+        if let Some(split) = name
+            .strip_suffix(".parquet")
+            .and_then(|n| n.split_once("-00000-of-"))
+            .map(|(split, _)| split.to_owned())
+        {
+            let path = data.join(&*name);
+            let count = if split == split_name(&file) {
+                rows.len()
+            } else {
+                count_rows(&path)?
+            };
+            let bytes = std::fs::metadata(&path).map_err(io(&path))?.len();
+            splits.push((split, count, bytes));
+        }
+    }
+    splits.sort();
+    let card = card(&R::columns(), &splits);
+    let readme = dir.join("README.md");
+    std::fs::write(&readme, card).map_err(io(&readme))
+}
+
+fn split_name(file: &Path) -> String {
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .and_then(|n| n.split_once("-00000-of-").map(|(s, _)| s.to_owned()))
+        .unwrap_or_default()
+}
+
+fn count_rows(path: &PathBuf) -> Result<usize, DataError> {
+    use polars::prelude::{ParquetReader, SerReader};
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(ParquetReader::new(file).num_rows()?)
+}
+
+/// The dataset card: YAML front matter with features, splits and the data files.
+fn card(columns: &[(&str, DataType)], splits: &[(String, usize, u64)]) -> String {
+    let mut out = String::from("---\ndataset_info:\n  features:\n");
+    for (name, dtype) in columns {
+        let _ = writeln!(out, "  - name: {name}");
+        feature(&mut out, dtype, "    ");
+    }
+    out.push_str("  splits:\n");
+    for (split, count, bytes) in splits {
+        let _ = writeln!(
+            out,
+            "  - name: {split}\n    num_bytes: {bytes}\n    num_examples: {count}"
+        );
+    }
+    out.push_str("configs:\n- config_name: default\n  data_files:\n");
+    for (split, ..) in splits {
+        let _ = writeln!(out, "  - split: {split}\n    path: data/{split}-*");
+    }
+    out.push_str(
+        "---\n\n# Dataset\n\nGenerated with [chatan](https://github.com/chatan-rs/chatan).\n",
+    );
+    out
+}
+
+/// One feature's type, as the `datasets` library reads it from a card.
+fn feature(out: &mut String, dtype: &DataType, indent: &str) {
+    match dtype {
+        DataType::List(inner) => {
+            let _ = writeln!(out, "{indent}list:");
+            let nested = format!("{indent}  ");
+            match &**inner {
+                DataType::List(_) => feature(out, inner, &nested),
+                other => {
+                    let _ = writeln!(out, "{nested}dtype: {}", value_type(other));
+                }
+            }
+        }
+        other => {
+            let _ = writeln!(out, "{indent}dtype: {}", value_type(other));
+        }
+    }
+}
+
+/// The `datasets` value type of a polars dtype.
+fn value_type(dtype: &DataType) -> String {
+    match dtype {
+        DataType::Boolean => "bool".into(),
+        DataType::Int8 => "int8".into(),
+        DataType::Int16 => "int16".into(),
+        DataType::Int32 => "int32".into(),
+        DataType::Int64 => "int64".into(),
+        DataType::UInt8 => "uint8".into(),
+        DataType::UInt16 => "uint16".into(),
+        DataType::UInt32 => "uint32".into(),
+        DataType::UInt64 => "uint64".into(),
+        DataType::Float32 => "float32".into(),
+        DataType::Float64 => "float64".into(),
+        DataType::Date => "date32".into(),
+        DataType::Datetime(unit, zone) => {
+            let unit = match unit {
+                TimeUnit::Milliseconds => "ms",
+                TimeUnit::Microseconds => "us",
+                TimeUnit::Nanoseconds => "ns",
+            };
+            match zone {
+                Some(zone) => format!("timestamp[{unit}, tz={zone}]"),
+                None => format!("timestamp[{unit}]"),
+            }
+        }
+        _ => "string".into(),
+    }
+}
