@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench -p bench                 # 10 000 rows x 2 generated columns
 //! cargo bench -p bench -- --rows 50000
+//! cargo bench -p bench -- --parquet-rows 1000000   # only: a run streamed to parquet
 //! ```
 //!
 //! Every phase runs in a process of its own (this binary, re-executed), so each one's CPU
@@ -18,6 +19,8 @@
 //!   own overhead per call (scheduling, rendering, bookkeeping), no HTTP.
 //! * `chatan-stream`: `stream(n)` with rows dropped as they arrive, at n and 5n rows:
 //!   peak memory should not grow with n.
+//! * `chatan-parquet` (with `--parquet-rows N`): rows of uuid, topic and two generated
+//!   columns streamed straight to a parquet file (`chatan::data::write_stream`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -31,6 +34,16 @@ chatan::dataset! {
     struct Qa {
         question: String = gen("write an example question from a 5th grade math test"),
         answer: String = gen("answer: {question}"),
+    }
+}
+
+chatan::dataset! {
+    #[derive(Debug)]
+    struct Mix {
+        id: chatan::Uuid = sample::uuid(),
+        topic: String = sample::choice(["san antonio, tx", "marfa, tx", "paris, fr"]),
+        prompt: String = gen("write an example question about the history of {topic}"),
+        response: String = gen("respond to: {prompt}"),
     }
 }
 
@@ -73,11 +86,15 @@ fn main() {
         Some("__serve") => serve(),
         Some("__phase") => phase(&args[2], &args[3], args[4].parse().expect("rows")),
         _ => {
-            let rows = args
-                .windows(2)
-                .find(|w| w[0] == "--rows")
-                .map_or(10_000, |w| w[1].parse().expect("--rows takes a number"));
-            drive(rows);
+            let number = |flag: &str| {
+                args.windows(2)
+                    .find(|w| w[0] == flag)
+                    .map(|w| w[1].parse::<usize>().expect("a number"))
+            };
+            match number("--parquet-rows") {
+                Some(rows) => drive_parquet(rows),
+                None => drive(number("--rows").unwrap_or(10_000)),
+            }
         }
     }
 }
@@ -118,6 +135,22 @@ fn phase(name: &str, url: &str, rows: usize) {
                     n += usize::from(!row.question.is_empty() && !row.answer.is_empty());
                 }
                 assert_eq!(n, rows);
+                2 * rows
+            }
+            "chatan-parquet" => {
+                let openai = OpenAi::compatible(url).expect("url");
+                let stream = Mix::runner(&openai)
+                    .concurrency(CONCURRENCY)
+                    .progress(false)
+                    .stream(rows)
+                    .expect("run");
+                let path = std::env::temp_dir()
+                    .join(format!("chatan-bench-{}.parquet", std::process::id()));
+                let written = chatan::data::write_stream(stream, &path)
+                    .await
+                    .expect("written");
+                assert_eq!(written, rows);
+                let _ = std::fs::remove_file(&path);
                 2 * rows
             }
             other => panic!("unknown phase {other}"),
@@ -217,9 +250,9 @@ fn run_phase(exe: &std::path::Path, name: &str, url: &str, rows: usize) -> Measu
     }
 }
 
-fn drive(rows: usize) {
-    let exe = std::env::current_exe().expect("own path");
-    let mut server = Command::new(&exe)
+/// Starts the mock server in a process of its own; its handle and URL.
+fn start_server(exe: &std::path::Path) -> (std::process::Child, String) {
+    let mut server = Command::new(exe)
         .arg("__serve")
         .stdout(Stdio::piped())
         .spawn()
@@ -228,7 +261,30 @@ fn drive(rows: usize) {
     BufReader::new(server.stdout.take().expect("stdout"))
         .read_line(&mut url)
         .expect("server address");
-    let url = url.trim().to_owned();
+    (server, url.trim().to_owned())
+}
+
+/// A run of `rows` streamed to parquet: rows/s and peak RSS.
+fn drive_parquet(rows: usize) {
+    let exe = std::env::current_exe().expect("own path");
+    let (mut server, url) = start_server(&exe);
+    run_phase(&exe, "chatan-http", &url, 500);
+    let m = run_phase(&exe, "chatan-parquet", &url, rows);
+    let _ = server.kill();
+    let _ = server.wait();
+    println!(
+        "\n{rows} rows (uuid, topic, 2 generated columns) streamed to parquet, concurrency \
+         {CONCURRENCY}, mock server at 0 ms latency: {:.0} rows/s, {:.1} µs CPU per call, \
+         peak RSS {:.1} MiB",
+        m.rows as f64 / m.wall,
+        m.cpu * 1e6 / m.calls as f64,
+        m.rss_mib
+    );
+}
+
+fn drive(rows: usize) {
+    let exe = std::env::current_exe().expect("own path");
+    let (mut server, url) = start_server(&exe);
 
     // Warm-up: first connections, page faults of the server.
     run_phase(&exe, "chatan-http", &url, 500);
