@@ -4,7 +4,7 @@
 //! as a parquet file, standing in for `load_dataset("some/dataset")`.
 //!
 //! ```sh
-//! cargo run --example augmentation [-- OUTPUT_DIR]
+//! cargo run -p examples-data --example augmentation [-- OUTPUT_DIR]
 //! ```
 
 #[path = "../support/mod.rs"]

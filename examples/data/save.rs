@@ -2,9 +2,9 @@
 //! jsonl), as a Hugging Face dataset folder, and look at them as a polars DataFrame.
 //!
 //! ```sh
-//! cargo run --example save                    # into target/examples-output/save
-//! cargo run --example save -- /tmp/out        # into /tmp/out
-//! OPENAI_API_KEY=sk-... cargo run --example save
+//! cargo run -p examples-data --example save                    # into target/examples-output/save
+//! cargo run -p examples-data --example save -- /tmp/out        # into /tmp/out
+//! OPENAI_API_KEY=sk-... cargo run -p examples-data --example save
 //! ```
 
 #[path = "../support/mod.rs"]

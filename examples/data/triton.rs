@@ -3,7 +3,7 @@
 //! concatenated into one dataset whose columns are the union of both.
 //!
 //! ```sh
-//! cargo run --example triton [-- OUTPUT_DIR]
+//! cargo run -p examples-data --example triton [-- OUTPUT_DIR]
 //! ```
 
 #[path = "../support/mod.rs"]
