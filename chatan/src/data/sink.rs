@@ -22,7 +22,10 @@ use crate::error::Error;
 /// How many rows a parquet row group or a csv batch holds by default.
 pub const DEFAULT_BATCH: usize = 10_000;
 
-/// A file being written row by row; see the [module](self) docs.
+/// A file being written row by row, in row order, with at most one batch of rows in
+/// memory. jsonl writes and flushes every row at once, under its final name; parquet
+/// (one row group per batch) and csv are written under a temporary name and renamed into
+/// place by [`finish`](Sink::finish).
 ///
 /// ```no_run
 /// # chatan::dataset! { #[derive(Debug)] struct Qa { q: String = gen("a question") } }
