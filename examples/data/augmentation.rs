@@ -66,6 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Sampling: `sample.from_dataset(hf_data, "prompt")`, reading only that column.
     let table = Table::read_columns(&source_path, &["prompt"])?;
     let sampled = Augmented::runner(&llm)
+        .retry(support::patient())
         .seed(7)
         .sampler(
             |c| c.original_prompt,
@@ -79,6 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Iterating: one row per source row, with its id, in order.
     let table = Table::read(&source_path)?;
     let rewritten = Rewritten::runner(&llm)
+        .retry(support::patient())
         .sampler(|c| c.source, sample::from_records(&table).in_order())
         .generate(table.len())
         .await?;

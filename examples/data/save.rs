@@ -27,7 +27,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = support::output_dir("save")?;
     let (llm, _mock) = support::generator().await?;
 
-    let rows = Mix::generate(&llm, 1000).await?;
+    let rows = Mix::runner(&llm)
+        .retry(support::patient())
+        .generate(1000)
+        .await?;
 
     // Save to various formats: by extension, or with the format named.
     let parquet = out.join("my_dataset.parquet");

@@ -66,11 +66,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = Table::read_columns(&bench_path, &["id"])?;
     let book = Table::read_columns(&book_path, &["python_code"])?;
     let df_1 = FromBench::runner(&llm)
+        .retry(support::patient())
         .seed(1)
         .sampler(|c| c.operation, sample::from_dataset(&bench, "id"))
         .generate(500)
         .await?;
     let df_2 = FromBook::runner(&llm)
+        .retry(support::patient())
         .seed(2)
         .sampler(
             |c| c.original_prompt,

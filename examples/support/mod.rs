@@ -52,3 +52,13 @@ pub fn output_dir(name: &str) -> Result<std::path::PathBuf, Box<dyn Error>> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir.canonicalize()?)
 }
+
+/// Retries for long runs: a provider that fails one request in ten (as the mock server in
+/// CI does) still fails a 4-attempt cell once in ten thousand, which a run of thousands of
+/// cells will meet; eight attempts make it once in a hundred million.
+#[allow(dead_code)]
+pub fn patient() -> chatan::RetryPolicy {
+    chatan::RetryPolicy::new()
+        .max_attempts(8)
+        .base_delay(std::time::Duration::from_millis(200))
+}
