@@ -27,11 +27,13 @@
 #![warn(missing_docs)]
 
 mod config;
+mod hub;
 mod reply;
 mod server;
 mod wire;
 
 pub use config::{Fault, MockConfig};
+pub use hub::{MockHub, MockHubBuilder};
 pub use reply::placeholder;
 pub use server::{Exchange, MockServer, Stats};
 pub use wire::Api;

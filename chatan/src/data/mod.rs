@@ -27,12 +27,16 @@
 //! ```
 
 mod column;
+#[cfg(feature = "http")]
+mod hub;
 mod huggingface;
 mod save;
 mod sink;
 mod table;
 
 pub use self::column::ColumnType;
+#[cfg(feature = "http")]
+pub use self::hub::Hub;
 pub use self::huggingface::{save_huggingface, save_huggingface_split};
 pub use self::save::{DataError, Format, save, save_as, write_frame};
 pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};

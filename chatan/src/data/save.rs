@@ -79,6 +79,14 @@ pub enum DataError {
         /// The file's columns.
         available: Vec<String>,
     },
+    /// A dataset could not be had from the Hugging Face hub.
+    #[error("hub dataset {repo:?}: {message}")]
+    Hub {
+        /// The dataset id.
+        repo: String,
+        /// What went wrong, and what to do.
+        message: String,
+    },
     /// polars could not build or write the frame (a list column in a csv file, say).
     #[error(transparent)]
     Polars(#[from] PolarsError),
