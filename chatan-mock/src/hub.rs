@@ -33,7 +33,11 @@ struct State {
     hits: Mutex<HashMap<String, u64>>,
 }
 
-/// A running hub stand-in on a loopback port; see the [module](self) docs.
+/// A running stand-in for the Hugging Face hub's dataset endpoints, on a loopback port:
+/// `GET /api/datasets/{owner}/{name}/parquet/{config}/{split}` lists a split's parquet
+/// file URLs, `GET /datasets/{owner}/{name}/resolve/{revision}/{path}` serves a file. An
+/// optional token is required as `Authorization: Bearer <token>`; requests are counted
+/// by path.
 ///
 /// ```
 /// use chatan_mock::MockHub;
