@@ -257,17 +257,21 @@ impl<D> FromDataset<D> {
                     (None, serde_json::Value::Object(record)) => record.keys().cloned().collect(),
                     _ => Vec::new(),
                 };
-                serde_json::from_value(v).map_err(|e| match &column {
-                    Some(column) => format!(
-                        "value of column {column:?} in row {i} does not fit this column's type \
-                         ({}): {e}",
-                        std::any::type_name::<T>()
-                    ),
-                    None => format!(
-                        "row {i} of the dataset does not fit this column's type ({}): {e}; \
-                         the dataset's columns are {columns:?}",
-                        std::any::type_name::<T>()
-                    ),
+                serde_path_to_error::deserialize(v).map_err(|e| {
+                    let field = e.path().to_string();
+                    let e = e.into_inner();
+                    match &column {
+                        Some(column) => format!(
+                            "value of column {column:?} in row {i} does not fit this column's \
+                             type ({}): {e}",
+                            std::any::type_name::<T>()
+                        ),
+                        None => format!(
+                            "row {i} of the dataset does not fit this column's type ({}): \
+                             column {field:?}: {e}; the dataset's columns are {columns:?}",
+                            std::any::type_name::<T>()
+                        ),
+                    }
                 })
             })
             .collect();

@@ -146,7 +146,7 @@ async fn a_source_that_does_not_fit_says_so_before_any_request() {
             assert!(
                 message.contains("does not fit")
                     && message.contains("Wrong")
-                    && message.contains("invalid type: string")
+                    && message.contains("column \"prompt\": invalid type: string")
                     && message.contains("[\"id\", \"note\", \"prompt\"]"),
                 "{message}"
             );
