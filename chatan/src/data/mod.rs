@@ -115,12 +115,12 @@ impl<R> Columns<R> for () {
     }
 }
 
-impl<R, T: ColumnType, Rest: Columns<R>> Columns<R> for (Col<R, T>, Rest) {
+impl<R, C: Stored<R>, Rest: Columns<R>> Columns<R> for (C, Rest) {
     fn dtypes(
         names: &mut dyn Iterator<Item = &'static str>,
         out: &mut Vec<(&'static str, DataType)>,
     ) {
-        out.push((names.next().unwrap_or_default(), T::dtype()));
+        out.push((names.next().unwrap_or_default(), C::dtype()));
         Rest::dtypes(names, out);
     }
     fn series(
@@ -129,32 +129,35 @@ impl<R, T: ColumnType, Rest: Columns<R>> Columns<R> for (Col<R, T>, Rest) {
         rows: &[R],
         out: &mut Vec<Series>,
     ) -> PolarsResult<()> {
-        let values: Vec<&T> = rows.iter().map(self.0.0).collect();
-        out.push(T::series(names.next().unwrap_or_default().into(), &values)?);
+        out.push(self.0.series(names.next().unwrap_or_default(), rows)?);
         self.1.series(names, rows, out)
     }
 }
 
-impl<R, T: serde::Serialize, Rest: Columns<R>> Columns<R> for (Json<R, T>, Rest) {
-    fn dtypes(
-        names: &mut dyn Iterator<Item = &'static str>,
-        out: &mut Vec<(&'static str, DataType)>,
-    ) {
-        out.push((names.next().unwrap_or_default(), DataType::String));
-        Rest::dtypes(names, out);
+/// One element of the list: how a column of `R` is stored.
+#[doc(hidden)]
+pub trait Stored<R> {
+    fn dtype() -> DataType;
+    fn series(&self, name: &'static str, rows: &[R]) -> PolarsResult<Series>;
+}
+
+impl<R, T: ColumnType> Stored<R> for Col<R, T> {
+    fn dtype() -> DataType {
+        T::dtype()
     }
-    fn series(
-        &self,
-        names: &mut dyn Iterator<Item = &'static str>,
-        rows: &[R],
-        out: &mut Vec<Series>,
-    ) -> PolarsResult<()> {
-        let values: Vec<&T> = rows.iter().map(self.0.0).collect();
-        out.push(column::json_series(
-            names.next().unwrap_or_default().into(),
-            &values,
-        )?);
-        self.1.series(names, rows, out)
+    fn series(&self, name: &'static str, rows: &[R]) -> PolarsResult<Series> {
+        let values: Vec<&T> = rows.iter().map(self.0).collect();
+        T::series(name.into(), &values)
+    }
+}
+
+impl<R, T: serde::Serialize> Stored<R> for Json<R, T> {
+    fn dtype() -> DataType {
+        DataType::String
+    }
+    fn series(&self, name: &'static str, rows: &[R]) -> PolarsResult<Series> {
+        let values: Vec<&T> = rows.iter().map(self.0).collect();
+        column::json_series(name.into(), &values)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::format::{Auth, Info, Provider, WireFormat};
+use super::format::{Auth, Info, Message, Provider, WireFormat};
 use crate::error::GeneratorError;
 use crate::generator::{Reply, Request, Usage};
 
@@ -88,12 +88,6 @@ struct MessagesRequest<'a> {
     temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f32>,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: &'a str,
 }
 
 /// A messages response body.

@@ -85,6 +85,13 @@ pub trait WireFormat: Clone + Send + Sync + 'static {
     fn reply(&self, response: Self::Response) -> Result<Reply, GeneratorError>;
 }
 
+/// One chat message of a request body; both built-in formats send them.
+#[derive(Serialize)]
+pub(crate) struct Message<'a> {
+    pub role: &'static str,
+    pub content: &'a str,
+}
+
 /// A generator that speaks the wire format `F` over HTTP. Used as
 /// [`OpenAi`](crate::OpenAi) and [`Anthropic`](crate::Anthropic).
 ///

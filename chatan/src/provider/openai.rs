@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::format::{Auth, Info, Provider, WireFormat};
+use super::format::{Auth, Info, Message, Provider, WireFormat};
 use crate::error::{Error, GeneratorError};
 use crate::generator::{Reply, Request, Usage};
 
@@ -102,12 +102,6 @@ struct ChatRequest<'a> {
     max_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f32>,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: &'a str,
 }
 
 /// A chat-completions response body.
