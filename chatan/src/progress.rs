@@ -4,9 +4,8 @@
 //! (and test suites run in a terminal) stay quiet.
 
 use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
@@ -31,7 +30,6 @@ pub(crate) struct Progress {
     limiter: Option<Limiter>,
     retries: AtomicU64,
     shown: AtomicBool,
-    started: Mutex<Instant>,
 }
 
 impl Progress {
@@ -58,7 +56,6 @@ impl Progress {
             limiter,
             retries: AtomicU64::new(0),
             shown: AtomicBool::new(false),
-            started: Mutex::new(Instant::now()),
         })
     }
 
@@ -72,8 +69,8 @@ impl Progress {
             "{in_flight}{} retries",
             self.retries.load(Ordering::Relaxed)
         ));
-        let started = *self.started.lock().unwrap_or_else(|e| e.into_inner());
-        if !self.shown.load(Ordering::Relaxed) && started.elapsed() >= QUIET_START {
+        // The bar is made as the run starts, so its age is the run's.
+        if !self.shown.load(Ordering::Relaxed) && self.bar.elapsed() >= QUIET_START {
             self.shown.store(true, Ordering::Relaxed);
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
             self.bar.enable_steady_tick(Duration::from_millis(200));
@@ -84,10 +81,7 @@ impl Progress {
 impl Observer for Progress {
     fn on_event(&self, event: &Event<'_>) {
         match event {
-            Event::RunStarted { rows, .. } => {
-                self.bar.set_length(*rows as u64);
-                *self.started.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-            }
+            Event::RunStarted { rows, .. } => self.bar.set_length(*rows as u64),
             Event::Retrying { .. } | Event::Reasking { .. } => {
                 self.retries.fetch_add(1, Ordering::Relaxed);
             }

@@ -36,67 +36,47 @@ pub trait ColumnType {
     fn series_of_options(name: PlSmallStr, values: &[Option<&Self>]) -> PolarsResult<Series>;
 }
 
-/// Types that polars builds from a `Vec<T>` / `Vec<Option<T>>` of copies.
-macro_rules! primitive {
-    ($($t:ty => $dtype:expr),* $(,)?) => {$(
+/// Types that polars builds from a `Vec` of copies, cast to the type it stores
+/// (pointer-sized integers are stored at 64 bits; the others as they are).
+macro_rules! copied {
+    ($($t:ty as $stored:ty => $dtype:expr),* $(,)?) => {$(
+        // The cast is the identity for all but `usize` and `isize`.
+        #[allow(clippy::unnecessary_cast)]
         impl ColumnType for $t {
             fn dtype() -> DataType {
                 $dtype
             }
             fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
-                Ok(Series::new(name, values.iter().map(|v| **v).collect::<Vec<$t>>()))
+                let copies: Vec<$stored> = values.iter().map(|v| **v as $stored).collect();
+                Ok(Series::new(name, copies))
             }
             fn series_of_options(
                 name: PlSmallStr,
                 values: &[Option<&Self>],
             ) -> PolarsResult<Series> {
-                Ok(Series::new(
-                    name,
-                    values.iter().map(|v| v.copied()).collect::<Vec<Option<$t>>>(),
-                ))
+                let copies: Vec<Option<$stored>> =
+                    values.iter().map(|v| v.map(|v| *v as $stored)).collect();
+                Ok(Series::new(name, copies))
             }
         }
     )*};
 }
 
-primitive!(
-    bool => DataType::Boolean,
-    i8 => DataType::Int8,
-    i16 => DataType::Int16,
-    i32 => DataType::Int32,
-    i64 => DataType::Int64,
-    u8 => DataType::UInt8,
-    u16 => DataType::UInt16,
-    u32 => DataType::UInt32,
-    u64 => DataType::UInt64,
-    f32 => DataType::Float32,
-    f64 => DataType::Float64,
+copied!(
+    bool as bool => DataType::Boolean,
+    i8 as i8 => DataType::Int8,
+    i16 as i16 => DataType::Int16,
+    i32 as i32 => DataType::Int32,
+    i64 as i64 => DataType::Int64,
+    isize as i64 => DataType::Int64,
+    u8 as u8 => DataType::UInt8,
+    u16 as u16 => DataType::UInt16,
+    u32 as u32 => DataType::UInt32,
+    u64 as u64 => DataType::UInt64,
+    usize as u64 => DataType::UInt64,
+    f32 as f32 => DataType::Float32,
+    f64 as f64 => DataType::Float64,
 );
-
-/// Pointer-sized integers, stored at 64 bits.
-macro_rules! pointer_sized {
-    ($($t:ty => $wide:ty, $dtype:expr);* $(;)?) => {$(
-        impl ColumnType for $t {
-            fn dtype() -> DataType {
-                $dtype
-            }
-            fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
-                Ok(Series::new(name, values.iter().map(|v| **v as $wide).collect::<Vec<$wide>>()))
-            }
-            fn series_of_options(
-                name: PlSmallStr,
-                values: &[Option<&Self>],
-            ) -> PolarsResult<Series> {
-                Ok(Series::new(
-                    name,
-                    values.iter().map(|v| v.map(|v| *v as $wide)).collect::<Vec<Option<$wide>>>(),
-                ))
-            }
-        }
-    )*};
-}
-
-pointer_sized!(usize => u64, DataType::UInt64; isize => i64, DataType::Int64);
 
 /// Types stored as text, through `to_string`.
 macro_rules! textual {

@@ -44,7 +44,7 @@ impl std::fmt::Debug for Hub {
 impl Hub {
     /// From `HF_ENDPOINT`, `HF_TOKEN`, `HF_HOME` and `HF_HUB_OFFLINE`.
     pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = crate::provider::env;
         let home = var("HF_HOME").map(PathBuf::from).unwrap_or_else(|| {
             let base = var("XDG_CACHE_HOME")
                 .map(PathBuf::from)

@@ -248,15 +248,16 @@ impl<D> FromDataset<D> {
             return (Err(p), self.default);
         }
         let column = self.column;
+        // The dataset's columns, for a message about a record that does not fit.
+        let columns: Vec<String> = match (&column, self.values.first()) {
+            (None, Some(serde_json::Value::Object(record))) => record.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
         let typed = self
             .values
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                let columns: Vec<String> = match (&column, &v) {
-                    (None, serde_json::Value::Object(record)) => record.keys().cloned().collect(),
-                    _ => Vec::new(),
-                };
                 serde_path_to_error::deserialize(v).map_err(|e| {
                     let field = e.path().to_string();
                     let e = e.into_inner();

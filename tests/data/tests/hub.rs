@@ -135,4 +135,13 @@ async fn hub_failures_say_what_to_do() {
         "{error}"
     );
     assert!(!format!("{:?}", client.clone().token("hf_right")).contains("hf_right"));
+
+    let error = client
+        .table("no-owner", "default", "train")
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("a dataset id is `owner/name`"),
+        "{error}"
+    );
 }

@@ -199,3 +199,27 @@ async fn a_shuffle_visits_every_source_row_in_an_order_the_seed_decides() {
             .collect::<Vec<_>>()[..]
     );
 }
+
+#[test]
+fn concatenating_frames_unions_columns_and_refuses_clashing_dtypes() {
+    let a = DataFrame::new_infer_height(vec![
+        Column::new("operation".into(), ["matmul", "gelu"]),
+        Column::new("prompt".into(), ["p1", "p2"]),
+    ])
+    .unwrap();
+    let b = DataFrame::new_infer_height(vec![
+        Column::new("prompt".into(), ["p3"]),
+        Column::new("original".into(), ["code"]),
+    ])
+    .unwrap();
+    let both = chatan::data::concat_diagonal(&[a.clone(), b]).unwrap();
+    let names: Vec<&str> = both.get_column_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["operation", "prompt", "original"]);
+    assert_eq!(both.height(), 3);
+    assert_eq!(both.column("operation").unwrap().null_count(), 1);
+    assert_eq!(both.column("original").unwrap().null_count(), 2);
+
+    let clash = DataFrame::new_infer_height(vec![Column::new("prompt".into(), [1i64])]).unwrap();
+    let error = chatan::data::concat_diagonal(&[a, clash]).unwrap_err();
+    assert!(error.to_string().contains("\"prompt\""), "{error}");
+}
