@@ -15,6 +15,7 @@ mod ast;
 mod attr;
 mod check;
 mod closure;
+mod column_type;
 mod ctxt;
 mod declare;
 mod derive;
@@ -37,6 +38,14 @@ pub fn derive_dataset(input: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
     let recipe = derive::parse(&cx, input);
     finish(cx, recipe).into()
+}
+
+/// Derives `chatan::data::ColumnType` for a struct: it becomes a polars `Struct` column.
+/// See the `chatan` crate's documentation.
+#[proc_macro_derive(ColumnType, attributes(chatan))]
+pub fn derive_column_type(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    column_type::expand(input).into()
 }
 
 /// Declares a row struct and its recipe together. See the `chatan` crate's

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 
 pub use crate::recipe::{ColumnKind, ColumnSpec, DeriveError, GenSpec, Piece, Recipe, Spec};
 pub use crate::sample::BoxedSampler;
+pub use serde;
 
 use crate::dataset::{Dataset, SampledColumn, SamplersOf};
 use crate::error::ReplyError;
@@ -142,4 +143,11 @@ impl<R: 'static> Recipe for Unbuildable<R> {
     fn finish(self) -> R {
         unreachable!("recipe did not compile")
     }
+}
+
+/// What `#[derive(ColumnType)]` emits calls to.
+#[cfg(feature = "polars")]
+pub mod data {
+    pub use crate::data::column::{struct_dtype, struct_field, struct_json_field, struct_series};
+    pub use polars::prelude::{DataType, PlSmallStr, PolarsResult, Series};
 }

@@ -2,7 +2,10 @@
 //! alone (so an empty run still has the right schema), and its values.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use polars::prelude::{DataType, NamedFrom, PlSmallStr, PolarsResult, Series, TimeUnit, TimeZone};
+use polars::prelude::{
+    BooleanChunked, DataType, Field, IntoSeries, NamedFrom, PlSmallStr, PolarsResult, Series,
+    StructChunked, TimeUnit, TimeZone,
+};
 
 /// A type a column can have in a [`DataFrame`](polars::prelude::DataFrame).
 ///
@@ -17,9 +20,37 @@ use polars::prelude::{DataType, NamedFrom, PlSmallStr, PolarsResult, Series, Tim
 /// | `chrono::DateTime<Utc>` | `Datetime(μs, UTC)` |
 /// | `Option<T>` | `T`'s, with nulls |
 /// | `Vec<T>` | `List(T's)` |
+/// | a struct with `#[derive(ColumnType)]` | `Struct` of its fields' dtypes |
 ///
-/// Implement it for your own types (a struct column usually maps to one of these), or
-/// mark the column `#[chatan(json)]` to store any `serde::Serialize` value as JSON text.
+/// Derive it for your own structs (`#[derive(chatan::data::ColumnType)]`, every field of
+/// a type listed here, or `#[chatan(json)]` on a field to store it as JSON text),
+/// implement it by hand, or mark the column `#[chatan(json)]` to store any
+/// `serde::Serialize` value as JSON text.
+///
+/// ```
+/// #[derive(Debug, chatan::data::ColumnType)]
+/// struct Review {
+///     score: u8,
+///     tags: Vec<String>,
+/// }
+///
+/// chatan::dataset! {
+///     #[derive(Debug)]
+///     struct Rated {
+///         answer: String = gen("an answer"),
+///         review: Review = |row| Review { score: row.answer.len() as u8, tags: vec![] },
+///     }
+/// }
+///
+/// use chatan::data::polars::prelude::{DataType, Field};
+/// assert_eq!(
+///     <Rated as chatan::data::ToFrame>::columns()[1].1,
+///     DataType::Struct(vec![
+///         Field::new("score".into(), DataType::UInt8),
+///         Field::new("tags".into(), DataType::List(Box::new(DataType::String))),
+///     ]),
+/// );
+/// ```
 #[diagnostic::on_unimplemented(
     message = "a column of type `{Self}` has no polars dtype",
     label = "this column cannot be stored in a DataFrame",
@@ -30,7 +61,10 @@ pub trait ColumnType {
     fn dtype() -> DataType;
 
     /// A column of `values`.
-    fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series>;
+    fn series(name: PlSmallStr, values: &[&Self]) -> PolarsResult<Series> {
+        let options: Vec<Option<&Self>> = values.iter().map(|v| Some(*v)).collect();
+        Self::series_of_options(name, &options)
+    }
 
     /// A column of `values` with nulls (for `Option<Self>`).
     fn series_of_options(name: PlSmallStr, values: &[Option<&Self>]) -> PolarsResult<Series>;
@@ -221,4 +255,63 @@ pub(crate) fn json_series<T: serde::Serialize>(
         .collect::<Result<Vec<String>, _>>()
         .map_err(|e| polars::prelude::PolarsError::ComputeError(e.to_string().into()))?;
     Ok(Series::new(name, texts))
+}
+
+/// A nullable column of any serializable value, stored as JSON text.
+fn json_series_of_options<T: serde::Serialize + ?Sized>(
+    name: PlSmallStr,
+    values: &[Option<&T>],
+) -> PolarsResult<Series> {
+    let texts = values
+        .iter()
+        .map(|v| v.map(serde_json::to_string).transpose())
+        .collect::<Result<Vec<Option<String>>, _>>()
+        .map_err(|e| polars::prelude::PolarsError::ComputeError(e.to_string().into()))?;
+    Ok(Series::new(name, texts))
+}
+
+/// The dtype of a struct column (for `#[derive(ColumnType)]`).
+pub fn struct_dtype(fields: Vec<(&str, DataType)>) -> DataType {
+    DataType::Struct(
+        fields
+            .into_iter()
+            .map(|(name, dtype)| Field::new(name.into(), dtype))
+            .collect(),
+    )
+}
+
+/// A struct column of `fields` (one series per field, each as long as `values`), null
+/// where a value is `None` (for `#[derive(ColumnType)]`).
+pub fn struct_series<S>(
+    name: PlSmallStr,
+    values: &[Option<&S>],
+    fields: Vec<Series>,
+) -> PolarsResult<Series> {
+    let mut column = StructChunked::from_series(name.clone(), values.len(), fields.iter())?;
+    if values.iter().any(Option::is_none) {
+        let present: Vec<bool> = values.iter().map(Option::is_some).collect();
+        let mask = BooleanChunked::new(name, &present);
+        let mask = mask.rechunk();
+        let validity = mask.downcast_iter().next().map(|a| a.values().clone());
+        column = column.with_outer_validity(validity);
+    }
+    Ok(column.into_series())
+}
+
+/// One field of each value of a struct column (for `#[derive(ColumnType)]`).
+pub fn struct_field<'a, S, T: ?Sized>(
+    values: &[Option<&'a S>],
+    get: impl Fn(&'a S) -> &'a T,
+) -> Vec<Option<&'a T>> {
+    values.iter().map(|v| v.map(&get)).collect()
+}
+
+/// The column of one `#[chatan(json)]` field of a struct column, as JSON text.
+pub fn struct_json_field<S, T: serde::Serialize + ?Sized>(
+    name: &str,
+    values: &[Option<&S>],
+    get: impl Fn(&S) -> &T,
+) -> PolarsResult<Series> {
+    let fields: Vec<Option<&T>> = values.iter().map(|v| v.map(&get)).collect();
+    json_series_of_options(name.into(), &fields)
 }

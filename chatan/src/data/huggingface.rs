@@ -120,10 +120,17 @@ fn feature(out: &mut String, dtype: &DataType, indent: &str) {
             let _ = writeln!(out, "{indent}list:");
             let nested = format!("{indent}  ");
             match &**inner {
-                DataType::List(_) => feature(out, inner, &nested),
+                DataType::List(_) | DataType::Struct(_) => feature(out, inner, &nested),
                 other => {
                     let _ = writeln!(out, "{nested}dtype: {}", value_type(other));
                 }
+            }
+        }
+        DataType::Struct(fields) => {
+            let _ = writeln!(out, "{indent}struct:");
+            for field in fields {
+                let _ = writeln!(out, "{indent}- name: {}", field.name());
+                feature(out, field.dtype(), &format!("{indent}  "));
             }
         }
         other => {

@@ -26,7 +26,7 @@
 //! # Ok(()) }
 //! ```
 
-mod column;
+pub(crate) mod column;
 #[cfg(feature = "http")]
 mod hub;
 mod huggingface;
@@ -41,6 +41,8 @@ pub use self::huggingface::{save_huggingface, save_huggingface_split};
 pub use self::save::{DataError, Format, save, save_as, write_frame};
 pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};
 pub use self::table::{Record, Records, Table};
+/// Derives [`ColumnType`] for a struct of columnable fields: a polars `Struct` column.
+pub use chatan_macros::ColumnType;
 
 /// polars itself, at the version chatan uses.
 pub use polars;

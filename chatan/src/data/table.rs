@@ -170,6 +170,21 @@ fn json(value: &AnyValue<'_>) -> Value {
         AnyValue::Float32(n) => Value::from(*n),
         AnyValue::Float64(n) => Value::from(*n),
         AnyValue::List(series) => Value::Array(series.iter().map(|v| json(&v)).collect()),
+        AnyValue::Struct(_, _, fields) => Value::Object(
+            fields
+                .iter()
+                .zip(value._iter_struct_av())
+                .map(|(field, v)| (field.name().to_string(), json(&v)))
+                .collect(),
+        ),
+        AnyValue::StructOwned(payload) => Value::Object(
+            payload
+                .1
+                .iter()
+                .zip(&payload.0)
+                .map(|(field, v)| (field.name().to_string(), json(v)))
+                .collect(),
+        ),
         // Dates and times as polars prints them (ISO 8601), which chrono parses.
         other => Value::from(other.to_string().trim_matches('"').replace(' ', "T")),
     }

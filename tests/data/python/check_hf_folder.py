@@ -13,6 +13,9 @@ import datasets
 def feature_type(feature):
     if isinstance(feature, datasets.Value):
         return feature.dtype
+    if isinstance(feature, dict):
+        fields = ",".join(f"{name}:{feature_type(f)}" for name, f in feature.items())
+        return f"struct<{fields}>"
     inner = getattr(feature, "feature", None)
     if inner is not None:
         return f"list<{feature_type(inner)}>"

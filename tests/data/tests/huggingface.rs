@@ -9,6 +9,14 @@ use chatan::chrono::{NaiveDate, NaiveDateTime};
 use chatan::data::polars::prelude::{ParquetReader, SerReader};
 use chatan_mock::MockConfig;
 
+/// A struct column: a polars `Struct`, a `datasets` dict feature.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, chatan::data::ColumnType)]
+pub struct Review {
+    pub score: u8,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+}
+
 chatan::dataset! {
     #[derive(Debug, Clone)]
     pub struct Typed {
@@ -23,6 +31,12 @@ chatan::dataset! {
         pub question: String = gen("a question about {topic}"),
         pub maybe: Option<u32> = |row| (row.count % 2 == 0).then_some(u32::from(row.count)),
         pub words: Vec<String> = |row| row.question.split(' ').take(3).map(str::to_owned).collect(),
+        pub review: Review = |row| Review {
+            score: row.count as u8,
+            tags: row.words.clone(),
+            note: row.flag.then(|| row.topic.clone()),
+        },
+        pub reviews: Vec<Review> = |row| vec![row.review.clone(); usize::from(row.count % 3)],
     }
 }
 
@@ -49,6 +63,7 @@ async fn a_folder_python_datasets_can_open() {
         "  - name: day\n    dtype: date32",
         "  - name: moment\n    dtype: timestamp[us]",
         "  - name: words\n    list:\n      dtype: string",
+        "  - name: review\n    struct:\n    - name: score\n      dtype: uint8\n    - name: tags\n      list:\n        dtype: string\n    - name: note\n      dtype: string\n",
         "    num_examples: 10",
         "    num_examples: 40",
         "  - name: test\n    num_bytes: ",
@@ -73,16 +88,20 @@ async fn a_folder_python_datasets_can_open() {
                 "question": r.question,
                 "maybe": r.maybe,
                 "words": r.words,
+                "review": r.review,
+                "reviews": r.reviews,
             })
         })
         .collect();
     let expected = serde_json::json!({
         "splits": {"train": 40, "test": 10},
-        "columns": ["id", "topic", "count", "big", "ratio", "flag", "day", "moment", "question", "maybe", "words"],
+        "columns": ["id", "topic", "count", "big", "ratio", "flag", "day", "moment", "question", "maybe", "words", "review", "reviews"],
         "features": {
             "id": "string", "topic": "string", "count": "uint16", "big": "int64",
             "ratio": "float64", "flag": "bool", "day": "date32", "moment": "timestamp[us]",
-            "question": "string", "maybe": "uint32", "words": "list<string>"
+            "question": "string", "maybe": "uint32", "words": "list<string>",
+            "review": "struct<score:uint8,tags:list<string>,note:string>",
+            "reviews": "list<struct<score:uint8,tags:list<string>,note:string>>",
         },
         "first_rows": rows,
     });

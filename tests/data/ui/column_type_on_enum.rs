@@ -1,0 +1,7 @@
+#[derive(chatan::data::ColumnType)]
+enum Mood {
+    Calm,
+    Stormy,
+}
+
+fn main() {}
