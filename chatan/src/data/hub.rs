@@ -23,11 +23,11 @@ use super::{DataError, Table};
 /// ```
 #[derive(Clone)]
 pub struct Hub {
-    endpoint: String,
-    token: Option<String>,
+    pub(super) endpoint: String,
+    pub(super) token: Option<String>,
     cache: PathBuf,
-    offline: bool,
-    client: reqwest::Client,
+    pub(super) offline: bool,
+    pub(super) client: reqwest::Client,
 }
 
 impl std::fmt::Debug for Hub {
@@ -95,10 +95,8 @@ impl Hub {
             repo: repo.to_owned(),
             message,
         };
-        let (owner, name) = repo
-            .split_once('/')
-            .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
-            .ok_or_else(|| fail("a dataset id is `owner/name`".into()))?;
+        let (owner, name) =
+            split_repo(repo).ok_or_else(|| fail("a dataset id is `owner/name`".into()))?;
         let dir = self
             .cache
             .join(format!("datasets--{owner}--{name}"))
@@ -179,11 +177,8 @@ impl Hub {
     }
 
     async fn get(&self, url: &str) -> Result<reqwest::Response, String> {
-        let mut request = self.client.get(url);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
+        let response = self
+            .authorized(self.client.get(url))
             .send()
             .await
             .map_err(|e| format!("{url}: {}", e.without_url()))?;
@@ -191,11 +186,30 @@ impl Hub {
         if status.is_success() {
             return Ok(response);
         }
-        let hint = match status.as_u16() {
-            401 | 403 => "; set HF_TOKEN to a token that can read it",
-            404 => "; check the dataset id, config and split",
-            _ => "",
-        };
-        Err(format!("the hub answered HTTP {status} for {url}{hint}"))
+        Err(status_error(status, url))
     }
+
+    /// `request` with the token, if there is one.
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+}
+
+/// `owner/name` as its two parts.
+pub(super) fn split_repo(repo: &str) -> Option<(&str, &str)> {
+    repo.split_once('/')
+        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+}
+
+/// An error status from the hub, with what to do about it.
+pub(super) fn status_error(status: reqwest::StatusCode, url: &str) -> String {
+    let hint = match status.as_u16() {
+        401 | 403 => "; set HF_TOKEN to a token with access to it",
+        404 => "; check the dataset id, config and split",
+        _ => "",
+    };
+    format!("the hub answered HTTP {status} for {url}{hint}")
 }

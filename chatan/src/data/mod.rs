@@ -30,6 +30,8 @@ pub(crate) mod column;
 #[cfg(feature = "http")]
 mod hub;
 mod huggingface;
+#[cfg(feature = "http")]
+mod push;
 mod save;
 mod sink;
 mod table;
@@ -38,6 +40,8 @@ pub use self::column::ColumnType;
 #[cfg(feature = "http")]
 pub use self::hub::Hub;
 pub use self::huggingface::{save_huggingface, save_huggingface_split};
+#[cfg(feature = "http")]
+pub use self::push::Pushed;
 pub use self::save::{DataError, Format, save, save_as, write_frame};
 pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};
 pub use self::table::{Record, Records, Table};

@@ -145,3 +145,109 @@ async fn hub_failures_say_what_to_do() {
         "{error}"
     );
 }
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    pub struct Pushable {
+        pub id: u32 = sample::range(0, 1000),
+        pub topic: String = sample::choice(["tides", "stars"]),
+        pub question: String = gen("a question about {topic}"),
+    }
+}
+
+#[tokio::test]
+async fn push_to_hub_commits_the_folder_and_it_reads_back() {
+    let hub = MockHub::builder().token("hf_write").start().await.unwrap();
+    let server = chatan_mock::MockServer::start(MockConfig::new())
+        .await
+        .unwrap();
+    let llm = chatan::OpenAi::compatible(&server.openai_url()).unwrap();
+    let rows = Pushable::runner(&llm).seed(4).generate(30).await.unwrap();
+    let client = Hub::from_env()
+        .endpoint(&hub.url())
+        .cache_dir(tests_data::scratch("hub-push-cache"))
+        .token("hf_write")
+        .offline(false);
+
+    let pushed = client.push_to_hub(&rows, "me/pushed").await.unwrap();
+    assert_eq!(
+        pushed.files,
+        ["README.md", "data/train-00000-of-00001.parquet"]
+    );
+    assert!(pushed.commit_oid.is_some());
+    assert_eq!(hub.commits(), 1, "one commit for the whole dataset");
+    let files = hub.repo_files("me/pushed").unwrap();
+    let card = String::from_utf8(files["README.md"].clone()).unwrap();
+    assert!(
+        card.contains("  - name: question\n    dtype: string"),
+        "{card}"
+    );
+    assert!(card.contains("    num_examples: 30"), "{card}");
+
+    // What was pushed is what comes back.
+    let table = client.table("me/pushed", "default", "train").await.unwrap();
+    assert_eq!(table.len(), 30);
+    let questions: Vec<String> = table
+        .records()
+        .map(|r| {
+            serde_json::to_value(r).unwrap()["question"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let expected: Vec<String> = rows.iter().map(|r| r.question.clone()).collect();
+    assert_eq!(questions, expected);
+
+    // Pushing again to the same repository makes a second commit; the parquet object,
+    // unchanged, is not uploaded again.
+    let uploads_before = hub
+        .hits()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/lfs-upload/"))
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    client.push_to_hub(&rows, "me/pushed").await.unwrap();
+    let uploads_after = hub
+        .hits()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/lfs-upload/"))
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    assert_eq!(hub.commits(), 2);
+    assert_eq!(uploads_before, 1);
+    assert_eq!(uploads_after, 1);
+}
+
+#[tokio::test]
+async fn a_push_without_a_token_or_with_a_wrong_one_says_so() {
+    let hub = MockHub::builder().token("hf_write").start().await.unwrap();
+    let rows: Vec<Pushable> = Vec::new();
+    let mut client = Hub::from_env()
+        .endpoint(&hub.url())
+        .cache_dir(tests_data::scratch("hub-push-cache-2"))
+        .offline(false);
+    // No token at all (HF_TOKEN may be set where the tests run: drop it by building a
+    // client with a wrong one instead, after checking the missing-token message).
+    if std::env::var_os("HF_TOKEN").is_none() {
+        let err = client.push_to_hub(&rows, "me/x").await.unwrap_err();
+        assert!(err.to_string().contains("HF_TOKEN"), "{err}");
+    }
+    client = client.token("hf_wrong");
+    let err = client.push_to_hub(&rows, "me/x").await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("401") && message.contains("HF_TOKEN"),
+        "{message}"
+    );
+    assert!(!message.contains("hf_wrong"), "the token leaked: {message}");
+    assert_eq!(hub.commits(), 0);
+    assert!(hub.repo_files("me/x").is_none());
+
+    let err = client
+        .offline(true)
+        .push_to_hub(&rows, "me/x")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("offline"), "{err}");
+}
