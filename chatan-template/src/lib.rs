@@ -22,14 +22,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod condition;
 mod node;
 mod parse;
 mod piece;
 mod snippet;
 
-pub use crate::node::{Branch, Conditional, Node, Reference, Template};
+pub use crate::node::{
+    Branch, CompareOp, Condition, Conditional, Literal, LiteralValue, Node, Operand, Reference,
+    Template,
+};
 pub use crate::parse::{Error, ErrorKind, parse};
-pub use crate::piece::{Piece, render};
+pub use crate::piece::{Arm, Fill, Piece, render};
 pub use crate::snippet::snippet;
 
 /// A byte range in a template's text.

@@ -7,23 +7,64 @@ pub enum Piece {
     Text(&'static str),
     /// The value of the recipe's reference number `n` (a column, or a field inside one).
     Ref(usize),
+    /// An `if` / `elif` / `else` chain: the first arm whose condition holds renders.
+    If(&'static [Arm]),
 }
 
-/// Renders `pieces` into `out`; `write_ref(n, out)` writes reference `n`'s value.
+/// One arm of a [`Piece::If`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arm {
+    /// The recipe's condition number `n`, or `None` for `else`.
+    pub condition: Option<usize>,
+    /// What the arm renders.
+    pub body: &'static [Piece],
+}
+
+/// How to fill in a compiled template: the values of references and the truth of
+/// conditions.
+pub trait Fill {
+    /// Writes reference `n`'s value.
+    fn write_ref(&mut self, n: usize, out: &mut String);
+    /// Whether condition `n` holds.
+    fn test(&mut self, n: usize) -> bool;
+}
+
+/// Renders `pieces` into `out`.
 ///
 /// ```
-/// use chatan_template::{Piece, render};
+/// use chatan_template::{Arm, Fill, Piece, render};
 ///
-/// let pieces = [Piece::Text("answer: "), Piece::Ref(0), Piece::Text("!")];
+/// struct Row { answer: &'static str, short: bool }
+/// impl Fill for Row {
+///     fn write_ref(&mut self, _: usize, out: &mut String) { out.push_str(self.answer) }
+///     fn test(&mut self, _: usize) -> bool { self.short }
+/// }
+///
+/// let pieces = [
+///     Piece::Text("answer: "),
+///     Piece::Ref(0),
+///     Piece::If(&[
+///         Arm { condition: Some(0), body: &[Piece::Text(" (briefly)")] },
+///         Arm { condition: None, body: &[Piece::Text(" (at length)")] },
+///     ]),
+/// ];
 /// let mut out = String::new();
-/// render(&pieces, &mut out, |n, out| out.push_str(["forty-two"][n]));
-/// assert_eq!(out, "answer: forty-two!");
+/// render(&pieces, &mut out, &mut Row { answer: "42", short: true });
+/// assert_eq!(out, "answer: 42 (briefly)");
 /// ```
-pub fn render(pieces: &[Piece], out: &mut String, mut write_ref: impl FnMut(usize, &mut String)) {
+pub fn render(pieces: &[Piece], out: &mut String, fill: &mut impl Fill) {
     for piece in pieces {
         match *piece {
             Piece::Text(text) => out.push_str(text),
-            Piece::Ref(n) => write_ref(n, out),
+            Piece::Ref(n) => fill.write_ref(n, out),
+            Piece::If(arms) => {
+                if let Some(arm) = arms
+                    .iter()
+                    .find(|arm| arm.condition.is_none_or(|n| fill.test(n)))
+                {
+                    render(arm.body, out, fill);
+                }
+            }
         }
     }
 }
