@@ -16,6 +16,7 @@ mod attr;
 mod check;
 mod closure;
 mod column_type;
+mod conditions;
 mod ctxt;
 mod declare;
 mod derive;
@@ -67,6 +68,7 @@ fn finish(cx: Ctxt, recipe: Option<Recipe>) -> proc_macro2::TokenStream {
         };
     };
     check::check(&cx, &recipe);
+    conditions::check(&cx, &recipe);
     let plan = plan::plan(&cx, &recipe);
     match cx.check() {
         Ok(()) => expand::expand(&recipe, &plan),

@@ -3,7 +3,9 @@
 use std::fmt::{Display, Write};
 use std::marker::PhantomData;
 
-pub use crate::recipe::{ColumnKind, ColumnSpec, DeriveError, GenSpec, Piece, Recipe, Spec};
+pub use crate::recipe::{
+    Arm, ColumnKind, ColumnSpec, CompareOp, DeriveError, GenSpec, Piece, Recipe, Spec,
+};
 pub use crate::sample::BoxedSampler;
 pub use serde;
 
@@ -137,6 +139,9 @@ impl<R: 'static> Recipe for Unbuildable<R> {
         Ok(())
     }
     fn write_ref(&self, _: usize, _: &mut String) {}
+    fn test(&self, _: usize) -> bool {
+        false
+    }
     fn accept(&mut self, _: usize, _: String) -> Result<(), ReplyError> {
         Ok(())
     }

@@ -67,7 +67,7 @@ pub struct GenSpec {
     pub trim: bool,
 }
 
-pub use chatan_template::Piece;
+pub use chatan_template::{Arm, CompareOp, Piece};
 
 /// A row being built: one optional cell per column. Implemented by the macros.
 pub trait Recipe: Send + Sized + 'static {
@@ -102,6 +102,10 @@ pub trait Recipe: Send + Sized + 'static {
     /// one; see [`Piece::Ref`]) into a prompt.
     fn write_ref(&self, reference: usize, out: &mut String);
 
+    /// Whether condition `condition` of the recipe's templates holds (see
+    /// [`Piece::If`]); the cells it reads are filled.
+    fn test(&self, condition: usize) -> bool;
+
     /// Fills generated column `column` from a reply.
     fn accept(&mut self, column: usize, reply: String) -> Result<(), ReplyError>;
 
@@ -111,7 +115,17 @@ pub trait Recipe: Send + Sized + 'static {
 
 /// Renders a compiled template for a row whose referenced cells are filled.
 pub(crate) fn render<R: Recipe>(cells: &R, template: &[Piece], out: &mut String) {
-    chatan_template::render(template, out, |reference, out| {
-        cells.write_ref(reference, out)
-    });
+    chatan_template::render(template, out, &mut Cells(cells));
+}
+
+/// A row's cells as what fills a template.
+struct Cells<'a, R>(&'a R);
+
+impl<R: Recipe> chatan_template::Fill for Cells<'_, R> {
+    fn write_ref(&mut self, n: usize, out: &mut String) {
+        self.0.write_ref(n, out);
+    }
+    fn test(&mut self, n: usize) -> bool {
+        self.0.test(n)
+    }
 }

@@ -15,6 +15,7 @@
 //! user's closure body cannot name them by accident.
 
 mod cells;
+mod conditions;
 mod declaration;
 mod methods;
 mod samplers;
@@ -59,7 +60,11 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let finish_fields = cells::finish(recipe);
     let (frame_type, frame_value) = frame_list(recipe);
 
-    let spec = spec(recipe, plan, &references);
+    let (spec, conditions) = spec(recipe, plan, &references);
+    let test_arms = conditions
+        .iter()
+        .enumerate()
+        .map(|(n, expression)| quote!(#n => #expression,));
     let columns_doc = format!("Handles to the columns of [`{row}`].");
 
     quote! {
@@ -135,6 +140,13 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     match __chatan_reference {
                         #(#write_arms)*
                         _ => #krate::__private::unreachable_column(__chatan_reference),
+                    }
+                }
+
+                fn test(&self, __chatan_condition: usize) -> bool {
+                    match __chatan_condition {
+                        #(#test_arms)*
+                        _ => #krate::__private::unreachable_column(__chatan_condition),
                     }
                 }
 

@@ -24,7 +24,9 @@ pub fn references(recipe: &Recipe) -> Vec<Ref> {
     let mut found: Vec<Ref> = Vec::new();
     for c in &recipe.columns {
         if let Some(Kind::Generated(g)) = &c.kind {
-            for r in g.template.iter().flat_map(|t| t.references()) {
+            // Only references written into prompts; the ones conditions read are
+            // compared, not written, so they need no `Display`.
+            for r in g.template.iter().flat_map(|t| t.rendered_references()) {
                 let Some(column) = recipe.columns.iter().position(|c| c.name == r.column()) else {
                     continue;
                 };
@@ -53,77 +55,126 @@ pub fn field_ident(name: &str, span: Span) -> Ident {
     }
 }
 
-/// The static description of the recipe that the engine schedules from.
-pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> TokenStream {
+/// A template's nodes as `Piece`s; each condition met is numbered in turn and its
+/// expression pushed onto `conditions` (which `Recipe::test` matches on).
+fn compile(
+    recipe: &Recipe,
+    references: &[Ref],
+    nodes: &[Node],
+    span: Span,
+    conditions: &mut Vec<TokenStream>,
+) -> Vec<TokenStream> {
     let krate = &recipe.krate;
-    let name = recipe.ident.to_string();
-    let columns = recipe.columns.iter().enumerate().map(|(i, c)| {
-        let column_name = &c.name;
-        let deps = &plan.deps[i];
-        let dependents = &plan.dependents[i];
-        let kind = match &c.kind {
-            Some(Kind::Sampled(_)) => quote!(#krate::__private::ColumnKind::Sampled),
-            Some(Kind::Static(_)) => quote!(#krate::__private::ColumnKind::Static),
-            Some(Kind::Derived(_)) => quote!(#krate::__private::ColumnKind::Derived),
-            Some(Kind::Generated(g)) => {
-                let pieces = g
-                    .template
+    nodes
+        .iter()
+        .map(|node| match node {
+            Node::Text(text) => quote!(#krate::__private::Piece::Text(#text)),
+            Node::Ref(r) => {
+                let k = references
                     .iter()
-                    .flat_map(|t| &t.nodes)
-                    .map(|node| match node {
-                        Node::Text(text) => quote!(#krate::__private::Piece::Text(#text)),
-                        Node::Ref(r) => {
-                            let k = references
-                                .iter()
-                                .position(|f| {
-                                    recipe.columns[f.column].name == r.column()
-                                        && f.fields == r.fields()
-                                })
-                                .expect("every reference was numbered");
-                            quote!(#krate::__private::Piece::Ref(#k))
-                        }
-                        Node::If(_) => {
-                            unreachable!("the template parser makes no conditionals yet")
+                    .position(|f| {
+                        recipe.columns[f.column].name == r.column() && f.fields == r.fields()
+                    })
+                    .expect("every reference was numbered");
+                quote!(#krate::__private::Piece::Ref(#k))
+            }
+            Node::If(conditional) => {
+                let mut arms = Vec::new();
+                for branch in &conditional.branches {
+                    let n = conditions.len();
+                    conditions.push(super::conditions::expression(
+                        recipe,
+                        &branch.condition,
+                        span,
+                    ));
+                    let body = compile(recipe, references, &branch.body, span, conditions);
+                    arms.push(quote! {
+                        #krate::__private::Arm {
+                            condition: ::core::option::Option::Some(#n),
+                            body: &[#(#body),*],
                         }
                     });
-                let o = &g.options;
-                let temperature = option(o.temperature.map(|t| quote!(#t)));
-                let max_tokens = option(o.max_tokens.map(|t| quote!(#t)));
-                let top_p = option(o.top_p.map(|p| quote!(#p)));
-                let trim = o.trim.unwrap_or(true);
-                let system = option(o.system.as_ref().map(|s| quote!(#s)));
-                let model = option(o.model.as_ref().map(|s| quote!(#s)));
-                let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
-                quote! {
-                    #krate::__private::ColumnKind::Generated(#krate::__private::GenSpec {
-                        template: &[#(#pieces),*],
-                        temperature: #temperature,
-                        max_tokens: #max_tokens,
-                        top_p: #top_p,
-                        system: #system,
-                        model: #model,
-                        generator: #generator,
-                        trim: #trim,
-                    })
+                }
+                if !conditional.otherwise.is_empty() {
+                    let body =
+                        compile(recipe, references, &conditional.otherwise, span, conditions);
+                    arms.push(quote! {
+                        #krate::__private::Arm {
+                            condition: ::core::option::Option::None,
+                            body: &[#(#body),*],
+                        }
+                    });
+                }
+                quote!(#krate::__private::Piece::If(&[#(#arms),*]))
+            }
+        })
+        .collect()
+}
+
+/// The static description of the recipe that the engine schedules from, and the
+/// expressions of its templates' conditions, in the order the pieces number them.
+pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, Vec<TokenStream>) {
+    let mut conditions = Vec::new();
+    let conditions_ref = &mut conditions;
+    let krate = &recipe.krate;
+    let name = recipe.ident.to_string();
+    let columns: Vec<TokenStream> = recipe
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let conditions = &mut *conditions_ref;
+            let column_name = &c.name;
+            let deps = &plan.deps[i];
+            let dependents = &plan.dependents[i];
+            let kind = match &c.kind {
+                Some(Kind::Sampled(_)) => quote!(#krate::__private::ColumnKind::Sampled),
+                Some(Kind::Static(_)) => quote!(#krate::__private::ColumnKind::Static),
+                Some(Kind::Derived(_)) => quote!(#krate::__private::ColumnKind::Derived),
+                Some(Kind::Generated(g)) => {
+                    let pieces = g.template.as_ref().map_or_else(Vec::new, |t| {
+                        compile(recipe, references, &t.nodes, g.literal.span(), conditions)
+                    });
+                    let o = &g.options;
+                    let temperature = option(o.temperature.map(|t| quote!(#t)));
+                    let max_tokens = option(o.max_tokens.map(|t| quote!(#t)));
+                    let top_p = option(o.top_p.map(|p| quote!(#p)));
+                    let trim = o.trim.unwrap_or(true);
+                    let system = option(o.system.as_ref().map(|s| quote!(#s)));
+                    let model = option(o.model.as_ref().map(|s| quote!(#s)));
+                    let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
+                    quote! {
+                        #krate::__private::ColumnKind::Generated(#krate::__private::GenSpec {
+                            template: &[#(#pieces),*],
+                            temperature: #temperature,
+                            max_tokens: #max_tokens,
+                            top_p: #top_p,
+                            system: #system,
+                            model: #model,
+                            generator: #generator,
+                            trim: #trim,
+                        })
+                    }
+                }
+                None => unreachable!("expand runs only on recipes without errors"),
+            };
+            quote! {
+                #krate::__private::ColumnSpec {
+                    name: #column_name,
+                    kind: #kind,
+                    deps: &[#(#deps),*],
+                    dependents: &[#(#dependents),*],
                 }
             }
-            None => unreachable!("expand runs only on recipes without errors"),
-        };
-        quote! {
-            #krate::__private::ColumnSpec {
-                name: #column_name,
-                kind: #kind,
-                deps: &[#(#deps),*],
-                dependents: &[#(#dependents),*],
-            }
-        }
-    });
-    quote! {
+        })
+        .collect();
+    let spec = quote! {
         #krate::__private::Spec {
             name: #name,
             columns: &[#(#columns),*],
         }
-    }
+    };
+    (spec, conditions)
 }
 
 fn option(value: Option<TokenStream>) -> TokenStream {

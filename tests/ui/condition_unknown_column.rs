@@ -1,7 +1,7 @@
 chatan::dataset! {
     struct Mixed {
         kind: String = sample::choice(["kernelbench", "kernelbook"]),
-        prompt: String = gen("{% if kind == \"kernelbench\" %}write a kernel{% endif %}"),
+        prompt: String = gen("{% if knd == \"kernelbench\" %}write a kernel{% endif %}"),
     }
 }
 
