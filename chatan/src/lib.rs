@@ -63,6 +63,7 @@ mod error;
 mod event;
 mod generator;
 pub mod layer;
+mod preview;
 #[cfg(feature = "progress")]
 mod progress;
 pub mod provider;
@@ -96,6 +97,7 @@ pub use crate::generator::{
     BoxFuture, DynGenerator, Generator, GeneratorSet, Generators, Reply, Request, Usage,
 };
 pub use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
+pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};
 #[cfg(feature = "anthropic")]
 pub use crate::provider::Anthropic;
 #[cfg(feature = "openai")]

@@ -126,6 +126,8 @@ impl<R: 'static> Recipe for Unbuildable<R> {
     const SPEC: Spec = Spec {
         name: "",
         columns: &[],
+        references: &[],
+        conditions: &[],
     };
     fn new() -> Self {
         unreachable!("recipe did not compile")

@@ -18,6 +18,10 @@ pub struct Spec {
     pub name: &'static str,
     /// The columns.
     pub columns: &'static [ColumnSpec],
+    /// For each reference [`Piece::Ref`] numbers, the column it reads.
+    pub references: &'static [usize],
+    /// For each condition [`Arm`]s number, the columns it reads.
+    pub conditions: &'static [&'static [usize]],
 }
 
 /// One column of a [`Spec`].

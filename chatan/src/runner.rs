@@ -15,7 +15,7 @@ use crate::generator::{DynGenerator, Generators};
 use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
 #[cfg(feature = "progress")]
 use crate::progress::{self, Progress};
-use crate::recipe::Recipe;
+use crate::recipe::{ColumnKind, Recipe};
 use crate::report::{FailurePolicy, Report, RowFailure};
 use crate::rowset::{IntoRowSet, RowSet};
 use crate::sample::IntoSampler;
@@ -259,6 +259,49 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
                 })
             }
         }
+    }
+
+    /// The prompts the first `rows` rows would send, rendered without calling any
+    /// model: sampled, static and derived values are filled in as the run would fill
+    /// them, and a value that a generated column will supply shows as `⟨column⟩` (a
+    /// condition on one shows each branch it could take). Print it as a table, or read
+    /// it in a test. With a [`seed`](Runner::seed), the rows are the ones the run will
+    /// make; fails like a run does if a sampler is unusable.
+    ///
+    /// ```
+    /// chatan::dataset! {
+    ///     #[derive(Debug)]
+    ///     struct Qa {
+    ///         topic: String = sample::choice(["tides"]),
+    ///         question: String = gen("a question about {topic}"),
+    ///         answer: String = gen("{% if topic == \"tides\" %}briefly: {% endif %}{question}"),
+    ///     }
+    /// }
+    /// let llm = chatan::GeneratorSet::new(); // nothing is called
+    /// let preview = Qa::runner(&llm).seed(1).preview(2).unwrap();
+    /// print!("{preview}");
+    /// let row = &preview.rows[0];
+    /// assert_eq!(row.prompt("question").unwrap().prompt, "a question about tides");
+    /// assert_eq!(row.prompt("answer").unwrap().prompt, "briefly: ⟨question⟩");
+    /// ```
+    pub fn preview(&self, rows: usize) -> Result<crate::Preview, Error> {
+        let columns = <R::__Recipe as Recipe>::SPEC.columns;
+        for (i, column) in columns.iter().enumerate() {
+            if matches!(column.kind, ColumnKind::Sampled | ColumnKind::Static) {
+                <R::__Recipe as Recipe>::check_sampler(&self.samplers, i).map_err(|cause| {
+                    Error::Sampler {
+                        column: column.name,
+                        cause,
+                    }
+                })?;
+            }
+        }
+        let seed = self.seed.unwrap_or_else(rand::random);
+        Ok(crate::preview::preview::<R::__Recipe>(
+            &self.samplers,
+            seed,
+            rows,
+        ))
     }
 
     /// Generates `rows` as a stream, in row order: rows are handed over as soon as they

@@ -66,6 +66,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             |c| c.original_code,
             sample::from_dataset(&kernelbook, "python_code"),
         );
+    // Look at the first prompts before paying for any.
+    print!("{}", runner.preview(2)?);
     let rows = runner.generate(1000).await?;
     let bench = rows
         .iter()

@@ -62,7 +62,7 @@ fn compile(
     references: &[Ref],
     nodes: &[Node],
     span: Span,
-    conditions: &mut Vec<TokenStream>,
+    conditions: &mut Vec<(TokenStream, Vec<usize>)>,
 ) -> Vec<TokenStream> {
     let krate = &recipe.krate;
     nodes
@@ -82,11 +82,15 @@ fn compile(
                 let mut arms = Vec::new();
                 for branch in &conditional.branches {
                     let n = conditions.len();
-                    conditions.push(super::conditions::expression(
-                        recipe,
-                        &branch.condition,
-                        span,
-                    ));
+                    let mut reads: Vec<usize> = Vec::new();
+                    for r in branch.condition.references() {
+                        let column = recipe.columns.iter().position(|c| c.name == r.column());
+                        if let Some(c) = column.filter(|c| !reads.contains(c)) {
+                            reads.push(c);
+                        }
+                    }
+                    let expression = super::conditions::expression(recipe, &branch.condition, span);
+                    conditions.push((expression, reads));
                     let body = compile(recipe, references, &branch.body, span, conditions);
                     arms.push(quote! {
                         #krate::__private::Arm {
@@ -168,13 +172,17 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
             }
         })
         .collect();
+    let reference_columns = references.iter().map(|r| r.column);
+    let condition_columns = conditions.iter().map(|(_, reads)| quote!(&[#(#reads),*]));
     let spec = quote! {
         #krate::__private::Spec {
             name: #name,
             columns: &[#(#columns),*],
+            references: &[#(#reference_columns),*],
+            conditions: &[#(#condition_columns),*],
         }
     };
-    (spec, conditions)
+    (spec, conditions.into_iter().map(|(e, _)| e).collect())
 }
 
 fn option(value: Option<TokenStream>) -> TokenStream {

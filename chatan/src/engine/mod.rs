@@ -62,6 +62,31 @@ pub(crate) struct Setup<'g> {
     pub stack: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g>,
 }
 
+/// Row `row` with every cell filled that needs no generator (sampled, static, and
+/// derived from those), as a run with `seed` would fill it; for previews.
+pub(crate) fn draw_row<R: Recipe>(
+    row: usize,
+    samplers: &R::Samplers,
+    seed: u64,
+) -> Result<R, (usize, crate::error::CellError)> {
+    let columns = R::SPEC.columns;
+    let column_keys: Vec<u64> = columns.iter().map(|c| column_key(c.name)).collect();
+    let roots: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].deps.is_empty())
+        .collect();
+    let draws = Draws::<R> {
+        samplers,
+        seed,
+        column_keys: &column_keys,
+    };
+    let mut state = RowState::<R>::new(row, &roots);
+    let mut asks = Vec::new();
+    state
+        .advance(&draws, &mut asks)
+        .map_err(|CellFailure { column, cause }| (column, cause))?;
+    Ok(state.into_cells())
+}
+
 impl<'g, R: Recipe> Run<'g, R> {
     /// Resolves the recipe's generators and checks its samplers; nothing is sent before
     /// this succeeds.

@@ -232,6 +232,11 @@ impl<R: Recipe> RowState<R> {
     }
 
     /// The finished row and the tokens it took.
+    /// The cells as they are now.
+    pub fn into_cells(self) -> R {
+        self.cells
+    }
+
     pub fn finish(self) -> (R::Row, Usage) {
         (self.cells.finish(), self.usage)
     }
