@@ -98,6 +98,12 @@ pub struct GenOptions {
     pub model: Option<LitStr>,
     /// Name of the generator to use, for recipes with several generators.
     pub generator: Option<LitStr>,
+    /// Stop sequences.
+    pub stop: Vec<LitStr>,
+    /// Sampling seed.
+    pub seed: Option<u64>,
+    /// Whether to cache the system prompt.
+    pub cache_system: Option<bool>,
 }
 
 /// A `|row| ...` column.

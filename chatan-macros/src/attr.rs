@@ -110,6 +110,9 @@ pub const GEN_OPTIONS: &[&str] = &[
     "model",
     "generator",
     "trim",
+    "stop",
+    "seed",
+    "cache_system",
 ];
 
 /// One argument of `gen(...)`.
@@ -246,7 +249,60 @@ fn parse_option(cx: &Ctxt, key: &Ident, value: &Expr, options: &mut GenOptions) 
                 return false;
             }
         },
-        "trim" => match value {
+        "stop" => {
+            let strings = match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(vec![s.clone()]),
+                Expr::Array(array) => array
+                    .elems
+                    .iter()
+                    .map(|e| match e {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            };
+            match strings {
+                Some(list) if !list.is_empty() && list.iter().all(|s| !s.value().is_empty()) => {
+                    options.stop = list;
+                }
+                _ => {
+                    cx.error_spanned(
+                        value,
+                        "stop must be a non-empty string literal or an array of them, \
+                         such as `stop = [\"\\n\\n\", \"###\"]`",
+                    );
+                    return false;
+                }
+            }
+        }
+        "seed" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) if i.base10_parse::<u64>().is_ok() => {
+                options.seed = i.base10_parse::<u64>().ok();
+            }
+            _ => {
+                cx.error_spanned(value, "seed must be a whole number literal, such as 7");
+                return false;
+            }
+        },
+        "trim" | "cache_system" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(b), ..
+            }) if name == "cache_system" => options.cache_system = Some(b.value),
+            _ if name == "cache_system" => {
+                cx.error_spanned(
+                    value,
+                    "cache_system must be `true` (ask the provider to cache the system \
+                     prompt) or `false`",
+                );
+                return false;
+            }
             Expr::Lit(ExprLit {
                 lit: Lit::Bool(b), ..
             }) => options.trim = Some(b.value),

@@ -36,4 +36,4 @@ pub use config::{Fault, MockConfig};
 pub use hub::{MockHub, MockHubBuilder};
 pub use reply::placeholder;
 pub use server::{Exchange, MockServer, Stats};
-pub use wire::Api;
+pub use wire::{Api, Structured};

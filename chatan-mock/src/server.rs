@@ -40,6 +40,21 @@ pub struct Exchange {
     pub max_tokens: Option<u64>,
     /// The nucleus-sampling `top_p`, if given.
     pub top_p: Option<f64>,
+    /// Which field carried the length limit: `max_tokens` or `max_completion_tokens`.
+    pub max_tokens_param: Option<&'static str>,
+    /// Stop sequences (`stop`, or Anthropic's `stop_sequences`).
+    pub stop: Vec<String>,
+    /// The sampling seed, if given (OpenAI only).
+    pub seed: Option<u64>,
+    /// The JSON Schema the reply had to match, for a structured request.
+    pub schema: Option<serde_json::Value>,
+    /// How the request asked for structured output.
+    pub structured: Option<crate::wire::Structured>,
+    /// Whether the system prompt was marked for caching (Anthropic `cache_control`).
+    pub cache_system: bool,
+    /// Every message of the request, as (role, text): a question asked again carries
+    /// the reply before and the follow-up.
+    pub turns: Vec<(String, String)>,
     /// When the request arrived, since the server started.
     pub received: Duration,
     /// When the response was sent (or the connection dropped), since the server started.
@@ -282,6 +297,13 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
         temperature: asked.temperature,
         max_tokens: asked.max_tokens,
         top_p: asked.top_p,
+        max_tokens_param: asked.max_tokens_param,
+        stop: asked.stop,
+        seed: asked.seed,
+        schema: asked.schema,
+        structured: asked.structured,
+        cache_system: asked.cache_system,
+        turns: asked.turns,
         received,
         finished: state.started.elapsed(),
         fault,
@@ -438,5 +460,8 @@ fn reply_text(state: &State, asked: &Asked) -> String {
             return rule.replies[i].clone();
         }
     }
-    reply::placeholder(asked.system.as_deref(), &asked.prompt)
+    match &asked.schema {
+        Some(schema) => wire::instance(schema, "text").to_string(),
+        None => reply::placeholder(asked.system.as_deref(), &asked.prompt),
+    }
 }

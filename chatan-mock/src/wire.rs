@@ -22,6 +22,36 @@ pub(crate) struct Asked {
     pub temperature: Option<f64>,
     pub max_tokens: Option<u64>,
     pub top_p: Option<f64>,
+    /// `max_tokens` or `max_completion_tokens`, whichever carried the limit.
+    pub max_tokens_param: Option<&'static str>,
+    pub stop: Vec<String>,
+    pub seed: Option<u64>,
+    /// The JSON Schema the reply must match: OpenAI's `response_format` `json_schema`,
+    /// or the input schema of the tool Anthropic's `tool_choice` names.
+    pub schema: Option<Value>,
+    /// OpenAI's `strict`, or the Anthropic tool's name.
+    pub structured: Option<Structured>,
+    /// Whether the system prompt carried `cache_control`.
+    pub cache_system: bool,
+    /// Every message, as (role, text).
+    pub turns: Vec<(String, String)>,
+}
+
+/// How a request asked for structured output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Structured {
+    /// OpenAI `response_format: {"type": "json_schema"}`, with its `strict`.
+    JsonSchema {
+        /// The schema's name.
+        name: String,
+        /// Whether it was strict.
+        strict: bool,
+    },
+    /// An Anthropic tool forced by `tool_choice`.
+    Tool {
+        /// The tool's name.
+        name: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -32,6 +62,26 @@ struct OpenAiRequest {
     top_p: Option<f64>,
     max_tokens: Option<u64>,
     max_completion_tokens: Option<u64>,
+    #[serde(default)]
+    stop: Option<Stop>,
+    seed: Option<u64>,
+    response_format: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Stop {
+    fn list(self) -> Vec<String> {
+        match self {
+            Stop::One(s) => vec![s],
+            Stop::Many(v) => v,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -66,10 +116,15 @@ impl Content {
 struct AnthropicRequest {
     model: String,
     max_tokens: u64,
-    system: Option<String>,
+    system: Option<Value>,
     messages: Vec<OpenAiMessage>,
     temperature: Option<f64>,
     top_p: Option<f64>,
+    #[serde(default)]
+    stop_sequences: Vec<String>,
+    #[serde(default)]
+    tools: Vec<Value>,
+    tool_choice: Option<Value>,
 }
 
 /// Reads a request body; the error is the 400 message a real server would give.
@@ -80,12 +135,42 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> Result<Asked, String> {
                 serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))?;
             let mut system = None;
             let mut prompt = None;
+            let mut turns = Vec::new();
             for m in r.messages {
+                let text = m.content.text();
                 match m.role.as_str() {
-                    "system" | "developer" => system = Some(m.content.text()),
-                    "user" => prompt = Some(m.content.text()),
+                    "system" | "developer" => system = Some(text.clone()),
+                    "user" if prompt.is_none() => prompt = Some(text.clone()),
                     _ => {}
                 }
+                turns.push((m.role, text));
+            }
+            let (schema, structured) = match &r.response_format {
+                Some(format) if format["type"] == "json_schema" => {
+                    let spec = &format["json_schema"];
+                    let schema = spec
+                        .get("schema")
+                        .cloned()
+                        .ok_or("response_format.json_schema.schema is required")?;
+                    let name = spec["name"]
+                        .as_str()
+                        .ok_or("response_format.json_schema.name is required")?;
+                    (
+                        Some(schema),
+                        Some(Structured::JsonSchema {
+                            name: name.to_owned(),
+                            strict: spec["strict"].as_bool().unwrap_or(false),
+                        }),
+                    )
+                }
+                Some(format) if format["type"] == "json_object" || format["type"] == "text" => {
+                    (None, None)
+                }
+                Some(format) => return Err(format!("unsupported response_format: {format}")),
+                None => (None, None),
+            };
+            if r.max_tokens.is_some() && r.max_completion_tokens.is_some() {
+                return Err("max_tokens and max_completion_tokens cannot both be set".into());
             }
             Ok(Asked {
                 model: r.model,
@@ -94,27 +179,152 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> Result<Asked, String> {
                 temperature: r.temperature,
                 max_tokens: r.max_tokens.or(r.max_completion_tokens),
                 top_p: r.top_p,
+                max_tokens_param: match (r.max_tokens, r.max_completion_tokens) {
+                    (Some(_), _) => Some("max_tokens"),
+                    (_, Some(_)) => Some("max_completion_tokens"),
+                    _ => None,
+                },
+                stop: r.stop.map(Stop::list).unwrap_or_default(),
+                seed: r.seed,
+                schema,
+                structured,
+                cache_system: false,
+                turns,
             })
         }
         Api::Anthropic => {
             let r: AnthropicRequest =
                 serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))?;
-            let prompt = r
-                .messages
-                .into_iter()
-                .rev()
-                .find(|m| m.role == "user")
-                .ok_or("messages must contain a user message")?
-                .content
-                .text();
+            let (system, cache_system) = match r.system {
+                None => (None, false),
+                Some(Value::String(s)) => (Some(s), false),
+                Some(Value::Array(blocks)) => (
+                    Some(
+                        blocks
+                            .iter()
+                            .filter_map(|b| b["text"].as_str())
+                            .collect::<String>(),
+                    ),
+                    blocks.iter().any(|b| b.get("cache_control").is_some()),
+                ),
+                Some(other) => return Err(format!("system: unsupported value {other}")),
+            };
+            let (schema, structured) = match &r.tool_choice {
+                Some(choice) if choice["type"] == "tool" => {
+                    let name = choice["name"].as_str().ok_or("tool_choice.name is required")?;
+                    let tool = r
+                        .tools
+                        .iter()
+                        .find(|t| t["name"] == name)
+                        .ok_or_else(|| format!("tool_choice names {name}, which is not in tools"))?;
+                    let schema = tool
+                        .get("input_schema")
+                        .cloned()
+                        .ok_or("tools.input_schema is required")?;
+                    if schema["type"] != "object" {
+                        return Err("tools.input_schema: type must be object".into());
+                    }
+                    (
+                        Some(schema),
+                        Some(Structured::Tool {
+                            name: name.to_owned(),
+                        }),
+                    )
+                }
+                _ => (None, None),
+            };
+            let mut turns = Vec::new();
+            let mut prompt = None;
+            for m in r.messages {
+                let text = m.content.text();
+                if m.role == "user" && prompt.is_none() {
+                    prompt = Some(text.clone());
+                }
+                turns.push((m.role, text));
+            }
             Ok(Asked {
                 model: r.model,
-                system: r.system,
-                prompt,
+                system,
+                prompt: prompt.ok_or("messages must contain a user message")?,
                 temperature: r.temperature,
                 max_tokens: Some(r.max_tokens),
                 top_p: r.top_p,
+                max_tokens_param: Some("max_tokens"),
+                stop: r.stop_sequences,
+                seed: None,
+                schema,
+                structured,
+                cache_system,
+                turns,
             })
+        }
+    }
+}
+
+/// A value that matches `schema`, made up the same way every time: the first enum
+/// value, the smallest allowed number (at least 1), a placeholder string, one item per
+/// array, every property of an object.
+pub(crate) fn instance(schema: &Value, hint: &str) -> Value {
+    if let Some(Value::Array(values)) = schema.get("enum") {
+        return values.first().cloned().unwrap_or(Value::Null);
+    }
+    if let Some(value) = schema.get("const") {
+        return value.clone();
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(options)) = schema.get(key) {
+            let option = options
+                .iter()
+                .find(|o| o["type"] != "null")
+                .or(options.first());
+            return option.map_or(Value::Null, |o| instance(o, hint));
+        }
+    }
+    let kind = match schema.get("type") {
+        Some(Value::Array(types)) => types
+            .iter()
+            .find(|t| *t != "null")
+            .and_then(Value::as_str)
+            .unwrap_or("null"),
+        Some(Value::String(t)) => t.as_str(),
+        _ if schema.get("properties").is_some() => "object",
+        _ => "string",
+    };
+    let bound = |key: &str| schema.get(key).and_then(Value::as_f64);
+    match kind {
+        "object" => {
+            let mut object = serde_json::Map::new();
+            if let Some(Value::Object(properties)) = schema.get("properties") {
+                for (name, property) in properties {
+                    object.insert(name.clone(), instance(property, name));
+                }
+            }
+            Value::Object(object)
+        }
+        "array" => {
+            let n = schema.get("minItems").and_then(Value::as_u64).unwrap_or(1).max(1);
+            let item = schema.get("items").cloned().unwrap_or(Value::Null);
+            Value::Array((0..n).map(|_| instance(&item, hint)).collect())
+        }
+        "integer" => {
+            let low = bound("minimum").unwrap_or(1.0).max(1.0);
+            let low = bound("maximum").map_or(low, |high| low.min(high));
+            json!(low as i64)
+        }
+        "number" => {
+            let low = bound("minimum").unwrap_or(0.5);
+            json!(bound("maximum").map_or(low, |high| low.min(high)))
+        }
+        "boolean" => Value::Bool(true),
+        "null" => Value::Null,
+        _ => {
+            let text = format!("mock {hint}");
+            let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+            if text.chars().count() < min {
+                Value::from(format!("{text}{}", "x".repeat(min - text.chars().count())))
+            } else {
+                Value::from(text)
+            }
         }
     }
 }
@@ -143,15 +353,32 @@ pub(crate) fn reply(api: Api, id: u64, asked: &Asked, text: &str) -> Value {
                 "total_tokens": tokens(&asked.prompt) + tokens(text)
             }
         }),
-        Api::Anthropic => json!({
+        Api::Anthropic => {
+            // A forced tool gets a tool call whose input is the reply, if the reply is
+            // JSON; otherwise the text, as a model that ignored the tool would send.
+            let tool_input = match &asked.structured {
+                Some(Structured::Tool { name }) => serde_json::from_str::<Value>(text)
+                    .ok()
+                    .map(|input| (name.clone(), input)),
+                _ => None,
+            };
+            let (content, stop_reason) = match tool_input {
+                Some((name, input)) => (
+                    json!([{"type": "tool_use", "id": format!("toolu_mock_{id}"), "name": name, "input": input}]),
+                    "tool_use",
+                ),
+                None => (json!([{"type": "text", "text": text}]), "end_turn"),
+            };
+            json!({
             "id": format!("msg_mock_{id}"),
             "type": "message",
             "role": "assistant",
             "model": asked.model,
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
+            "content": content,
+            "stop_reason": stop_reason,
             "usage": {"input_tokens": tokens(&asked.prompt), "output_tokens": tokens(text)}
-        }),
+            })
+        }
     }
 }
 

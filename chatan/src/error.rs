@@ -133,6 +133,7 @@ pub struct ReplyError {
     pub excerpt: String,
     /// Why it did not parse.
     pub reason: String,
+    reply: Option<String>,
 }
 
 impl ReplyError {
@@ -147,7 +148,22 @@ impl ReplyError {
             expected: std::any::type_name::<T>(),
             excerpt,
             reason: reason.to_string(),
+            reply: None,
         }
+    }
+
+    /// Like [`new`](ReplyError::new), naming the type by name and keeping the whole
+    /// reply, so that it can be shown to the model when the question is asked again.
+    pub fn with_reply(expected: &'static str, reply: &str, reason: impl fmt::Display) -> Self {
+        let mut error = ReplyError::new::<()>(reply, reason);
+        error.expected = expected;
+        error.reply = Some(reply.to_owned());
+        error
+    }
+
+    /// The whole reply, when the parser kept it ([`with_reply`](ReplyError::with_reply)).
+    pub fn reply(&self) -> Option<&str> {
+        self.reply.as_deref()
     }
 }
 

@@ -27,6 +27,20 @@ pub struct Request<'a> {
     pub top_p: Option<f32>,
     /// The column's model override, if set.
     pub model: Option<&'a str>,
+    /// Sequences that end the reply (the column's `stop`), empty if none.
+    pub stop: &'a [&'a str],
+    /// The column's sampling seed, for providers that take one (OpenAI-compatible
+    /// servers); others ignore it.
+    pub seed: Option<u64>,
+    /// Whether to ask the provider to cache the system prompt (Anthropic's
+    /// `cache_control`; others cache long shared prefixes by themselves).
+    pub cache_system: bool,
+    /// The JSON Schema the reply must match, for a structured column (see
+    /// [`Schema`](crate::structured::Schema)); `None` for text.
+    pub schema: Option<&'a crate::structured::Schema>,
+    /// When a question is asked again because its reply could not be used: that reply
+    /// and why, so the model can correct itself.
+    pub feedback: Option<Feedback<'a>>,
     /// The row being generated.
     pub row: usize,
     /// The column being generated.
@@ -49,6 +63,11 @@ impl<'a> Request<'a> {
             max_tokens: None,
             top_p: None,
             model: None,
+            stop: &[],
+            seed: None,
+            cache_system: false,
+            schema: None,
+            feedback: None,
             row: 0,
             column: "",
             attempt: 1,
@@ -112,6 +131,45 @@ impl<'a> Request<'a> {
         self.model = Some(model);
         self
     }
+
+    /// With stop sequences.
+    pub fn stop(mut self, stop: &'a [&'a str]) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// With a sampling seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Asking for a reply that matches `schema`.
+    pub fn schema(mut self, schema: &'a crate::structured::Schema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+}
+
+/// A reply that could not be used, and why; sent back with the question when it is asked
+/// again (see [`Request::feedback`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Feedback<'a> {
+    /// The reply.
+    pub reply: &'a str,
+    /// Why it could not be used.
+    pub problem: &'a str,
+}
+
+impl Feedback<'_> {
+    /// The follow-up message that asks for a corrected reply.
+    pub fn message(&self) -> String {
+        format!(
+            "That reply could not be used: {}. Answer the request again, correcting this, \
+             and reply with the answer only.",
+            self.problem
+        )
+    }
 }
 
 impl fmt::Debug for Request<'_> {
@@ -123,6 +181,11 @@ impl fmt::Debug for Request<'_> {
             .field("max_tokens", &self.max_tokens)
             .field("top_p", &self.top_p)
             .field("model", &self.model)
+            .field("stop", &self.stop)
+            .field("seed", &self.seed)
+            .field("cache_system", &self.cache_system)
+            .field("schema", &self.schema.is_some())
+            .field("feedback", &self.feedback)
             .field("row", &self.row)
             .field("column", &self.column)
             .field("attempt", &self.attempt)

@@ -74,6 +74,7 @@ mod rng;
 mod rowset;
 mod runner;
 pub mod sample;
+pub mod structured;
 #[cfg(feature = "http")]
 mod secret;
 
@@ -94,7 +95,8 @@ pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
 pub use crate::error::{CellError, ConfigError, Error, GeneratorError, ReplyError, RunError};
 pub use crate::event::{Event, Observer};
 pub use crate::generator::{
-    BoxFuture, DynGenerator, Generator, GeneratorSet, Generators, Reply, Request, Usage,
+    BoxFuture, DynGenerator, Feedback, Generator, GeneratorSet, Generators, Reply, Request,
+    Usage,
 };
 pub use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
 pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};

@@ -11,7 +11,6 @@ pub use serde;
 
 use crate::dataset::{Dataset, SampledColumn, SamplersOf};
 use crate::error::ReplyError;
-use crate::reply::FromReply;
 use crate::sample::FromSampled;
 use crate::sample::SampleContext;
 
@@ -77,10 +76,96 @@ pub fn write_field<T: Render + ?Sized>(out: &mut String, value: &T) {
     value.render(out);
 }
 
-/// Reads a reply into a generated column's type.
-#[inline]
-pub fn parse_reply<T: FromReply>(reply: String) -> Result<T, ReplyError> {
-    T::from_reply(reply)
+/// How a generated column's type is read from a reply, chosen by method resolution on
+/// `(&&&Probe::<T>::new())` (autoref specialization, for the concrete types the macros
+/// emit): a [`FromReply`] type reads the reply as text; otherwise a
+/// `Deserialize + JsonSchema` type is a structured column; otherwise the `FromReply`
+/// bound is reported, with its note on both ways out.
+pub mod reply {
+    use std::marker::PhantomData;
+    use std::sync::Arc;
+
+    use schemars::JsonSchema;
+    use serde::de::DeserializeOwned;
+
+    use crate::error::ReplyError;
+    use crate::reply::FromReply;
+    use crate::structured::Schema;
+
+    /// The probe.
+    pub struct Probe<T>(PhantomData<fn() -> T>);
+
+    impl<T> Probe<T> {
+        /// A probe for `T`.
+        #[inline]
+        pub fn new() -> Self {
+            Probe(PhantomData)
+        }
+    }
+
+    impl<T> Default for Probe<T> {
+        fn default() -> Self {
+            Probe::new()
+        }
+    }
+
+    /// A text column.
+    pub trait TextReply<T> {
+        /// No schema.
+        fn schema(&self) -> Option<Arc<Schema>>;
+        /// [`FromReply`].
+        fn parse(&self, reply: String) -> Result<T, ReplyError>;
+    }
+
+    impl<T: FromReply> TextReply<T> for &&Probe<T> {
+        #[inline]
+        fn schema(&self) -> Option<Arc<Schema>> {
+            None
+        }
+        #[inline]
+        fn parse(&self, reply: String) -> Result<T, ReplyError> {
+            T::from_reply(reply)
+        }
+    }
+
+    /// A structured column.
+    pub trait StructuredReply<T> {
+        /// The type's schema.
+        fn schema(&self) -> Option<Arc<Schema>>;
+        /// JSON, checked against the schema, deserialized.
+        fn parse(&self, reply: String) -> Result<T, ReplyError>;
+    }
+
+    impl<T: DeserializeOwned + JsonSchema + 'static> StructuredReply<T> for &Probe<T> {
+        fn schema(&self) -> Option<Arc<Schema>> {
+            Some(Schema::of::<T>())
+        }
+        fn parse(&self, reply: String) -> Result<T, ReplyError> {
+            Schema::of::<T>().parse(&reply)
+        }
+    }
+
+    /// Neither: the bound on `parse` is the compile error.
+    pub trait NoReply<T> {
+        /// None (the column does not compile anyway).
+        fn schema(&self) -> Option<Arc<Schema>>;
+        /// Unreachable: `T` is not a `FromReply`.
+        fn parse(&self, reply: String) -> Result<T, ReplyError>
+        where
+            T: FromReply;
+    }
+
+    impl<T> NoReply<T> for Probe<T> {
+        fn schema(&self) -> Option<Arc<Schema>> {
+            None
+        }
+        fn parse(&self, reply: String) -> Result<T, ReplyError>
+        where
+            T: FromReply,
+        {
+            T::from_reply(reply)
+        }
+    }
 }
 
 /// The value of a fallible derived column (`|row| -> Result<T, E> { .. }`), its error
@@ -143,6 +228,9 @@ impl<R: 'static> Recipe for Unbuildable<R> {
     fn write_ref(&self, _: usize, _: &mut String) {}
     fn test(&self, _: usize) -> bool {
         false
+    }
+    fn schema(_: usize) -> Option<std::sync::Arc<crate::structured::Schema>> {
+        None
     }
     fn accept(&mut self, _: usize, _: String) -> Result<(), ReplyError> {
         Ok(())

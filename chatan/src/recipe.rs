@@ -69,6 +69,12 @@ pub struct GenSpec {
     pub generator: Option<&'static str>,
     /// Whether the reply loses its leading and trailing whitespace before it is read.
     pub trim: bool,
+    /// Sequences that end the reply.
+    pub stop: &'static [&'static str],
+    /// Sampling seed, for providers that take one.
+    pub seed: Option<u64>,
+    /// Whether to ask the provider to cache the system prompt.
+    pub cache_system: bool,
 }
 
 pub use chatan_template::{Arm, CompareOp, Piece};
@@ -109,6 +115,10 @@ pub trait Recipe: Send + Sized + 'static {
     /// Whether condition `condition` of the recipe's templates holds (see
     /// [`Piece::If`]); the cells it reads are filled.
     fn test(&self, condition: usize) -> bool;
+
+    /// The JSON Schema of generated column `column`'s type, if it is a structured
+    /// column (see [`crate::structured`]).
+    fn schema(column: usize) -> Option<std::sync::Arc<crate::structured::Schema>>;
 
     /// Fills generated column `column` from a reply.
     fn accept(&mut self, column: usize, reply: String) -> Result<(), ReplyError>;

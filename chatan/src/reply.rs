@@ -2,12 +2,15 @@
 
 use crate::error::ReplyError;
 
-/// A type a generated column can have. `String` takes the reply as the column gets it
-/// (stripped of leading and trailing whitespace unless the column says `trim = false`);
-/// numbers, `bool` and `char` parse the trimmed reply (a reply that does not parse is
-/// requested again, then reported; it is never replaced by a default).
+/// A type a generated column reads from the reply's text. `String` takes the reply as
+/// the column gets it (stripped of leading and trailing whitespace unless the column
+/// says `trim = false`); numbers, `bool` and `char` parse the trimmed reply (a reply that
+/// does not parse is requested again, then reported; it is never replaced by a default).
 ///
-/// Implement it for your own types:
+/// A column of any other type that is `serde::Deserialize + schemars::JsonSchema` (a
+/// struct, an enum, a `Vec`) is a structured column instead: see [`crate::structured`].
+///
+/// Implement it for your own types, to read the text yourself:
 ///
 /// ```
 /// use chatan::{FromReply, ReplyError};
@@ -27,7 +30,7 @@ use crate::error::ReplyError;
 #[diagnostic::on_unimplemented(
     message = "a generated column cannot have type `{Self}`",
     label = "this column's reply cannot be turned into a `{Self}`",
-    note = "generated columns can be `String`, a number, `bool` or `char`; implement `chatan::FromReply` for other types"
+    note = "generated columns can be `String`, a number, `bool` or `char`; derive `serde::Deserialize` and `schemars::JsonSchema` for a structured (JSON) column, or implement `chatan::FromReply` to read the text yourself"
 )]
 pub trait FromReply: Sized {
     /// Reads the reply.

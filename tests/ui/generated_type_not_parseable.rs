@@ -1,7 +1,10 @@
+#[derive(Debug)]
+pub struct Keywords(Vec<String>);
+
 chatan::dataset! {
     struct Row {
         question: String = gen("write a question"),
-        keywords: Vec<String> = gen("list keywords of {question}"),
+        keywords: Keywords = gen("list keywords of {question}"),
     }
 }
 

@@ -120,16 +120,61 @@ pub fn accept_arms(recipe: &Recipe) -> Vec<TokenStream> {
             };
             let (ident, ty) = (&c.ident, &c.ty);
             let krate = respanned(krate, g.literal.span());
+            // Spanned on the type, where a type that cannot be read is reported.
+            let parsed = probe(&krate, ty, ty.span(), quote!(parse(__chatan_reply)));
             Some(quote_spanned! {g.literal.span()=>
                 #i => {
-                    self.#ident = ::core::option::Option::Some(
-                        #krate::__private::parse_reply::<#ty>(__chatan_reply)?,
-                    );
+                    self.#ident = ::core::option::Option::Some(#parsed?);
                     ::core::result::Result::Ok(())
                 }
             })
         })
         .collect()
+}
+
+/// `Recipe::schema`'s arms: the schema of each structured column's type.
+pub fn schema_arms(recipe: &Recipe) -> Vec<TokenStream> {
+    recipe
+        .columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let Some(Kind::Generated(g)) = &c.kind else {
+                return None;
+            };
+            let krate = respanned(&recipe.krate, g.literal.span());
+            let schema = probe(&krate, &c.ty, g.literal.span(), quote!(schema()));
+            Some(quote_spanned! {g.literal.span()=> #i => #schema, })
+        })
+        .collect()
+}
+
+/// `call` on the probe that picks how a column's type is read from a reply (text through
+/// `FromReply`, else structured JSON), with the probe's traits in scope under `_` names
+/// inside a block of its own.
+fn probe(
+    krate: &TokenStream,
+    ty: &syn::Type,
+    span: proc_macro2::Span,
+    call: TokenStream,
+) -> TokenStream {
+    let call: TokenStream = call
+        .into_iter()
+        .map(|mut t| {
+            t.set_span(span);
+            t
+        })
+        .collect();
+    quote_spanned! {span=>
+        {
+            // Only the trait that applies is used; the allow covers this `use` alone.
+            #[allow(unused_imports)]
+            use #krate::__private::reply::{
+                NoReply as _, StructuredReply as _, TextReply as _,
+            };
+            (&&&#krate::__private::reply::Probe::<#ty>::new()).#call
+        }
+    }
 }
 
 /// `Recipe::write_ref`'s arms: one for each distinct reference (a column, or a field path

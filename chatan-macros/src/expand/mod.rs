@@ -55,6 +55,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let derive_arms = cells::derive_arms(recipe);
     let derive_fns = cells::derive_fns(recipe);
     let accept_arms = cells::accept_arms(recipe);
+    let schema_arms = cells::schema_arms(recipe);
     let references = references(recipe);
     let write_arms = cells::write_arms(recipe, &references);
     let finish_fields = cells::finish(recipe);
@@ -147,6 +148,17 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     match __chatan_condition {
                         #(#test_arms)*
                         _ => #krate::__private::unreachable_column(__chatan_condition),
+                    }
+                }
+
+                fn schema(
+                    __chatan_column: usize,
+                ) -> ::core::option::Option<
+                    ::std::sync::Arc<#krate::structured::Schema>,
+                > {
+                    match __chatan_column {
+                        #(#schema_arms)*
+                        _ => ::core::option::Option::None,
                     }
                 }
 

@@ -26,7 +26,7 @@ use tracing::Instrument;
 use self::row::{Ask, CellFailure, Draws, RowState, Step};
 use crate::error::{Error, GeneratorError};
 use crate::event::{Event, Observer, Observers};
-use crate::generator::{DynGenerator, Generators, Reply, Request, Usage};
+use crate::generator::{DynGenerator, Feedback, Generators, Reply, Request, Usage};
 use crate::recipe::{ColumnKind, Recipe};
 use crate::report::{FailurePolicy, Tally};
 use crate::rng::column_key;
@@ -41,6 +41,8 @@ pub(crate) struct Run<'g, R: Recipe> {
     /// The generator stack of each generated column (an index into `stacks`).
     routes: Vec<usize>,
     stacks: Vec<Box<dyn DynGenerator + 'g>>,
+    /// The JSON Schema of each structured column.
+    schemas: Vec<Option<std::sync::Arc<crate::structured::Schema>>>,
     /// How many times a question is asked while its replies do not parse.
     max_asks: u32,
     observers: Observers<'g>,
@@ -132,8 +134,15 @@ impl<'g, R: Recipe> Run<'g, R> {
         let tally = std::sync::Arc::new(Tally::default());
         let mut observers = setup.observers;
         observers.push_shared(std::sync::Arc::clone(&tally) as std::sync::Arc<dyn Observer + 'g>);
+        let schemas = (0..columns.len())
+            .map(|i| match columns[i].kind {
+                ColumnKind::Generated(_) => R::schema(i),
+                _ => None,
+            })
+            .collect();
         Ok(Run {
             samplers,
+            schemas,
             seed,
             column_keys: columns.iter().map(|c| column_key(c.name)).collect(),
             roots: (0..columns.len())
@@ -234,6 +243,14 @@ impl<'g, R: Recipe> Run<'g, R> {
         request.max_tokens = spec.max_tokens;
         request.top_p = spec.top_p;
         request.model = spec.model;
+        request.stop = spec.stop;
+        request.seed = spec.seed;
+        request.cache_system = spec.cache_system;
+        request.schema = self.schemas[ask.column].as_deref();
+        request.feedback = ask.feedback.as_ref().map(|(reply, problem)| Feedback {
+            reply,
+            problem,
+        });
         let span = tracing::debug_span!(
             "chatan.request",
             row,

@@ -17,6 +17,9 @@ pub(crate) struct Ask {
     pub prompt: String,
     /// Which request for this cell it is, from 1.
     pub attempt: u32,
+    /// The reply before, and why it could not be used, when this question is asked
+    /// again.
+    pub feedback: Option<(String, String)>,
 }
 
 /// What an answer did to the row.
@@ -150,6 +153,7 @@ impl<R: Recipe> RowState<R> {
                         column,
                         prompt,
                         attempt: 1,
+                        feedback: None,
                     });
                 }
                 Err(cause) => return Err(CellFailure { column, cause }),
@@ -197,11 +201,14 @@ impl<R: Recipe> RowState<R> {
                     // inside a layer do not use up the re-asks.
                     Err(cause) if self.asks[column] < max_asks => {
                         self.asks[column] += 1;
+                        let reply = cause.reply().unwrap_or(&cause.excerpt).to_owned();
+                        let feedback = Some((reply, cause.reason.clone()));
                         Step::Again(
                             Ask {
                                 column,
                                 prompt: ask.prompt,
                                 attempt: attempts + 1,
+                                feedback,
                             },
                             cause,
                         )
@@ -231,12 +238,12 @@ impl<R: Recipe> RowState<R> {
         self.left == 0
     }
 
-    /// The finished row and the tokens it took.
     /// The cells as they are now.
     pub fn into_cells(self) -> R {
         self.cells
     }
 
+    /// The finished row and the tokens it took.
     pub fn finish(self) -> (R::Row, Usage) {
         (self.cells.finish(), self.usage)
     }

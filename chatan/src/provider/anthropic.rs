@@ -1,8 +1,9 @@
 //! Anthropic messages.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::format::{Auth, Info, Message, Provider, WireFormat};
+use super::format::{Auth, Info, Message, Provider, WireFormat, conversation};
 use crate::error::GeneratorError;
 use crate::generator::{Reply, Request, Usage};
 
@@ -13,6 +14,8 @@ pub const DEFAULT_MODEL: &str = "claude-haiku-4-5";
 /// The messages API requires a reply length limit; this one is sent when neither the
 /// column nor the generator ([`Provider::max_tokens`]) sets one.
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+/// The tool a structured column's reply is asked for through.
+pub const ANSWER_TOOL: &str = "answer";
 
 /// A generator backed by Anthropic's messages API.
 ///
@@ -28,6 +31,11 @@ pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 /// [`from_env`](Provider::from_env) reads `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`
 /// (default `https://api.anthropic.com`) and `ANTHROPIC_MODEL` (default
 /// `claude-haiku-4-5`).
+///
+/// A structured column is asked for through tool use: one tool, [`ANSWER_TOOL`], whose
+/// input schema is the column's, and `tool_choice` naming it; the tool call's input is
+/// the reply. Stop sequences go as `stop_sequences`; a column's `seed` is not sent (the
+/// API has none); `cache_system = true` marks the system prompt with `cache_control`.
 pub type Anthropic = Provider<Messages>;
 
 /// The messages wire format.
@@ -50,20 +58,44 @@ impl WireFormat for Messages {
     type Response = MessagesResponse;
 
     fn body<'a>(&'a self, request: &'a Request<'a>, model: &'a str) -> impl Serialize + 'a {
+        let system = request.system.map(|system| {
+            if request.cache_system {
+                json!([{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}])
+            } else {
+                Value::from(system)
+            }
+        });
+        let (tools, tool_choice) = match request.schema {
+            Some(schema) => (
+                Some(json!([{
+                    "name": ANSWER_TOOL,
+                    "description": "Give the answer to the request as this tool's input.",
+                    "input_schema": schema.json(),
+                }])),
+                Some(json!({"type": "tool", "name": ANSWER_TOOL})),
+            ),
+            None => (None, None),
+        };
         MessagesRequest {
             model,
             max_tokens: request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-            system: request.system,
-            messages: [Message {
-                role: "user",
-                content: request.prompt,
-            }],
+            system,
+            messages: conversation(request, request.prompt.into()),
             temperature: request.temperature,
             top_p: request.top_p,
+            stop_sequences: request.stop,
+            tools,
+            tool_choice,
         }
     }
 
     fn reply(&self, response: MessagesResponse) -> Result<Reply, GeneratorError> {
+        if let Some(tool) = response.content.iter().find(|b| b.kind == "tool_use") {
+            let input = tool.input.as_ref().ok_or_else(|| {
+                GeneratorError::Malformed("the reply's tool call has no input".into())
+            })?;
+            return Ok(Reply::new(input.to_string(), response.usage));
+        }
         if !response.content.iter().any(|b| b.kind == "text") {
             return Err(GeneratorError::Malformed(
                 "the reply has no text block".into(),
@@ -82,12 +114,18 @@ struct MessagesRequest<'a> {
     model: &'a str,
     max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    system: Option<&'a str>,
-    messages: [Message<'a>; 1],
+    system: Option<Value>,
+    messages: Vec<Message<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f32>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stop_sequences: &'a [&'a str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<Value>,
 }
 
 /// A messages response body.
@@ -103,4 +141,6 @@ struct Block {
     kind: String,
     #[serde(default)]
     text: String,
+    #[serde(default)]
+    input: Option<Value>,
 }

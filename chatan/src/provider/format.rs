@@ -83,13 +83,40 @@ pub trait WireFormat: Clone + Send + Sync + 'static {
 
     /// The reply in a response body.
     fn reply(&self, response: Self::Response) -> Result<Reply, GeneratorError>;
+
+    /// Told the base URL whenever it is set (the format may behave differently for the
+    /// provider's own endpoint than for compatible servers).
+    fn endpoint(&mut self, _base_url: &str) {}
 }
 
 /// One chat message of a request body; both built-in formats send them.
 #[derive(Serialize)]
 pub(crate) struct Message<'a> {
     pub role: &'static str,
-    pub content: &'a str,
+    pub content: std::borrow::Cow<'a, str>,
+}
+
+/// The conversation of a request: the prompt, and when a question is asked again, the
+/// reply that could not be used and the follow-up that says why.
+pub(crate) fn conversation<'a>(
+    request: &Request<'a>,
+    prompt: std::borrow::Cow<'a, str>,
+) -> Vec<Message<'a>> {
+    let mut messages = vec![Message {
+        role: "user",
+        content: prompt,
+    }];
+    if let Some(feedback) = request.feedback {
+        messages.push(Message {
+            role: "assistant",
+            content: feedback.reply.into(),
+        });
+        messages.push(Message {
+            role: "user",
+            content: feedback.message().into(),
+        });
+    }
+    messages
 }
 
 /// A generator that speaks the wire format `F` over HTTP. Used as
@@ -165,11 +192,13 @@ impl<F: WireFormat + Default> Provider<F> {
                 HeaderValue::from_static(value),
             );
         }
+        let mut format = F::default();
+        format.endpoint(base_url);
         Ok(Provider {
             transport: Transport::new(key, headers, base_url, F::INFO.path, variable)?,
             model: F::INFO.model.to_owned(),
             defaults: Defaults::default(),
-            format: F::default(),
+            format,
         })
     }
 }
@@ -178,6 +207,7 @@ impl<F: WireFormat> Provider<F> {
     /// Sends requests to `base_url` instead (the part before [`Info::path`]).
     pub fn base_url(mut self, base_url: &str) -> Result<Self, Error> {
         self.transport.set_base_url(base_url)?;
+        self.format.endpoint(base_url);
         Ok(self)
     }
 
@@ -215,6 +245,12 @@ impl<F: WireFormat> Provider<F> {
     pub fn system(mut self, system: impl Into<String>) -> Self {
         self.defaults.system = Some(system.into());
         self
+    }
+
+    /// The wire format, to change how it writes requests.
+    #[cfg_attr(not(feature = "openai"), allow(dead_code))]
+    pub(crate) fn format_mut(&mut self) -> &mut F {
+        &mut self.format
     }
 }
 

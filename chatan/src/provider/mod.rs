@@ -18,7 +18,7 @@ pub use self::anthropic::Anthropic;
 #[cfg(feature = "http")]
 pub use self::format::{Auth, Info, Provider, WireFormat};
 #[cfg(feature = "openai")]
-pub use self::openai::OpenAi;
+pub use self::openai::{MaxTokensParam, OpenAi, StructuredOutput};
 
 use crate::error::{ConfigError, Error, GeneratorError};
 use crate::generator::{Generator, Reply, Request};

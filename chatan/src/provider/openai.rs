@@ -1,9 +1,12 @@
 //! OpenAI chat completions, and every server that speaks them (vLLM, llama.cpp server,
 //! Ollama, LM Studio, Together, Groq, ...) by base URL.
 
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
-use super::format::{Auth, Info, Message, Provider, WireFormat};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::format::{Auth, Info, Message, Provider, WireFormat, conversation};
 use crate::error::{Error, GeneratorError};
 use crate::generator::{Reply, Request, Usage};
 
@@ -16,11 +19,15 @@ pub const DEFAULT_MODEL: &str = "gpt-4.1-mini";
 ///
 /// ```
 /// use chatan::OpenAi;
+/// use chatan::provider::{MaxTokensParam, StructuredOutput};
 /// use std::time::Duration;
 ///
 /// # fn main() -> Result<(), chatan::Error> {
 /// let openai = OpenAi::new("sk-...")?.model("gpt-4.1-mini").temperature(0.7);
-/// let local = OpenAi::compatible("http://localhost:8000/v1")?.model("Qwen/Qwen2.5-0.5B-Instruct");
+/// let local = OpenAi::compatible("http://localhost:8000/v1")?
+///     .model("Qwen/Qwen2.5-0.5B-Instruct")
+///     .structured_output(StructuredOutput::InPrompt) // a server without json_schema
+///     .max_tokens_param(MaxTokensParam::MaxTokens);
 /// let patient = OpenAi::new("sk-...")?.timeout(Duration::from_secs(300));
 /// assert!(!format!("{openai:?}").contains("sk-"));
 /// # Ok(()) }
@@ -28,7 +35,33 @@ pub const DEFAULT_MODEL: &str = "gpt-4.1-mini";
 ///
 /// [`from_env`](Provider::from_env) reads `OPENAI_API_KEY`, `OPENAI_BASE_URL` (default
 /// `https://api.openai.com/v1`) and `OPENAI_MODEL` (default `gpt-4.1-mini`).
+///
+/// A reply length limit is sent as `max_completion_tokens` to OpenAI itself (which
+/// every current OpenAI chat model takes, and its reasoning models require) and as
+/// `max_tokens` to any other base URL (what vLLM, llama.cpp, Ollama and most compatible
+/// servers read); [`max_tokens_param`](Provider::max_tokens_param) overrides it.
 pub type OpenAi = Provider<ChatCompletions>;
+
+/// How a structured column's schema reaches an OpenAI-compatible server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StructuredOutput {
+    /// `response_format: {"type": "json_schema", ...}` (OpenAI, vLLM, llama.cpp, Ollama).
+    #[default]
+    Native,
+    /// The schema written into the prompt, for servers without `json_schema`.
+    InPrompt,
+}
+
+/// Which field carries the reply length limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MaxTokensParam {
+    /// `max_tokens`.
+    MaxTokens,
+    /// `max_completion_tokens`.
+    MaxCompletionTokens,
+}
 
 impl Provider<ChatCompletions> {
     /// An OpenAI-compatible server that needs no key, at `base_url` (the part before
@@ -36,11 +69,57 @@ impl Provider<ChatCompletions> {
     pub fn compatible(base_url: &str) -> Result<Self, Error> {
         Self::build(None, base_url, "base URL")
     }
+
+    /// How structured columns ask for their schema (default
+    /// [`StructuredOutput::Native`]).
+    pub fn structured_output(mut self, mode: StructuredOutput) -> Self {
+        self.format_mut().structured = mode;
+        self
+    }
+
+    /// Whether `json_schema` requests are `strict` (default yes: the server must keep to
+    /// the schema; the schema is made strict-compatible first).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.format_mut().strict = strict;
+        self
+    }
+
+    /// Which field carries the reply length limit (default: by endpoint, see
+    /// [`OpenAi`]).
+    pub fn max_tokens_param(mut self, param: MaxTokensParam) -> Self {
+        self.format_mut().max_tokens_param = Some(param);
+        self
+    }
 }
 
 /// The chat-completions wire format.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ChatCompletions;
+#[derive(Debug, Clone, Copy)]
+pub struct ChatCompletions {
+    structured: StructuredOutput,
+    strict: bool,
+    max_tokens_param: Option<MaxTokensParam>,
+    /// Whether the base URL is OpenAI's own.
+    official: bool,
+}
+
+impl Default for ChatCompletions {
+    fn default() -> Self {
+        ChatCompletions {
+            structured: StructuredOutput::Native,
+            strict: true,
+            max_tokens_param: None,
+            official: true,
+        }
+    }
+}
+
+/// What a prompt gains when the schema goes in it.
+fn schema_instructions(schema: &Value) -> String {
+    format!(
+        "\n\nReply with only a JSON value, no prose and no code fence, that matches this \
+         JSON Schema:\n{schema}"
+    )
+}
 
 impl WireFormat for ChatCompletions {
     const INFO: Info = Info::new(
@@ -58,26 +137,52 @@ impl WireFormat for ChatCompletions {
     type Response = ChatResponse;
 
     fn body<'a>(&'a self, request: &'a Request<'a>, model: &'a str) -> impl Serialize + 'a {
-        let user = Message {
-            role: "user",
-            content: request.prompt,
-        };
-        let messages = match request.system {
-            Some(system) => vec![
-                Message {
-                    role: "system",
-                    content: system,
-                },
-                user,
-            ],
-            None => vec![user],
+        let mut prompt = Cow::Borrowed(request.prompt);
+        let mut response_format = None;
+        if let Some(schema) = request.schema {
+            match self.structured {
+                StructuredOutput::Native => {
+                    let (schema, strict) = if self.strict {
+                        (schema.strict(), true)
+                    } else {
+                        (schema.json().clone(), false)
+                    };
+                    response_format = Some(json!({
+                        "type": "json_schema",
+                        "json_schema": {"name": schema_name(request.column), "strict": strict, "schema": schema},
+                    }));
+                }
+                StructuredOutput::InPrompt => {
+                    prompt = Cow::Owned(format!(
+                        "{}{}",
+                        request.prompt,
+                        schema_instructions(schema.json())
+                    ));
+                }
+            }
+        }
+        let mut messages = Vec::with_capacity(2);
+        if let Some(system) = request.system {
+            messages.push(Message {
+                role: "system",
+                content: system.into(),
+            });
+        }
+        messages.extend(conversation(request, prompt));
+        let completion = match self.max_tokens_param {
+            Some(param) => param == MaxTokensParam::MaxCompletionTokens,
+            None => self.official,
         };
         ChatRequest {
             model,
             messages,
             temperature: request.temperature,
-            max_tokens: request.max_tokens,
+            max_tokens: request.max_tokens.filter(|_| !completion),
+            max_completion_tokens: request.max_tokens.filter(|_| completion),
             top_p: request.top_p,
+            stop: request.stop,
+            seed: request.seed,
+            response_format,
         }
     }
 
@@ -90,6 +195,26 @@ impl WireFormat for ChatCompletions {
             .ok_or_else(|| GeneratorError::Malformed("the reply has no message content".into()))?;
         Ok(Reply::new(text, response.usage))
     }
+
+    fn endpoint(&mut self, base_url: &str) {
+        self.official = base_url
+            .trim_end_matches('/')
+            .starts_with("https://api.openai.com");
+    }
+}
+
+/// A `json_schema` name: the column's name, kept to the allowed characters.
+fn schema_name(column: &str) -> String {
+    let name: String = column
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "answer".to_owned()
+    } else {
+        name
+    }
 }
 
 #[derive(Serialize)]
@@ -101,7 +226,15 @@ struct ChatRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f32>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stop: &'a [&'a str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<Value>,
 }
 
 /// A chat-completions response body.
