@@ -2,7 +2,7 @@
 //! text says plainly that it is a placeholder.
 
 /// FNV-1a, for a short stable fingerprint of the prompt.
-fn fingerprint(parts: &[&str]) -> u32 {
+pub(crate) fn fingerprint(parts: &[&str]) -> u32 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for &b in part.as_bytes() {

@@ -461,7 +461,10 @@ fn reply_text(state: &State, asked: &Asked) -> String {
         }
     }
     match &asked.schema {
-        Some(schema) => wire::instance(schema, "text").to_string(),
+        Some(schema) => {
+            let seed = reply::fingerprint(&[asked.system.as_deref().unwrap_or(""), &asked.prompt]);
+            wire::instance(schema, "text", u64::from(seed)).to_string()
+        }
         None => reply::placeholder(asked.system.as_deref(), &asked.prompt),
     }
 }

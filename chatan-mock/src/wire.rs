@@ -211,12 +211,12 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> Result<Asked, String> {
             };
             let (schema, structured) = match &r.tool_choice {
                 Some(choice) if choice["type"] == "tool" => {
-                    let name = choice["name"].as_str().ok_or("tool_choice.name is required")?;
-                    let tool = r
-                        .tools
-                        .iter()
-                        .find(|t| t["name"] == name)
-                        .ok_or_else(|| format!("tool_choice names {name}, which is not in tools"))?;
+                    let name = choice["name"]
+                        .as_str()
+                        .ok_or("tool_choice.name is required")?;
+                    let tool = r.tools.iter().find(|t| t["name"] == name).ok_or_else(|| {
+                        format!("tool_choice names {name}, which is not in tools")
+                    })?;
                     let schema = tool
                         .get("input_schema")
                         .cloned()
@@ -261,12 +261,17 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> Result<Asked, String> {
     }
 }
 
-/// A value that matches `schema`, made up the same way every time: the first enum
-/// value, the smallest allowed number (at least 1), a placeholder string, one item per
-/// array, every property of an object.
-pub(crate) fn instance(schema: &Value, hint: &str) -> Value {
+/// A value that matches `schema`, the same for the same `seed` (a fingerprint of the
+/// prompt): an enum value and a number within the bounds picked by the seed, a
+/// placeholder string, one item per array (or the minimum), every property of an object.
+pub(crate) fn instance(schema: &Value, hint: &str, seed: u64) -> Value {
+    // Each nested value draws from its own part of the seed.
+    let seed = seed.rotate_left(7) ^ 0x9E37_79B9_7F4A_7C15;
     if let Some(Value::Array(values)) = schema.get("enum") {
-        return values.first().cloned().unwrap_or(Value::Null);
+        if values.is_empty() {
+            return Value::Null;
+        }
+        return values[(seed % values.len() as u64) as usize].clone();
     }
     if let Some(value) = schema.get("const") {
         return value.clone();
@@ -277,7 +282,7 @@ pub(crate) fn instance(schema: &Value, hint: &str) -> Value {
                 .iter()
                 .find(|o| o["type"] != "null")
                 .or(options.first());
-            return option.map_or(Value::Null, |o| instance(o, hint));
+            return option.map_or(Value::Null, |o| instance(o, hint, seed));
         }
     }
     let kind = match schema.get("type") {
@@ -295,25 +300,36 @@ pub(crate) fn instance(schema: &Value, hint: &str) -> Value {
         "object" => {
             let mut object = serde_json::Map::new();
             if let Some(Value::Object(properties)) = schema.get("properties") {
-                for (name, property) in properties {
-                    object.insert(name.clone(), instance(property, name));
+                for (i, (name, property)) in properties.iter().enumerate() {
+                    let seed = seed.wrapping_add((i as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
+                    object.insert(name.clone(), instance(property, name, seed));
                 }
             }
             Value::Object(object)
         }
         "array" => {
-            let n = schema.get("minItems").and_then(Value::as_u64).unwrap_or(1).max(1);
+            let n = schema
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                .max(1);
             let item = schema.get("items").cloned().unwrap_or(Value::Null);
-            Value::Array((0..n).map(|_| instance(&item, hint)).collect())
+            Value::Array(
+                (0..n)
+                    .map(|i| instance(&item, hint, seed.wrapping_add(i)))
+                    .collect(),
+            )
         }
         "integer" => {
-            let low = bound("minimum").unwrap_or(1.0).max(1.0);
-            let low = bound("maximum").map_or(low, |high| low.min(high));
-            json!(low as i64)
+            let low = bound("minimum").unwrap_or(1.0);
+            let high = bound("maximum").unwrap_or(low + 9.0).max(low);
+            let span = ((high - low) as u64).saturating_add(1);
+            json!(low as i64 + (seed % span) as i64)
         }
         "number" => {
-            let low = bound("minimum").unwrap_or(0.5);
-            json!(bound("maximum").map_or(low, |high| low.min(high)))
+            let low = bound("minimum").unwrap_or(0.0);
+            let high = bound("maximum").unwrap_or(low + 1.0).max(low);
+            json!(low + (high - low) * (seed % 101) as f64 / 100.0)
         }
         "boolean" => Value::Bool(true),
         "null" => Value::Null,

@@ -7,6 +7,7 @@
 //! | `String`, `str`, `Box<str>`, `Arc<str>`, `Cow<str>`, `char` | `"text"` (byte order) | not empty (`char`: always) |
 //! | integers | integers, floats (numeric order) | not 0 |
 //! | `f32`, `f64` | integers, floats (numeric order) | not 0 |
+//! | [`Scale`](crate::structured::Scale) | integers, floats | — |
 //! | `bool` | `true`, `false` | true |
 //! | `Option<T>` | what `T` does; `None` equals nothing (only `!=` holds) | `Some(v)` with `v` true |
 //! | `Vec<T>` | — | not empty |
@@ -148,6 +149,20 @@ impl Compare<BoolLiteral> for bool {
 impl Truthy for bool {
     fn truthy(&self) -> bool {
         *self
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> Compare<IntegerLiteral>
+    for crate::structured::Scale<MIN, MAX>
+{
+    fn compare(&self, literal: &IntegerLiteral) -> Option<Ordering> {
+        self.get().compare(literal)
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> Compare<FloatLiteral> for crate::structured::Scale<MIN, MAX> {
+    fn compare(&self, literal: &FloatLiteral) -> Option<Ordering> {
+        self.get().compare(literal)
     }
 }
 

@@ -74,9 +74,9 @@ mod rng;
 mod rowset;
 mod runner;
 pub mod sample;
-pub mod structured;
 #[cfg(feature = "http")]
 mod secret;
+pub mod structured;
 
 // Lets the macros' output (which names `::chatan`) compile inside this crate's tests.
 #[cfg(test)]
@@ -95,8 +95,7 @@ pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
 pub use crate::error::{CellError, ConfigError, Error, GeneratorError, ReplyError, RunError};
 pub use crate::event::{Event, Observer};
 pub use crate::generator::{
-    BoxFuture, DynGenerator, Feedback, Generator, GeneratorSet, Generators, Reply, Request,
-    Usage,
+    BoxFuture, DynGenerator, Feedback, Generator, GeneratorSet, Generators, Reply, Request, Usage,
 };
 pub use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
 pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};
@@ -117,6 +116,8 @@ pub use crate::data::save;
 
 /// The `chrono` crate, for date-time columns.
 pub use chrono;
+/// schemars, which derives the JSON Schema of a structured column's type.
+pub use schemars;
 /// The `uuid` crate, for UUID columns.
 pub use uuid;
 /// A UUID, as drawn by [`sample::uuid`].

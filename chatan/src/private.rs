@@ -78,7 +78,7 @@ pub fn write_field<T: Render + ?Sized>(out: &mut String, value: &T) {
 
 /// How a generated column's type is read from a reply, chosen by method resolution on
 /// `(&&&Probe::<T>::new())` (autoref specialization, for the concrete types the macros
-/// emit): a [`FromReply`] type reads the reply as text; otherwise a
+/// emit): a [`FromReply`](crate::FromReply) type reads the reply as text; otherwise a
 /// `Deserialize + JsonSchema` type is a structured column; otherwise the `FromReply`
 /// bound is reported, with its note on both ways out.
 pub mod reply {
@@ -113,7 +113,7 @@ pub mod reply {
     pub trait TextReply<T> {
         /// No schema.
         fn schema(&self) -> Option<Arc<Schema>>;
-        /// [`FromReply`].
+        /// [`FromReply`](crate::FromReply).
         fn parse(&self, reply: String) -> Result<T, ReplyError>;
     }
 

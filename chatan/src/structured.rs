@@ -121,8 +121,8 @@ impl Schema {
     pub fn parse<T: DeserializeOwned>(&self, reply: &str) -> Result<T, ReplyError> {
         let fail = |reason: String| ReplyError::with_reply(self.type_name, reply, reason);
         let text = json_text(reply);
-        let mut value: Value = serde_json::from_str(text)
-            .map_err(|e| fail(format!("the reply is not JSON ({e})")))?;
+        let mut value: Value =
+            serde_json::from_str(text).map_err(|e| fail(format!("the reply is not JSON ({e})")))?;
         let schema = if self.wrapped {
             // `{"value": ...}` as asked, or the bare value from a server that ignored
             // the wrapper.
@@ -222,7 +222,11 @@ fn validate(schema: &Value, value: &Value, path: &mut String) -> Result<(), Stri
     if let Some(Value::Array(allowed)) = s.get("enum") {
         if !allowed.contains(value) {
             let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            return Err(format!("{} is {value}, not one of {}", at(path), list.join(", ")));
+            return Err(format!(
+                "{} is {value}, not one of {}",
+                at(path),
+                list.join(", ")
+            ));
         }
     }
     if let Some(expected) = s.get("const") {
@@ -246,7 +250,10 @@ fn validate(schema: &Value, value: &Value, path: &mut String) -> Result<(), Stri
             t => fits(t),
         };
         if !ok {
-            return Err(format!("{} is {value}, which is not of type {types}", at(path)));
+            return Err(format!(
+                "{} is {value}, which is not of type {types}",
+                at(path)
+            ));
         }
     }
     if let Some(n) = value.as_f64() {
@@ -266,11 +273,25 @@ fn validate(schema: &Value, value: &Value, path: &mut String) -> Result<(), Stri
     }
     if let Some(text) = value.as_str() {
         let chars = text.chars().count() as u64;
-        if let Some(min) = s.get("minLength").and_then(Value::as_u64).filter(|&m| chars < m) {
-            return Err(format!("{} has {chars} characters, fewer than {min}", at(path)));
+        if let Some(min) = s
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .filter(|&m| chars < m)
+        {
+            return Err(format!(
+                "{} has {chars} characters, fewer than {min}",
+                at(path)
+            ));
         }
-        if let Some(max) = s.get("maxLength").and_then(Value::as_u64).filter(|&m| chars > m) {
-            return Err(format!("{} has {chars} characters, more than {max}", at(path)));
+        if let Some(max) = s
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .filter(|&m| chars > m)
+        {
+            return Err(format!(
+                "{} has {chars} characters, more than {max}",
+                at(path)
+            ));
         }
     }
     if let Some(items) = value.as_array() {
@@ -410,10 +431,16 @@ mod tests {
         let list = Schema::of::<Vec<Tag>>();
         assert!(list.wrapped);
         assert_eq!(list.json()["properties"]["value"]["type"], "array");
-        assert_eq!(list.parse::<Vec<Tag>>(r#"{"value": ["good"]}"#).unwrap(), [Tag::Good]);
+        assert_eq!(
+            list.parse::<Vec<Tag>>(r#"{"value": ["good"]}"#).unwrap(),
+            [Tag::Good]
+        );
         // A bare array is accepted too (a server that ignored the wrapper).
         assert_eq!(list.parse::<Vec<Tag>>(r#"["bad"]"#).unwrap(), [Tag::Bad]);
-        assert!(Arc::ptr_eq(&Schema::of::<Review>(), &review), "computed once");
+        assert!(
+            Arc::ptr_eq(&Schema::of::<Review>(), &review),
+            "computed once"
+        );
     }
 
     #[test]
@@ -437,9 +464,18 @@ mod tests {
         let good = r#"{"stars": 4, "title": "fine", "tags": ["good"], "note": null}"#;
         assert_eq!(schema.parse::<Review>(good).unwrap().stars, 4);
         for (reply, says) in [
-            (r#"{"stars": 9, "title": "fine", "tags": []}"#, "`stars` is 9, above the maximum 5"),
-            (r#"{"stars": 2, "title": "no", "tags": []}"#, "`title` has 2 characters, fewer than 3"),
-            (r#"{"stars": 2, "title": "fine", "tags": ["meh"]}"#, "`tags[0]` is \"meh\", not one of"),
+            (
+                r#"{"stars": 9, "title": "fine", "tags": []}"#,
+                "`stars` is 9, above the maximum 5",
+            ),
+            (
+                r#"{"stars": 2, "title": "no", "tags": []}"#,
+                "`title` has 2 characters, fewer than 3",
+            ),
+            (
+                r#"{"stars": 2, "title": "fine", "tags": ["meh"]}"#,
+                "`tags[0]` is \"meh\", not one of",
+            ),
             (r#"{"stars": 2, "tags": []}"#, "has no field `title`"),
             ("stars: 2", "not JSON"),
         ] {

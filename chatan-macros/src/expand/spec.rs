@@ -147,9 +147,9 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
                     let system = option(o.system.as_ref().map(|s| quote!(#s)));
                     let model = option(o.model.as_ref().map(|s| quote!(#s)));
                     let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
-                let stop = &o.stop;
-                let seed = option(o.seed.map(|s| quote!(#s)));
-                let cache_system = o.cache_system.unwrap_or(false);
+                    let stop = &o.stop;
+                    let seed = option(o.seed.map(|s| quote!(#s)));
+                    let cache_system = o.cache_system.unwrap_or(false);
                     quote! {
                         #krate::__private::ColumnKind::Generated(#krate::__private::GenSpec {
                             template: &[#(#pieces),*],

@@ -247,10 +247,10 @@ impl<'g, R: Recipe> Run<'g, R> {
         request.seed = spec.seed;
         request.cache_system = spec.cache_system;
         request.schema = self.schemas[ask.column].as_deref();
-        request.feedback = ask.feedback.as_ref().map(|(reply, problem)| Feedback {
-            reply,
-            problem,
-        });
+        request.feedback = ask
+            .feedback
+            .as_ref()
+            .map(|(reply, problem)| Feedback { reply, problem });
         let span = tracing::debug_span!(
             "chatan.request",
             row,

@@ -253,3 +253,52 @@ struct Choice {
 struct ReplyMessage {
     content: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(format: &ChatCompletions, request: &Request<'_>) -> Value {
+        serde_json::to_value(format.body(request, "m")).unwrap()
+    }
+
+    #[test]
+    fn the_length_limit_field_follows_the_endpoint() {
+        let request = Request::new("hi").max_tokens(10);
+        let mut format = ChatCompletions::default();
+        format.endpoint("https://api.openai.com/v1");
+        let official = body(&format, &request);
+        assert_eq!(official["max_completion_tokens"], 10);
+        assert!(official.get("max_tokens").is_none());
+        format.endpoint("http://localhost:8000/v1");
+        let local = body(&format, &request);
+        assert_eq!(local["max_tokens"], 10);
+        assert!(local.get("max_completion_tokens").is_none());
+        format.max_tokens_param = Some(MaxTokensParam::MaxCompletionTokens);
+        assert_eq!(body(&format, &request)["max_completion_tokens"], 10);
+    }
+
+    #[test]
+    fn feedback_adds_the_reply_and_a_follow_up() {
+        let mut request = Request::new("rate it").system("be fair");
+        request.feedback = Some(crate::generator::Feedback {
+            reply: "seven",
+            problem: "the reply is not JSON",
+        });
+        let messages = body(&ChatCompletions::default(), &request)["messages"].clone();
+        let roles: Vec<&str> = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["system", "user", "assistant", "user"]);
+        assert_eq!(messages[2]["content"], "seven");
+        assert!(
+            messages[3]["content"]
+                .as_str()
+                .unwrap()
+                .contains("not JSON")
+        );
+    }
+}
