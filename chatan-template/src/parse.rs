@@ -424,6 +424,36 @@ struct Open {
     in_else: bool,
 }
 
+impl Open {
+    /// Ends the branch being read: its body is what was read since it began.
+    fn end_branch(&mut self) {
+        let body = std::mem::take(&mut self.body);
+        if let Some(last) = self.branches.last_mut() {
+            last.body = body;
+        }
+    }
+}
+
+/// The innermost open `if`, its current branch ended, for an `elif` or `else` (`word`);
+/// `None`, with the error reported, if there is none or it is already in its `else`.
+fn continue_block<'a>(
+    open: &'a mut [Open],
+    word: &str,
+    span: Span,
+    errors: &mut Vec<Error>,
+) -> Option<&'a mut Open> {
+    let kind = match open.last_mut() {
+        None => ErrorKind::Stray(word.to_owned()),
+        Some(o) if o.in_else => ErrorKind::AfterElse(word.to_owned()),
+        Some(o) => {
+            o.end_branch();
+            return Some(o);
+        }
+    };
+    errors.push(Error { kind, span });
+    None
+}
+
 /// Builds the tree, pairing `if` with `endif`.
 fn build(tokens: Vec<Token>, errors: &mut Vec<Error>) -> Vec<Node> {
     let mut root = Vec::new();
@@ -469,48 +499,27 @@ fn build(tokens: Vec<Token>, errors: &mut Vec<Error>) -> Vec<Node> {
                 body: Vec::new(),
                 in_else: false,
             }),
-            TagKind::Elif(condition, condition_span) => match open.last_mut() {
-                None => stray(errors, "elif"),
-                Some(o) if o.in_else => errors.push(Error {
-                    kind: ErrorKind::AfterElse("elif".into()),
-                    span: tag.span,
-                }),
-                Some(o) => {
-                    let body = std::mem::take(&mut o.body);
-                    if let Some(last) = o.branches.last_mut() {
-                        last.body = body;
-                    }
+            TagKind::Elif(condition, condition_span) => {
+                if let Some(o) = continue_block(&mut open, "elif", tag.span, errors) {
                     o.branches.push(Branch {
                         condition,
                         condition_span,
                         body: Vec::new(),
                     });
                 }
-            },
-            TagKind::Else => match open.last_mut() {
-                None => stray(errors, "else"),
-                Some(o) if o.in_else => errors.push(Error {
-                    kind: ErrorKind::AfterElse("else".into()),
-                    span: tag.span,
-                }),
-                Some(o) => {
-                    let body = std::mem::take(&mut o.body);
-                    if let Some(last) = o.branches.last_mut() {
-                        last.body = body;
-                    }
+            }
+            TagKind::Else => {
+                if let Some(o) = continue_block(&mut open, "else", tag.span, errors) {
                     o.in_else = true;
                 }
-            },
+            }
             TagKind::Endif => match open.pop() {
                 None => stray(errors, "endif"),
                 Some(mut o) => {
-                    let body = std::mem::take(&mut o.body);
                     let otherwise = if o.in_else {
-                        body
+                        std::mem::take(&mut o.body)
                     } else {
-                        if let Some(last) = o.branches.last_mut() {
-                            last.body = body;
-                        }
+                        o.end_branch();
                         Vec::new()
                     };
                     let conditional = Conditional {
