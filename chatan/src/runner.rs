@@ -50,6 +50,7 @@ pub struct Runner<'g, R: Dataset, G: ?Sized> {
     seed: Option<u64>,
     progress: Option<bool>,
     retry: RetryPolicy,
+    max_asks: Option<u32>,
     bare: bool,
     failure: FailurePolicy,
     observers: Observers<'g>,
@@ -67,6 +68,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             seed: None,
             progress: None,
             retry: RetryPolicy::default(),
+            max_asks: None,
             bare: false,
             failure: FailurePolicy::Stop,
             observers: Observers::default(),
@@ -98,10 +100,20 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         self
     }
 
-    /// How failed requests are retried (the runner's [`Retry`] layer), and how many
-    /// times a question is asked while its replies do not parse.
+    /// How failed requests are retried (the runner's [`Retry`] layer), and, unless
+    /// [`max_asks`](Runner::max_asks) says otherwise, how many times a question is asked
+    /// while its replies do not parse.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// How many times a question is asked, at most, while its replies do not parse or
+    /// do not fit the column's schema (at least 1; default: the retry policy's attempts,
+    /// 4). Each question after the first carries the reply before and what was wrong
+    /// with it.
+    pub fn max_asks(mut self, asks: u32) -> Self {
+        self.max_asks = Some(asks.max(1));
         self
     }
 
@@ -196,7 +208,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         let setup = Setup {
             concurrency: self.concurrency,
             seed: self.seed,
-            max_asks: self.retry.attempts(),
+            max_asks: self.max_asks.unwrap_or(self.retry.attempts()),
             failure: self.failure,
             observers,
             stack,

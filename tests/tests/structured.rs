@@ -181,6 +181,29 @@ async fn replies_that_never_fit_fail_the_cell_naming_row_column_and_reason() {
     assert!(cause.reason.contains("below the minimum 1"), "{cause}");
     assert!(cause.excerpt.contains("\"score\": 0"), "{cause}");
     assert!(err.to_string().contains("verdict"), "{err}");
+
+    // The number of questions is the runner's to set.
+    let config = MockConfig::new().reply_for("rate this", [r#"{"score": 0, "reason": "bad"}"#]);
+    let (server, llm) = tests::openai_mock(config).await;
+    let err = Judged::runner(&llm)
+        .max_asks(2)
+        .generate(1)
+        .await
+        .unwrap_err();
+    let Error::Cell {
+        cause: CellError::Reply { attempts, .. },
+        ..
+    } = err.error()
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(*attempts, 2);
+    let asked = server
+        .exchanges()
+        .iter()
+        .filter(|e| e.prompt.starts_with("rate"))
+        .count();
+    assert_eq!(asked, 2);
 }
 
 #[tokio::test]
