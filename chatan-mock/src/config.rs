@@ -17,6 +17,11 @@ pub enum Fault {
     Unauthorized,
     /// `400 Bad Request`.
     BadRequest,
+    /// `403 Forbidden`, as for a key without access to the model.
+    Forbidden,
+    /// `429` with OpenAI's `insufficient_quota` error: no credit left, which waiting
+    /// does not fix.
+    NoQuota,
 }
 
 impl Fault {
@@ -29,6 +34,8 @@ impl Fault {
             Fault::Malformed => "malformed",
             Fault::Unauthorized => "unauthorized",
             Fault::BadRequest => "bad_request",
+            Fault::Forbidden => "forbidden",
+            Fault::NoQuota => "no_quota",
         }
     }
 }
@@ -181,8 +188,8 @@ impl MockConfig {
         self
     }
 
-    /// Makes 401 messages quote the key that was sent, as some servers do, to test that
-    /// clients redact it.
+    /// Makes 401 messages quote the key that was sent, as some servers do, and malformed
+    /// 200 bodies quote the request's key header, to test that clients redact it.
     pub fn echo_key_in_errors(mut self, echo: bool) -> Self {
         self.echo_key = echo;
         self

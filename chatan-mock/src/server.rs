@@ -259,6 +259,15 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
         state.next_id.fetch_add(1, Ordering::SeqCst);
         return Ok(refusal);
     }
+    let sent_key = req
+        .headers()
+        .get(if api == Api::OpenAi {
+            "authorization"
+        } else {
+            "x-api-key"
+        })
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = req.into_body().collect().await?.to_bytes();
     let asked = match wire::parse(api, &body) {
         Ok(asked) => asked,
@@ -285,7 +294,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
             .map(|rule| rule.fault)
     });
     tokio::time::sleep(latency(&state.config, &asked.prompt)).await;
-    let (result, reply_text) = respond(&state, api, id, &asked, fault);
+    let (result, reply_text) = respond(&state, api, id, &asked, fault, sent_key.as_deref());
 
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
     lock(&state.log).push(Exchange {
@@ -389,6 +398,7 @@ fn respond(
     id: u64,
     asked: &Asked,
     fault: Option<Fault>,
+    sent_key: Option<&str>,
 ) -> (Result<Reply, Failure>, Option<String>) {
     let error = |status: StatusCode, message: &str| {
         Ok(json(status, &wire::error(api, status.as_u16(), message)))
@@ -437,9 +447,39 @@ fn respond(
             ),
             None,
         ),
+        Some(Fault::Forbidden) => (
+            error(
+                StatusCode::FORBIDDEN,
+                "You do not have access to this model (injected by chatan-mock)",
+            ),
+            None,
+        ),
+        Some(Fault::NoQuota) => {
+            let body = match api {
+                Api::OpenAi => serde_json::json!({"error": {
+                    "message": "You exceeded your current quota, please check your plan and billing details. (injected by chatan-mock)",
+                    "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}),
+                Api::Anthropic => wire::error(
+                    api,
+                    400,
+                    "Your credit balance is too low to access the Anthropic API. (injected by chatan-mock)",
+                ),
+            };
+            let status = match api {
+                Api::OpenAi => StatusCode::TOO_MANY_REQUESTS,
+                Api::Anthropic => StatusCode::BAD_REQUEST,
+            };
+            (Ok(json(status, &body)), None)
+        }
         Some(Fault::Malformed) => {
-            let mut response =
-                Response::new(Full::new(Bytes::from_static(b"{\"choices\": [{\"mess")));
+            let body = match (state.config.echo_key, sent_key) {
+                // A broken proxy that echoes the request's headers into a 200.
+                (true, Some(key)) => Bytes::from(format!(
+                    "{{\"choices\": [{{\"mess <debug> authorization: {key} </debug>"
+                )),
+                _ => Bytes::from_static(b"{\"choices\": [{\"mess"),
+            };
+            let mut response = Response::new(Full::new(body));
             response.headers_mut().insert(
                 hyper::header::CONTENT_TYPE,
                 hyper::header::HeaderValue::from_static("application/json"),

@@ -7,6 +7,14 @@ use std::time::Duration;
 
 use crate::report::Report;
 
+/// Whether a provider's message says the account has no quota or credit left.
+pub(crate) fn is_quota(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("insufficient_quota")
+        || m.contains("exceeded your current quota")
+        || m.contains("credit balance is too low")
+}
+
 /// Why one request to a generator failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -45,6 +53,21 @@ pub enum GeneratorError {
     /// A reply arrived but could not be read (bad JSON, no text); retried.
     #[error("malformed reply: {0}")]
     Malformed(String),
+    /// The reply body was larger than the provider's limit
+    /// ([`Provider::max_reply_bytes`](crate::provider::Provider::max_reply_bytes)); not
+    /// retried.
+    #[error(
+        "the reply body is larger than {limit} bytes (raise Provider::max_reply_bytes if that is expected)"
+    )]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// Not sent: the run stopped before this request went out, because another request
+    /// got an answer that every request would get (a bad key, a missing model, no
+    /// quota). Not retried.
+    #[error("not sent: the run stopped after a failure that every request would meet")]
+    Cancelled,
     /// Any other failure of a user-written generator; not retried.
     #[error("{0}")]
     Other(std::sync::Arc<dyn std::error::Error + Send + Sync>),
@@ -63,6 +86,46 @@ impl GeneratorError {
     /// Wraps any error of a user-written generator (not retried).
     pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         GeneratorError::Other(std::sync::Arc::from(error.into()))
+    }
+
+    /// Whether every request to the same provider would fail the same way: a rejected
+    /// key (401), no permission (403), an unknown model or endpoint (404), or no quota
+    /// left. A run stops sending at once after one of these.
+    pub fn is_fatal(&self) -> bool {
+        match self.cause() {
+            GeneratorError::Rejected { status, message } => {
+                matches!(status, 401 | 403 | 404) || is_quota(message)
+            }
+            _ => false,
+        }
+    }
+
+    /// Replaces every message this error carries with `f` of it (to redact a secret).
+    pub(crate) fn map_messages(self, f: &dyn Fn(String) -> String) -> Self {
+        match self {
+            GeneratorError::Rejected { status, message } => GeneratorError::Rejected {
+                status,
+                message: f(message),
+            },
+            GeneratorError::RateLimited {
+                retry_after,
+                message,
+            } => GeneratorError::RateLimited {
+                retry_after,
+                message: f(message),
+            },
+            GeneratorError::Server { status, message } => GeneratorError::Server {
+                status,
+                message: f(message),
+            },
+            GeneratorError::Connection(message) => GeneratorError::Connection(f(message)),
+            GeneratorError::Malformed(message) => GeneratorError::Malformed(f(message)),
+            GeneratorError::Exhausted { attempts, cause } => GeneratorError::Exhausted {
+                attempts,
+                cause: Box::new(cause.map_messages(f)),
+            },
+            other => other,
+        }
     }
 
     /// Whether trying the same request again may succeed.
@@ -270,6 +333,9 @@ pub enum ConfigError {
     /// The API key is empty.
     #[error("the API key is empty")]
     EmptyKey,
+    /// An environment variable that holds a key is set, but empty.
+    #[error("{0} is set but empty; set it to your API key, or unset it")]
+    EmptyVariable(String),
     /// The API key holds characters an HTTP header cannot carry.
     #[error("the API key contains characters that cannot be sent in an HTTP header")]
     KeyNotHeaderSafe,

@@ -48,6 +48,20 @@ impl RowFailure {
     }
 
     /// From an error the engine made for a row (always [`Error::Cell`]).
+    /// Whether the row was cancelled (never failed by itself) when the run halted.
+    pub(crate) fn is_cancellation(error: &Error) -> bool {
+        matches!(
+            error,
+            Error::Cell {
+                cause: CellError::Generator {
+                    cause: crate::error::GeneratorError::Cancelled,
+                    ..
+                },
+                ..
+            }
+        )
+    }
+
     pub(crate) fn from_error(error: Error) -> Option<Self> {
         match error {
             Error::Cell { row, column, cause } => Some(RowFailure { row, column, cause }),
@@ -76,6 +90,9 @@ pub struct Report {
     pub done: usize,
     /// Rows that failed, in row order.
     pub failed: Vec<RowFailure>,
+    /// Rows under way that were stopped before all their requests were sent, because a
+    /// failure that every request would meet (a rejected key, no quota) halted the run.
+    pub cancelled: usize,
     /// Tokens of every request of the completed rows (as the providers reported them).
     pub usage: Usage,
     /// Requests made for the cells that were filled or failed.
@@ -92,10 +109,11 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} rows done, {} failed; {} requests, {} retries, {} re-asked; \
+            "{} rows done, {} failed, {} cancelled; {} requests, {} retries, {} re-asked; \
              {} input + {} output tokens; {:.1?}",
             self.done,
             self.failed.len(),
+            self.cancelled,
             self.requests,
             self.retries,
             self.reasks,

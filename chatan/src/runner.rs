@@ -12,13 +12,16 @@ use crate::engine::{Rows, Run, Setup};
 use crate::error::{Error, RunError};
 use crate::event::{Observer, Observers};
 use crate::generator::{DynGenerator, Generators};
-use crate::layer::{Limit, Limiter, Retry, RetryPolicy};
+use crate::layer::{Halt, Halting, Limit, Limiter, Retry, RetryPolicy};
 #[cfg(feature = "progress")]
 use crate::progress::{self, Progress};
 use crate::recipe::{ColumnKind, Recipe};
 use crate::report::{FailurePolicy, Report, RowFailure};
 use crate::rowset::{IntoRowSet, RowSet};
 use crate::sample::IntoSampler;
+
+/// How many times a question is asked while its replies do not parse, by default.
+const DEFAULT_ASKS: u32 = 4;
 
 /// Generates rows of `R` with the generators `G`, tuned by its builder methods.
 ///
@@ -100,18 +103,16 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         self
     }
 
-    /// How failed requests are retried (the runner's [`Retry`] layer), and, unless
-    /// [`max_asks`](Runner::max_asks) says otherwise, how many times a question is asked
-    /// while its replies do not parse.
+    /// How failed requests are retried (the runner's [`Retry`] layer; default
+    /// [`RetryPolicy::default`]: 8 attempts).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
 
     /// How many times a question is asked, at most, while its replies do not parse or
-    /// do not fit the column's schema (at least 1; default: the retry policy's attempts,
-    /// 4). Each question after the first carries the reply before and what was wrong
-    /// with it.
+    /// do not fit the column's schema (at least 1; default 4). Each question after the
+    /// first carries the reply before and what was wrong with it.
     pub fn max_asks(mut self, asks: u32) -> Self {
         self.max_asks = Some(asks.max(1));
         self
@@ -197,18 +198,32 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             }
         }
         let policy = self.retry;
+        let halt = Halt::default();
+        let innermost = halt.clone();
+        // The halt goes innermost: a request waiting for a slot is checked when it gets
+        // one, just before it would be sent.
         let stack: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g> =
             if self.bare {
-                Box::new(|generator| Box::new(generator))
+                Box::new(move |generator| {
+                    Box::new(Halting {
+                        inner: generator,
+                        halt: innermost.clone(),
+                    })
+                })
             } else {
                 Box::new(move |generator| {
-                    Box::new(Retry::new(Limit::new(generator, limiter.clone()), policy))
+                    let halting = Halting {
+                        inner: generator,
+                        halt: innermost.clone(),
+                    };
+                    Box::new(Retry::new(Limit::new(halting, limiter.clone()), policy))
                 })
             };
         let setup = Setup {
+            halt,
             concurrency: self.concurrency,
             seed: self.seed,
-            max_asks: self.max_asks.unwrap_or(self.retry.attempts()),
+            max_asks: self.max_asks.unwrap_or(DEFAULT_ASKS),
             failure: self.failure,
             observers,
             stack,
@@ -241,9 +256,11 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         };
         let mut done: Vec<(usize, R)> = Vec::with_capacity(capacity);
         let mut failed: Vec<RowFailure> = Vec::new();
+        let mut cancelled = 0;
         while let Some((index, result)) = stream.next().await {
             match result {
                 Ok((row, _)) => done.push((index, row)),
+                Err(e) if RowFailure::is_cancellation(&e) => cancelled += 1,
                 Err(e) => failed.extend(RowFailure::from_error(e)),
             }
         }
@@ -255,6 +272,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             seed: stream.run().seed(),
             done: done.len(),
             failed,
+            cancelled,
             usage,
             elapsed,
             ..Report::default()
@@ -321,9 +339,12 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     /// are still generating.
     ///
     /// Fails at once if the recipe cannot run (a generator or sampler is missing or
-    /// unusable). A row that fails is an `Err` item; after it no new rows start (unless
-    /// [`skip_failed`](Runner::skip_failed)), the rows already under way are still
-    /// yielded, then the stream ends.
+    /// unusable). When a row fails, no new rows start, the rows already under way
+    /// finish, and every row that finished is yielded (in row order, the failed one
+    /// left out) before the `Err` item, which is the last: a loop that stops at its
+    /// first `Err` (`let row = row?;`) loses no finished row. Under
+    /// [`skip_failed`](Runner::skip_failed), failed rows are `Err` items in their place
+    /// and the stream goes on.
     pub fn stream(self, rows: impl IntoRowSet) -> Result<RowStream<'g, R>, Error> {
         Ok(RowStream {
             rows: self.start(rows.into_row_set(), true)?,

@@ -14,7 +14,7 @@ pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn E
             eprintln!("Generating with {}.", chatan::Generator::name(&generator));
             Ok((generator, None))
         }
-        Err(chatan::Error::Config(_)) => {
+        Err(chatan::Error::Config(chatan::ConfigError::NoProvider)) => {
             let server = MockServer::start(MockConfig::new()).await?;
             eprintln!(
                 "No OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_BASE_URL is set, so this runs\n\

@@ -92,7 +92,7 @@ async fn persistent_failures_name_row_column_and_cause_and_keep_completed_rows()
             attempts,
             cause: GeneratorError::Server { status, message },
         } => {
-            assert_eq!(*attempts, 4);
+            assert_eq!(*attempts, chatan::RetryPolicy::default().attempts());
             assert_eq!(*status, 500);
             assert!(message.contains("injected by chatan-mock"), "{message}");
         }
@@ -105,7 +105,7 @@ async fn persistent_failures_name_row_column_and_cause_and_keep_completed_rows()
         )),
         "{text}"
     );
-    assert!(text.contains("gave up after 4 attempts"), "{text}");
+    assert!(text.contains("gave up after 8 attempts"), "{text}");
 
     // Every row whose answer the server gave is handed back, in order, intact.
     let log = server.exchanges();

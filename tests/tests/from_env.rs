@@ -70,6 +70,25 @@ async fn the_environment_chooses_and_configures_the_provider() {
         chatan::provider::openai::DEFAULT_MODEL
     );
 
+    // A key variable set to nothing is named as the mistake it is.
+    set(&[("OPENAI_API_KEY", "")]);
+    let err = AnyGenerator::from_env().unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(chatan::ConfigError::EmptyVariable(v)) if v == "OPENAI_API_KEY"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("OPENAI_API_KEY is set but empty"),
+        "{err}"
+    );
+    set(&[("ANTHROPIC_API_KEY", "  ")]);
+    let err = chatan::Anthropic::from_env().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ANTHROPIC_API_KEY is set but empty"),
+        "{err}"
+    );
+
     set(&[("OPENAI_BASE_URL", "not a url")]);
     assert!(
         AnyGenerator::from_env()

@@ -91,6 +91,34 @@ async fn errors_and_logs_hide_keys_even_when_the_server_quotes_them() {
         .unwrap();
     let failed_anthropic = Qa::runner(&anthropic).generate(1).await.unwrap_err();
 
+    // A 200 whose body is not JSON and quotes the request's Authorization header: the
+    // malformed-reply path, retried (warnings) and then reported.
+    let (echo_server, _) = tests::openai_mock(
+        MockConfig::new()
+            .echo_key_in_errors(true)
+            .fail_for("write a question", Fault::Malformed),
+    )
+    .await;
+    let echoed = OpenAi::new(KEY)
+        .unwrap()
+        .base_url(&echo_server.openai_url())
+        .unwrap();
+    let malformed = Qa::runner(&echoed)
+        .retry(tests::quick_retries().max_attempts(3))
+        .generate(1)
+        .await
+        .unwrap_err();
+    let malformed_text = format!("{malformed} {malformed:?}");
+    assert!(
+        malformed_text.contains("malformed reply"),
+        "{malformed_text}"
+    );
+    assert!(
+        malformed_text.contains("authorization: Bearer [redacted]"),
+        "{malformed_text}"
+    );
+    assert!(!malformed_text.contains("5ecret"), "{malformed_text}");
+
     // And a run with retries, so the log has warnings with error text in them.
     let (retry_server, _) = tests::openai_mock(
         MockConfig::new()

@@ -73,8 +73,10 @@ async fn skip_returns_every_other_row_and_reports_each_failure() {
 
 #[tokio::test]
 async fn skip_with_generate_returns_the_rows_that_did_not_fail() {
+    // A 400 is about this row's request; the run goes on. (A 401 would stop it: see
+    // `fail_fast.rs`.)
     let (_server, llm) =
-        tests::openai_mock(MockConfig::new().fail_for("number 3!", Fault::Unauthorized)).await;
+        tests::openai_mock(MockConfig::new().fail_for("number 3!", Fault::BadRequest)).await;
     let rows = Qa::runner(&llm)
         .on_failure(FailurePolicy::Skip)
         .generate(6)
@@ -95,4 +97,10 @@ async fn stop_is_still_the_default_and_keeps_the_report() {
     assert!(failed.completed().len() < 29);
     assert_eq!(failed.report().failed.len(), 1);
     assert_eq!(failed.report().done, failed.completed().len());
+    // A 400 under the default policy also cancels what was not sent yet: the rows
+    // admitted but unsent are counted apart from the failure.
+    let report = failed.report();
+    assert!(report.cancelled > 0, "{report}");
+    // Rows admitted: the first window of 16, plus one per row done before the stop.
+    assert!(report.failed.len() + report.cancelled <= 16, "{report}");
 }

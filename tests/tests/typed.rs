@@ -68,7 +68,8 @@ async fn a_reply_that_never_parses_is_reported() {
     )
     .await;
     let failed = Counted::runner(&llm)
-        .retry(tests::quick_retries().max_attempts(3))
+        .retry(tests::quick_retries())
+        .max_asks(3)
         .generate(1)
         .await
         .unwrap_err();

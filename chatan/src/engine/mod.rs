@@ -50,10 +50,13 @@ pub(crate) struct Run<'g, R: Recipe> {
     /// Open rows at most (enough to keep every request slot busy).
     window: usize,
     failure: FailurePolicy,
+    halt: crate::layer::Halt,
 }
 
 /// What a run starts from (collected by the `Runner`).
 pub(crate) struct Setup<'g> {
+    /// Thrown to stop every request not yet sent.
+    pub halt: crate::layer::Halt,
     /// Requests in flight at most, if the runner adds its limit layer.
     pub concurrency: usize,
     pub seed: Option<u64>,
@@ -155,6 +158,7 @@ impl<'g, R: Recipe> Run<'g, R> {
             tally,
             window: (setup.concurrency.max(1) * 2).max(16),
             failure: setup.failure,
+            halt: setup.halt,
         })
     }
 
@@ -164,6 +168,11 @@ impl<'g, R: Recipe> Run<'g, R> {
 
     pub(crate) fn tally(&self) -> &Tally {
         &self.tally
+    }
+
+    /// Stops every request not yet sent, for good.
+    pub(crate) fn halt(&self) {
+        self.halt.halt();
     }
 
     pub(crate) fn emit(&self, event: &Event<'_>) {

@@ -11,12 +11,27 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 
 use super::Run;
-use crate::error::Error;
+use crate::error::{CellError, Error, GeneratorError};
 use crate::event::Event;
 use crate::generator::Usage;
 use crate::recipe::Recipe;
 use crate::report::FailurePolicy;
 use crate::rowset::{Indices, RowSet};
+
+/// Whether `error` is one every other request would meet too: a failure that
+/// [`is_fatal`](GeneratorError::is_fatal) (bad key, no permission, no model, no quota)
+/// always; any other rejection (400, 422: a bad parameter) when the run stops at its
+/// first failure anyway.
+fn will_not_change(error: &Error, stopping: bool) -> bool {
+    let Error::Cell {
+        cause: CellError::Generator { cause, .. },
+        ..
+    } = error
+    else {
+        return false;
+    };
+    cause.is_fatal() || (stopping && matches!(cause.cause(), GeneratorError::Rejected { .. }))
+}
 
 /// A finished row with the tokens it took, or why it failed.
 pub(crate) type RowResult<T> = Result<(T, Usage), Error>;
@@ -33,6 +48,8 @@ pub(crate) struct Rows<'g, R: Recipe> {
     /// Position in the row set of the next row to admit.
     next: usize,
     stopped: bool,
+    /// Whether a failure that every request would meet halted the run.
+    stopped_for_good: bool,
     /// For ordered output: finished rows waiting for their turn, from position `base`.
     reorder: Option<Reorder<R::Row>>,
     done: usize,
@@ -40,6 +57,12 @@ pub(crate) struct Rows<'g, R: Recipe> {
     usage: Usage,
     started: Instant,
     finished: bool,
+    /// In row order under [`FailurePolicy::Stop`]: the failure that stopped the run,
+    /// held back until every finished row is out, so a loop that stops at the first
+    /// `Err` still gets every row that finished.
+    deferred: Option<(usize, RowResult<R::Row>)>,
+    /// The row of the first failure, in completion order (the one that stopped the run).
+    first_failure: Option<usize>,
 }
 
 struct Reorder<T> {
@@ -72,6 +95,7 @@ where
             indices: rows.into_indices(),
             next: 0,
             stopped: false,
+            stopped_for_good: false,
             reorder: ordered.then(|| Reorder {
                 base: 0,
                 waiting: VecDeque::new(),
@@ -81,6 +105,8 @@ where
             usage: Usage::default(),
             started: Instant::now(),
             finished: false,
+            deferred: None,
+            first_failure: None,
         }
     }
 
@@ -126,11 +152,19 @@ where
             }
             Err(error) => {
                 self.failed += 1;
+                self.first_failure.get_or_insert(row);
                 self.run.emit(&Event::RowFailed { row, error });
-                if self.run.failure == FailurePolicy::Stop && !self.stopped {
+                let stop = self.run.failure == FailurePolicy::Stop;
+                if will_not_change(error, stop) && !self.stopped_for_good {
+                    // Every other request would get the same answer: send no more.
+                    self.run.halt();
+                    self.stopped = true;
+                    self.stopped_for_good = true;
+                    tracing::error!(%error, "no request can succeed; stopping the run");
+                } else if stop && !self.stopped {
                     self.stopped = true;
                     tracing::error!(%error, "row failed; no new rows will start");
-                } else {
+                } else if !self.stopped_for_good {
                     tracing::warn!(%error, "row failed; skipped");
                 }
             }
@@ -155,6 +189,14 @@ where
                         .flatten()
                         .expect("front is filled");
                     reorder.base += 1;
+                    if item.1.is_err() && this.run.failure == FailurePolicy::Stop {
+                        // The stopping failure waits for the end; the others (rows
+                        // cancelled or failed after it) are in the report's count.
+                        if Some(item.0) == this.first_failure || this.deferred.is_none() {
+                            this.deferred = Some(item);
+                        }
+                        continue;
+                    }
                     return Poll::Ready(Some(item));
                 }
             }
@@ -174,6 +216,9 @@ where
                     }
                 }
                 Poll::Ready(None) => {
+                    if let Some(item) = this.deferred.take() {
+                        return Poll::Ready(Some(item));
+                    }
                     if !this.finished {
                         this.finished = true;
                         this.run.emit(&Event::RunFinished {

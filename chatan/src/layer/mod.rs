@@ -6,8 +6,11 @@
 //! Compose them with the methods of [`Generator`](crate::Generator): each wraps what came
 //! before, so the last one called is the outermost.
 
+mod halt;
 mod limit;
 mod retry;
+
+pub(crate) use self::halt::{Halt, Halting};
 
 pub use self::limit::{Limit, Limiter};
 pub use self::retry::{Retry, RetryPolicy};

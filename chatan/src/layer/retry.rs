@@ -100,8 +100,8 @@ impl<G: Generator> Generator for Retry<G> {
 
 /// How failed requests are retried: attempts, and the waits between them.
 ///
-/// The engine also uses [`attempts`](RetryPolicy::attempts) as the number of times a
-/// question is asked when its replies do not parse into the column's type.
+/// (How many times a question is asked when its replies do not parse is the runner's
+/// [`max_asks`](crate::Runner::max_asks), 4 by default.)
 ///
 /// ```
 /// use chatan::RetryPolicy;
@@ -120,7 +120,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 4,
+            max_attempts: 8,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
         }
@@ -128,7 +128,11 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Four attempts in all, waits from 0.5 s doubling up to 30 s.
+    /// Eight attempts in all, waits from 0.5 s doubling up to 30 s (about a minute
+    /// before a cell gives up on a server that keeps failing). Eight because a provider
+    /// failing one request in five (rate limits, 5xx, drops together) then fails a cell
+    /// about twice in a million, so a run of thousands of cells finishes; with four it
+    /// would fail one cell in 800.
     pub fn new() -> Self {
         RetryPolicy::default()
     }
@@ -162,23 +166,27 @@ impl RetryPolicy {
     }
 
     /// The wait after failed attempt number `attempt` (1-based). `jitter` in `[0, 1)`
-    /// scales the exponential wait into its upper half; `retry_after` wins when given.
+    /// scales the exponential wait into its upper half. A provider's `retry_after` is a
+    /// floor, not the whole answer: the wait is the longer of the two, and a
+    /// `retry_after` that wins is stretched by up to a quarter by the jitter, so cells
+    /// told to wait the same time do not all come back at once (and `Retry-After: 0`
+    /// does not turn into a burst of immediate retries).
     pub(crate) fn delay(
         &self,
         attempt: u32,
         retry_after: Option<Duration>,
         jitter: f64,
     ) -> Duration {
-        if let Some(wait) = retry_after {
-            return wait.min(self.max_delay);
-        }
+        let jitter = jitter.clamp(0.0, 1.0);
         let doubled = self.base_delay.saturating_mul(
             1u32.checked_shl(attempt.saturating_sub(1))
                 .unwrap_or(u32::MAX),
         );
-        doubled
-            .min(self.max_delay)
-            .mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+        let backoff = doubled.min(self.max_delay).mul_f64(0.5 + 0.5 * jitter);
+        match retry_after {
+            Some(wait) if wait > backoff => wait.mul_f64(1.0 + 0.25 * jitter).min(self.max_delay),
+            _ => backoff,
+        }
     }
 }
 
@@ -199,16 +207,26 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_wins_but_is_capped() {
+    fn retry_after_is_a_floor_with_jitter_and_is_capped() {
         let p = RetryPolicy::new().max_delay(Duration::from_secs(5));
         assert_eq!(
-            p.delay(1, Some(Duration::from_secs(2)), 0.3),
+            p.delay(1, Some(Duration::from_secs(2)), 0.0),
             Duration::from_secs(2)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(2)), 0.8),
+            Duration::from_millis(2400)
         );
         assert_eq!(
             p.delay(1, Some(Duration::from_secs(60)), 0.3),
             Duration::from_secs(5)
         );
+        // `Retry-After: 0` still backs off.
+        assert_eq!(
+            p.delay(2, Some(Duration::ZERO), 1.0),
+            Duration::from_secs(1)
+        );
+        assert!(p.delay(1, Some(Duration::ZERO), 0.0) >= Duration::from_millis(250));
     }
 
     #[test]

@@ -152,9 +152,13 @@ impl<F: WireFormat + Default> Provider<F> {
     /// [`Info::base_url`]) and `<ENV>_MODEL`, where `<ENV>` is [`WireFormat::ENV`]. The
     /// key may be left out when a base URL is set, for local servers that need none.
     pub fn from_env() -> Result<Self, Error> {
-        let key = env(&format!("{}_API_KEY", F::ENV));
+        let key_variable = format!("{}_API_KEY", F::ENV);
+        let key = env(&key_variable);
         let base_variable = format!("{}_BASE_URL", F::ENV);
         let base = env(&base_variable);
+        if key.is_none() && base.is_none() && super::set_but_empty(&key_variable) {
+            return Err(Error::Config(ConfigError::EmptyVariable(key_variable)));
+        }
         if key.is_none() && base.is_none() {
             return Err(Error::Config(ConfigError::NotConfigured {
                 provider: F::INFO.debug_name,
@@ -220,6 +224,13 @@ impl<F: WireFormat> Provider<F> {
     /// Gives up on a request after `timeout` (default 120 s); a timeout is retried.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.transport.timeout = timeout;
+        self
+    }
+
+    /// The largest reply body read (default 32 MiB); a larger one fails the request with
+    /// [`GeneratorError::TooLarge`] instead of filling memory.
+    pub fn max_reply_bytes(mut self, bytes: usize) -> Self {
+        self.transport.max_reply_bytes = bytes;
         self
     }
 

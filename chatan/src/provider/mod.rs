@@ -91,6 +91,12 @@ impl AnyGenerator {
                 _ => {}
             }
         }
+        // A key variable that is set but empty is a mistake to name, not "nothing set".
+        for variable in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"] {
+            if set_but_empty(variable) {
+                return Err(Error::Config(ConfigError::EmptyVariable(variable.into())));
+            }
+        }
         Err(Error::Config(ConfigError::NoProvider))
     }
 }
@@ -189,4 +195,9 @@ impl From<Anthropic> for AnyGenerator {
 /// A non-empty environment variable.
 pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Whether environment variable `name` is set to nothing (or only spaces).
+pub(crate) fn set_but_empty(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| v.to_string_lossy().trim().is_empty())
 }

@@ -14,6 +14,8 @@ use crate::secret::ApiKey;
 
 /// The default per-request timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The default cap on a reply body.
+pub(crate) const DEFAULT_MAX_REPLY_BYTES: usize = 32 << 20;
 
 /// A client with connection pooling that sends `headers` (the key, the API version)
 /// with every request; one per provider value, shared by its clones.
@@ -33,6 +35,7 @@ pub(crate) struct Transport {
     path: &'static str,
     pub(crate) url: String,
     pub(crate) timeout: Duration,
+    pub(crate) max_reply_bytes: usize,
 }
 
 impl Transport {
@@ -51,6 +54,7 @@ impl Transport {
             path,
             url: endpoint(base_url, path, variable)?,
             timeout: DEFAULT_TIMEOUT,
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
         })
     }
 
@@ -65,66 +69,88 @@ impl Transport {
         &self.key
     }
 
-    /// Posts a JSON `body` and reads the JSON reply.
+    /// Posts a JSON `body` and reads the JSON reply. Every failure passes through
+    /// [`redact`](Transport::redact) here, the one place between a server's bytes and an
+    /// error or log line, so no path can leak the key.
     pub(crate) async fn post<T: DeserializeOwned>(
         &self,
         body: Vec<u8>,
     ) -> Result<T, GeneratorError> {
-        post_json(
-            &self.client,
-            &self.url,
-            body,
-            self.timeout,
-            self.key.as_ref(),
-        )
-        .await
+        self.exchange(body).await.map_err(|e| self.redact(e))
+    }
+
+    async fn exchange<T: DeserializeOwned>(&self, body: Vec<u8>) -> Result<T, GeneratorError> {
+        let timeout = self.timeout;
+        let mut response = self
+            .client
+            .post(&self.url)
+            .timeout(timeout)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| transport(e, timeout))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers(), std::time::SystemTime::now());
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(e, timeout))? {
+            if bytes.len() + chunk.len() > self.max_reply_bytes {
+                return Err(GeneratorError::TooLarge {
+                    limit: self.max_reply_bytes,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        read_reply(status, retry_after, &bytes, &|text| self.redact_text(text))
+    }
+
+    /// `text` with the key replaced wherever it appears.
+    fn redact_text(&self, text: String) -> String {
+        match &self.key {
+            Some(key) => key.redact(text),
+            None => text,
+        }
+    }
+
+    /// `error` with the key replaced in every message it carries.
+    fn redact(&self, error: GeneratorError) -> GeneratorError {
+        error.map_messages(&|text| self.redact_text(text))
     }
 }
 
-/// Checks a base URL and joins `path` to it.
-fn endpoint(base: &str, path: &str, variable: &str) -> Result<String, Error> {
-    let base = base.trim().trim_end_matches('/');
-    match reqwest::Url::parse(base) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(format!("{base}{path}")),
-        _ => Err(Error::Config(ConfigError::BadUrl {
-            variable: variable.to_owned(),
-            value: base.to_owned(),
-        })),
-    }
-}
-
-/// Posts `body` as JSON and reads a JSON reply, mapping every failure.
-async fn post_json<T: DeserializeOwned>(
-    client: &Client,
-    url: &str,
-    body: Vec<u8>,
-    timeout: Duration,
-    key: Option<&ApiKey>,
+/// Reads a reply: the JSON body of a success, or the error a status stands for, with the
+/// provider's message. The body's text is redacted before any of it is cut to an
+/// excerpt, so a key cut in half by the excerpt cannot leak either.
+fn read_reply<T: DeserializeOwned>(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    bytes: &[u8],
+    redact: &dyn Fn(String) -> String,
 ) -> Result<T, GeneratorError> {
-    let response = client
-        .post(url)
-        .timeout(timeout)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| transport(e, timeout))?;
-    let status = response.status();
-    let retry_after = retry_after(response.headers());
-    let bytes = response.bytes().await.map_err(|e| transport(e, timeout))?;
+    // A parser's message may quote the body too (`invalid type: string "..."`).
+    classify(status, retry_after, bytes, redact).map_err(|e| e.map_messages(redact))
+}
+
+fn classify<T: DeserializeOwned>(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    bytes: &[u8],
+    redact: &dyn Fn(String) -> String,
+) -> Result<T, GeneratorError> {
     if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| {
-            GeneratorError::Malformed(format!(
-                "{e} in {}",
-                excerpt(&String::from_utf8_lossy(&bytes))
-            ))
+        return serde_json::from_slice(bytes).map_err(|e| {
+            let text = redact(String::from_utf8_lossy(bytes).into_owned());
+            GeneratorError::Malformed(format!("{e} in {}", excerpt(&text)))
         });
     }
-    let mut message = provider_message(&bytes);
-    if let Some(key) = key {
-        message = key.redact(message);
-    }
+    let message = provider_message(bytes, redact);
     Err(match status {
+        StatusCode::TOO_MANY_REQUESTS if crate::error::is_quota(&message) => {
+            GeneratorError::Rejected {
+                status: status.as_u16(),
+                message,
+            }
+        }
         StatusCode::TOO_MANY_REQUESTS => GeneratorError::RateLimited {
             retry_after,
             message,
@@ -138,6 +164,18 @@ async fn post_json<T: DeserializeOwned>(
             message,
         },
     })
+}
+
+/// Checks a base URL and joins `path` to it.
+fn endpoint(base: &str, path: &str, variable: &str) -> Result<String, Error> {
+    let base = base.trim().trim_end_matches('/');
+    match reqwest::Url::parse(base) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(format!("{base}{path}")),
+        _ => Err(Error::Config(ConfigError::BadUrl {
+            variable: variable.to_owned(),
+            value: base.to_owned(),
+        })),
+    }
 }
 
 fn transport(error: reqwest::Error, timeout: Duration) -> GeneratorError {
@@ -155,20 +193,27 @@ fn transport(error: reqwest::Error, timeout: Duration) -> GeneratorError {
     GeneratorError::Connection(format!("{}{causes}", error.without_url()))
 }
 
-/// `retry-after-ms` (OpenAI) or `retry-after` in seconds.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let read = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
-    if let Some(ms) = read("retry-after-ms").filter(|v| v.is_finite() && *v >= 0.0) {
+/// `retry-after-ms` (OpenAI), or `retry-after` in seconds or as an HTTP date (a time
+/// `now` is before; a date past is no wait).
+fn retry_after(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
+    let number = |name: &str| text(name)?.parse::<f64>().ok();
+    if let Some(ms) = number("retry-after-ms").filter(|v| v.is_finite() && *v >= 0.0) {
         return Some(Duration::from_secs_f64(ms / 1000.0));
     }
-    read("retry-after")
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(Duration::from_secs_f64)
+    if let Some(secs) = number("retry-after").filter(|v| v.is_finite() && *v >= 0.0) {
+        return Some(Duration::from_secs_f64(secs));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(text("retry-after")?).ok()?;
+    let at = std::time::SystemTime::UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(date.timestamp()).ok()?);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// The provider's explanation: `error.message` of OpenAI's and Anthropic's error
-/// bodies, else the start of the body.
-fn provider_message(body: &[u8]) -> String {
+/// The provider's explanation: `error.message` of OpenAI's and Anthropic's error bodies
+/// (with OpenAI's `type`/`code` when they say more, such as `insufficient_quota`), else
+/// the start of the body; redacted before it is cut.
+fn provider_message(body: &[u8], redact: &dyn Fn(String) -> String) -> String {
     #[derive(serde::Deserialize)]
     struct Envelope {
         error: Inner,
@@ -176,11 +221,26 @@ fn provider_message(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct Inner {
         message: String,
+        #[serde(default, rename = "type")]
+        kind: Option<String>,
+        #[serde(default)]
+        code: Option<serde_json::Value>,
     }
     match serde_json::from_slice::<Envelope>(body) {
-        Ok(e) => e.error.message,
+        Ok(e) => {
+            let mut message = e.error.message;
+            let code = e.error.code.as_ref().and_then(|c| c.as_str());
+            if let Some(kind) = [e.error.kind.as_deref(), code]
+                .into_iter()
+                .flatten()
+                .find(|k| crate::error::is_quota(k) && !crate::error::is_quota(&message))
+            {
+                message = format!("{message} ({kind})");
+            }
+            redact(message)
+        }
         Err(_) if body.is_empty() => "(empty body)".into(),
-        Err(_) => excerpt(&String::from_utf8_lossy(body)),
+        Err(_) => excerpt(&redact(String::from_utf8_lossy(body).into_owned())),
     }
 }
 
@@ -206,28 +266,111 @@ mod tests {
         assert!(e.to_string().contains("OPENAI_BASE_URL"));
     }
 
+    fn same(text: String) -> String {
+        text
+    }
+
     #[test]
     fn reads_provider_messages() {
         assert_eq!(
-            provider_message(br#"{"error":{"message":"bad key","type":"x"}}"#),
+            provider_message(br#"{"error":{"message":"bad key","type":"x"}}"#, &same),
             "bad key"
         );
-        assert_eq!(provider_message(b"oops"), "oops");
-        assert_eq!(provider_message(b""), "(empty body)");
+        assert_eq!(provider_message(b"oops", &same), "oops");
+        assert_eq!(provider_message(b"", &same), "(empty body)");
+        let quota = br#"{"error":{"message":"You are over.","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        assert_eq!(
+            provider_message(quota, &same),
+            "You are over. (insufficient_quota)"
+        );
+    }
+
+    #[test]
+    fn no_quota_is_a_rejection_not_a_rate_limit() {
+        let body = br#"{"error":{"message":"You exceeded your current quota.","type":"insufficient_quota"}}"#;
+        let e = read_reply::<serde_json::Value>(StatusCode::TOO_MANY_REQUESTS, None, body, &same)
+            .unwrap_err();
+        assert!(
+            matches!(e, GeneratorError::Rejected { status: 429, .. }),
+            "{e:?}"
+        );
+        assert!(e.is_fatal() && !e.is_retryable());
+        let e = read_reply::<serde_json::Value>(StatusCode::TOO_MANY_REQUESTS, None, b"{}", &same)
+            .unwrap_err();
+        assert!(e.is_retryable() && !e.is_fatal());
     }
 
     #[test]
     fn reads_retry_after() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_470);
         let mut h = HeaderMap::new();
         h.insert("retry-after", "2".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(2)));
         h.insert("retry-after-ms", "150".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_millis(150)));
+        // An HTTP date: 07:28:00 is 10 s after `now`.
         let mut h = HeaderMap::new();
         h.insert(
             "retry-after",
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(10)));
+        let later = now + Duration::from_secs(60);
+        assert_eq!(retry_after(&h, later), Some(Duration::ZERO));
+        h.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&h, now), None);
+    }
+
+    /// Every error path, fed replies that quote the key everywhere: in the body, in a
+    /// JSON message, in another JSON field, as an echoed header, and cut by the excerpt
+    /// at every offset of the key. Neither the key nor any 6-character piece of it may
+    /// appear in an error's `Display` or `Debug`.
+    #[test]
+    fn the_key_never_leaves_through_an_error() {
+        let key_text = "sk-proj-Zq8vL2mN4pR7tX1wY5bC9dF3";
+        let key = ApiKey::new(key_text).unwrap();
+        let redact = |text: String| key.redact(text);
+        let pieces: Vec<&str> = (0..=key_text.len() - 6)
+            .map(|i| &key_text[i..i + 6])
+            .collect();
+        let mut bodies: Vec<String> = vec![
+            key_text.to_owned(),
+            format!("Authorization: Bearer {key_text}"),
+            format!("{{\"error\":{{\"message\":\"Incorrect API key provided: {key_text}\"}}}}"),
+            format!("{{\"error\":{{\"message\":\"bad\",\"param\":\"{key_text}\"}}}}"),
+            format!(
+                "{{\"choices\": [{{\"message\": {{\"content\": 5, \"key\": \"{key_text}\"}}}}]}}"
+            ),
+            format!("{{\"choices\": \"{key_text}\"}}"),
+            format!("<html>401 {key_text} unauthorized</html>"),
+        ];
+        // The excerpt keeps 200 characters: put the key across that cut at every offset.
+        for offset in 0..=key_text.len() {
+            bodies.push(format!(
+                "{}{key_text} trailing text",
+                "x".repeat(200 - offset)
+            ));
+        }
+        let statuses = [200u16, 400, 401, 403, 404, 408, 429, 500, 503];
+        for body in &bodies {
+            for status in statuses {
+                let status = StatusCode::from_u16(status).unwrap();
+                #[derive(Debug, serde::Deserialize)]
+                #[allow(dead_code)]
+                struct Shape {
+                    choices: Vec<u32>,
+                }
+                let error = read_reply::<Shape>(status, None, body.as_bytes(), &redact)
+                    .expect_err("no body here is a valid reply");
+                for shown in [error.to_string(), format!("{error:?}")] {
+                    for piece in &pieces {
+                        assert!(
+                            !shown.contains(piece),
+                            "HTTP {status}, body {body:?}: {piece:?} in {shown}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

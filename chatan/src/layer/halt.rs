@@ -1,0 +1,46 @@
+//! Stopping a run's requests at once: after a failure that every request would meet (a
+//! bad key, a missing model, no quota), requests that have not gone out yet are not sent.
+//! The runner puts this innermost, so a request waiting for a concurrency slot is
+//! checked after it gets one, right before it would reach the server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::GeneratorError;
+use crate::generator::{Generator, Reply, Request};
+
+/// A switch shared by a run and its [`Halting`] layers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Halt(Arc<AtomicBool>);
+
+impl Halt {
+    /// From now on, no request is sent.
+    pub(crate) fn halt(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether [`halt`](Halt::halt) was called.
+    pub(crate) fn is_halted(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// A generator that answers [`GeneratorError::Cancelled`] instead of sending once its
+/// [`Halt`] is thrown.
+pub(crate) struct Halting<G> {
+    pub(crate) inner: G,
+    pub(crate) halt: Halt,
+}
+
+impl<G: Generator> Generator for Halting<G> {
+    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        if self.halt.is_halted() {
+            return Err(GeneratorError::Cancelled);
+        }
+        self.inner.generate(request).await
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
