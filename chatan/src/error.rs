@@ -324,6 +324,20 @@ pub enum Error {
     /// A provider is not configured (a missing key, a bad base URL).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A checkpoint file cannot be used: it belongs to another recipe or seed, the
+    /// recipe changed since it was made, or it cannot be read or written.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
+    },
+    /// The run was asked to stop (Ctrl-C, SIGTERM or [`Stop::stop`](crate::Stop::stop));
+    /// the rows that finished are kept, and, with a checkpoint, a new run makes only the
+    /// rest.
+    #[error("the run was stopped before it finished")]
+    Stopped,
 }
 
 /// Why a provider cannot be set up.

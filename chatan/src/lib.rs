@@ -54,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod checkpoint;
 pub mod condition;
 #[cfg(feature = "polars")]
 pub mod data;
@@ -76,6 +77,7 @@ mod runner;
 pub mod sample;
 #[cfg(feature = "http")]
 mod secret;
+mod stop;
 pub mod structured;
 
 // Lets the macros' output (which names `::chatan`) compile inside this crate's tests.
@@ -110,6 +112,7 @@ pub use crate::rng::SampleRng;
 pub use crate::rowset::{IntoRowSet, RowSet};
 pub use crate::runner::{Generated, RowStream, Runner, UnorderedRowStream};
 pub use crate::sample::{SampleContext, Sampler};
+pub use crate::stop::Stop;
 
 #[cfg(feature = "polars")]
 pub use crate::data::save;

@@ -213,6 +213,7 @@ impl<R: 'static> Recipe for Unbuildable<R> {
         columns: &[],
         references: &[],
         conditions: &[],
+        fingerprint: 0,
     };
     fn new() -> Self {
         unreachable!("recipe did not compile")

@@ -22,6 +22,10 @@ pub struct Spec {
     pub references: &'static [usize],
     /// For each condition [`Arm`]s number, the columns it reads.
     pub conditions: &'static [&'static [usize]],
+    /// A hash of the recipe's definition (column names, types, templates, options,
+    /// sampler and closure code), so a checkpoint made by another version of the recipe
+    /// is refused instead of mixed in.
+    pub fingerprint: u64,
 }
 
 /// One column of a [`Spec`].

@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 
 use futures::stream::{Stream, StreamExt};
 
+use crate::checkpoint::{self, Codec};
 use crate::dataset::{Dataset, SamplerSlot, SamplersOf};
+use crate::engine::Extras;
 use crate::engine::{Rows, Run, Setup};
 use crate::error::{Error, RunError};
 use crate::event::{Observer, Observers};
@@ -19,6 +21,7 @@ use crate::recipe::{ColumnKind, Recipe};
 use crate::report::{FailurePolicy, Report, RowFailure};
 use crate::rowset::{IntoRowSet, RowSet};
 use crate::sample::IntoSampler;
+use crate::stop::Stop;
 
 /// How many times a question is asked while its replies do not parse, by default.
 const DEFAULT_ASKS: u32 = 4;
@@ -54,6 +57,9 @@ pub struct Runner<'g, R: Dataset, G: ?Sized> {
     progress: Option<bool>,
     retry: RetryPolicy,
     max_asks: Option<u32>,
+    checkpoint: Option<(std::path::PathBuf, Codec<R>)>,
+    stop: Option<Stop>,
+    grace: std::time::Duration,
     bare: bool,
     failure: FailurePolicy,
     observers: Observers<'g>,
@@ -72,6 +78,9 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             progress: None,
             retry: RetryPolicy::default(),
             max_asks: None,
+            checkpoint: None,
+            stop: None,
+            grace: std::time::Duration::from_secs(30),
             bare: false,
             failure: FailurePolicy::Stop,
             observers: Observers::default(),
@@ -115,6 +124,24 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     /// first carries the reply before and what was wrong with it.
     pub fn max_asks(mut self, asks: u32) -> Self {
         self.max_asks = Some(asks.max(1));
+        self
+    }
+
+    /// Stops the run when `stop` is thrown (see [`Stop::on_signals`] for Ctrl-C and
+    /// SIGTERM): no new rows start, the rows under way finish within the
+    /// [`grace`](Runner::grace) period, finished rows are kept (and journaled, with a
+    /// [`checkpoint`](Runner::checkpoint)), and the run ends with [`Error::Stopped`] and
+    /// the rows it has (`RunError::completed`); a stream yields every finished row, then
+    /// that error.
+    pub fn stop_on(mut self, stop: Stop) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// How long rows under way may take to finish after a stop (default 30 s); past it
+    /// they are given up.
+    pub fn grace(mut self, grace: std::time::Duration) -> Self {
+        self.grace = grace;
         self
     }
 
@@ -219,17 +246,32 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
                     Box::new(Retry::new(Limit::new(halting, limiter.clone()), policy))
                 })
             };
+        let mut extras = Extras::default();
+        let mut seed = self.seed;
+        if let Some((path, codec)) = &self.checkpoint {
+            let spec = &<R::__Recipe as Recipe>::SPEC;
+            let opened = checkpoint::open(path, spec, self.seed, rand::random(), *codec)?;
+            seed = Some(opened.seed);
+            extras.resumed = opened
+                .rows
+                .into_iter()
+                .filter(|(row, _)| rows.contains(*row))
+                .collect();
+            extras.journal = Some(opened.journal);
+        }
+        extras.stop = self.stop.clone();
+        extras.grace = self.grace;
         let setup = Setup {
             halt,
             concurrency: self.concurrency,
-            seed: self.seed,
+            seed,
             max_asks: self.max_asks.unwrap_or(DEFAULT_ASKS),
             failure: self.failure,
             observers,
             stack,
         };
         let run = Run::<R::__Recipe>::start(self.generators, self.samplers, setup)?;
-        Ok(Rows::new(run, rows, ordered))
+        Ok(Rows::new(run, rows, ordered, extras))
     }
 
     /// Generates the rows `rows` — a count `n` (rows `0..n`), a range of row indices, or
@@ -257,11 +299,16 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         let mut done: Vec<(usize, R)> = Vec::with_capacity(capacity);
         let mut failed: Vec<RowFailure> = Vec::new();
         let mut cancelled = 0;
+        // A stop, or a checkpoint that cannot be written: not a row's failure.
+        let mut ended: Option<Error> = None;
         while let Some((index, result)) = stream.next().await {
             match result {
                 Ok((row, _)) => done.push((index, row)),
                 Err(e) if RowFailure::is_cancellation(&e) => cancelled += 1,
-                Err(e) => failed.extend(RowFailure::from_error(e)),
+                Err(e @ Error::Cell { .. }) => failed.extend(RowFailure::from_error(e)),
+                Err(e) => {
+                    ended.get_or_insert(e);
+                }
             }
         }
         done.sort_unstable_by_key(|(i, _)| *i);
@@ -278,8 +325,9 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             ..Report::default()
         };
         stream.run().tally().fill(&mut report);
-        match first {
-            Some(first) if stop => Err(RunError::new(first.into_error(), done, report)),
+        match (first, ended) {
+            (Some(first), _) if stop => Err(RunError::new(first.into_error(), done, report)),
+            (_, Some(ended)) => Err(RunError::new(ended, done, report)),
             _ => {
                 let (indices, rows) = done.into_iter().unzip();
                 Ok(Generated {
@@ -360,6 +408,41 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         Ok(UnorderedRowStream {
             rows: self.start(rows.into_row_set(), false)?,
         })
+    }
+}
+
+impl<'g, R, G> Runner<'g, R, G>
+where
+    R: Dataset + serde::Serialize + serde::de::DeserializeOwned,
+    G: Generators + ?Sized,
+{
+    /// Journals every finished row to `path` (JSON lines, synced to disk in batches),
+    /// and resumes from it: rows already in the file are handed back as they are and
+    /// not generated again, so a run stopped by a crash, a kill or Ctrl-C finishes with
+    /// the rows an uninterrupted run would have made, in the same order. The file
+    /// records the seed (a run with no [`seed`](Runner::seed) takes it) and a
+    /// fingerprint of the recipe: a file made by another recipe, by a changed one, or
+    /// with another seed is refused with [`Error::Checkpoint`], never mixed in. The row
+    /// type must be `serde::Serialize` and `Deserialize`.
+    ///
+    /// ```no_run
+    /// chatan::dataset! {
+    ///     #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    ///     struct Qa { q: String = gen("a question"), a: String = gen("answer: {q}") }
+    /// }
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let llm = chatan::OpenAi::from_env()?;
+    /// // Run it again after a crash: only the missing rows are generated.
+    /// let rows = Qa::runner(&llm).seed(7).checkpoint("qa.checkpoint.jsonl").generate(100_000).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn checkpoint(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        let codec = Codec {
+            write: |row: &R| serde_json::to_value(row),
+            read: |value| serde_json::from_value(value),
+        };
+        self.checkpoint = Some((path.into(), codec));
+        self
     }
 }
 

@@ -180,12 +180,14 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
         .collect();
     let reference_columns = references.iter().map(|r| r.column);
     let condition_columns = conditions.iter().map(|(_, reads)| quote!(&[#(#reads),*]));
+    let fingerprint = fingerprint(recipe);
     let spec = quote! {
         #krate::__private::Spec {
             name: #name,
             columns: &[#(#columns),*],
             references: &[#(#reference_columns),*],
             conditions: &[#(#condition_columns),*],
+            fingerprint: #fingerprint,
         }
     };
     (spec, conditions.into_iter().map(|(e, _)| e).collect())
@@ -196,4 +198,56 @@ fn option(value: Option<TokenStream>) -> TokenStream {
         Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),
     }
+}
+
+/// A hash of what the recipe makes: each column's name, type and how it is filled (the
+/// template and options, or the sampler, value or closure as tokens). Derives, docs and
+/// attributes that do not change the rows leave it alone.
+fn fingerprint(recipe: &Recipe) -> u64 {
+    use quote::ToTokens;
+    let mut text = recipe.ident.to_string();
+    for c in &recipe.columns {
+        text.push('\n');
+        text.push_str(&c.name);
+        text.push(':');
+        text.push_str(&c.ty.to_token_stream().to_string());
+        text.push('=');
+        match &c.kind {
+            Some(Kind::Generated(g)) => {
+                let o = &g.options;
+                let lit = |s: &Option<syn::LitStr>| s.as_ref().map(syn::LitStr::value);
+                text.push_str(&format!(
+                    "gen({:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?})",
+                    g.literal.value(),
+                    o.temperature,
+                    o.top_p,
+                    o.max_tokens,
+                    lit(&o.system),
+                    lit(&o.model),
+                    lit(&o.generator),
+                    o.trim,
+                    o.stop.iter().map(syn::LitStr::value).collect::<Vec<_>>(),
+                    o.seed,
+                    o.cache_system,
+                ));
+            }
+            Some(Kind::Sampled(e)) => {
+                text.push_str("sample ");
+                text.push_str(&e.to_token_stream().to_string());
+            }
+            Some(Kind::Static(e)) => {
+                text.push_str("value ");
+                text.push_str(&e.to_token_stream().to_string());
+            }
+            Some(Kind::Derived(d)) => {
+                text.push_str("derived ");
+                text.push_str(&d.closure.to_token_stream().to_string());
+            }
+            None => {}
+        }
+    }
+    // FNV-1a: stable across compilers and runs, unlike the std hasher.
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }

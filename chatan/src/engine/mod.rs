@@ -18,7 +18,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use self::rows::Rows;
+pub(crate) use self::rows::{Extras, Rows};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use tracing::Instrument;

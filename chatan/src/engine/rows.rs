@@ -1,7 +1,7 @@
 //! Admitting rows and handing them out: a window of open rows at most, in row order or in
 //! completion order, with the failure policy applied and row events emitted.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 
 use super::Run;
+use crate::checkpoint::Journal;
 use crate::error::{CellError, Error, GeneratorError};
 use crate::event::Event;
 use crate::generator::Usage;
 use crate::recipe::Recipe;
 use crate::report::FailurePolicy;
 use crate::rowset::{Indices, RowSet};
+use crate::stop::Stop;
 
 /// Whether `error` is one every other request would meet too: a failure that
 /// [`is_fatal`](GeneratorError::is_fatal) (bad key, no permission, no model, no quota)
@@ -36,7 +38,29 @@ fn will_not_change(error: &Error, stopping: bool) -> bool {
 /// A finished row with the tokens it took, or why it failed.
 pub(crate) type RowResult<T> = Result<(T, Usage), Error>;
 
-type RowFuture<'g, T> = Pin<Box<dyn Future<Output = (usize, usize, RowResult<T>)> + Send + 'g>>;
+/// A row's future: its position, index, result, and whether it came from a checkpoint.
+type RowFuture<'g, T> =
+    Pin<Box<dyn Future<Output = (usize, usize, RowResult<T>, bool)> + Send + 'g>>;
+
+/// What a run may add to plain generation: rows a checkpoint already holds, a journal
+/// to record new rows in, and a switch to stop on.
+pub(crate) struct Extras<T> {
+    pub(crate) resumed: HashMap<usize, T>,
+    pub(crate) journal: Option<Journal<T>>,
+    pub(crate) stop: Option<Stop>,
+    pub(crate) grace: Duration,
+}
+
+impl<T> Default for Extras<T> {
+    fn default() -> Self {
+        Extras {
+            resumed: HashMap::new(),
+            journal: None,
+            stop: None,
+            grace: Duration::from_secs(30),
+        }
+    }
+}
 
 /// Rows as they finish: in row order (`ordered`) or in completion order, each with its
 /// index. Under [`FailurePolicy::Stop`], no new row is admitted after the first failure;
@@ -63,6 +87,13 @@ pub(crate) struct Rows<'g, R: Recipe> {
     deferred: Option<(usize, RowResult<R::Row>)>,
     /// The row of the first failure, in completion order (the one that stopped the run).
     first_failure: Option<usize>,
+    extras: Extras<R::Row>,
+    /// Resolves when the stop switch is thrown.
+    stop_signal: Option<Pin<Box<dyn Future<Output = ()> + Send + 'g>>>,
+    /// Set once stopping: when the rows under way are given up.
+    grace_ends: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// An error to end the stream with (a stop, or a journal that cannot be written).
+    ending: Option<Error>,
 }
 
 struct Reorder<T> {
@@ -78,7 +109,12 @@ impl<'g, R: Recipe> Rows<'g, R>
 where
     R::Row: Send + 'g,
 {
-    pub(crate) fn new(run: Run<'g, R>, rows: RowSet, ordered: bool) -> Self {
+    pub(crate) fn new(
+        run: Run<'g, R>,
+        rows: RowSet,
+        ordered: bool,
+        extras: Extras<R::Row>,
+    ) -> Self {
         run.emit(&Event::RunStarted {
             rows: rows.len(),
             seed: run.seed(),
@@ -107,6 +143,13 @@ where
             finished: false,
             deferred: None,
             first_failure: None,
+            stop_signal: extras.stop.clone().map(|stop| {
+                Box::pin(async move { stop.stopped().await })
+                    as Pin<Box<dyn Future<Output = ()> + Send + 'g>>
+            }),
+            extras,
+            grace_ends: None,
+            ending: None,
         }
     }
 
@@ -132,13 +175,66 @@ where
             let Some(row) = self.indices.next() else {
                 break;
             };
-            let run = Arc::clone(&self.run);
             let position = self.next;
+            self.next += 1;
+            if let Some(value) = self.extras.resumed.remove(&row) {
+                // Finished in an earlier run: handed over as it was, nothing sent.
+                self.open.push(Box::pin(async move {
+                    (position, row, Ok((value, Usage::default())), true)
+                }));
+                continue;
+            }
+            let run = Arc::clone(&self.run);
             self.open.push(Box::pin(async move {
                 let result = run.fill_row(row).await;
-                (position, row, result)
+                (position, row, result, false)
             }));
-            self.next += 1;
+        }
+    }
+
+    /// Records a new finished row in the journal, if there is one; a journal that cannot
+    /// be written stops the run (its rows would not be kept).
+    fn journal(&mut self, row: usize, value: &R::Row) {
+        let Some(journal) = &mut self.extras.journal else {
+            return;
+        };
+        if let Err(error) = journal.append(row, value) {
+            tracing::error!(%error, "checkpoint cannot be written; stopping");
+            self.stopped = true;
+            self.ending.get_or_insert(error);
+        }
+    }
+
+    /// Notices the stop switch: no new rows, and a grace period for the rows under way,
+    /// after which they are given up.
+    fn watch_stop(&mut self, cx: &mut Context<'_>) {
+        if let Some(signal) = &mut self.stop_signal {
+            if signal.as_mut().poll(cx).is_ready() {
+                self.stop_signal = None;
+                self.stopped = true;
+                self.ending.get_or_insert(Error::Stopped);
+                self.grace_ends = Some(Box::pin(tokio::time::sleep(self.extras.grace)));
+                tracing::warn!(
+                    open = self.open.len(),
+                    "stop requested; finishing the rows under way"
+                );
+            }
+        }
+        if let Some(grace) = &mut self.grace_ends {
+            if grace.as_mut().poll(cx).is_ready() {
+                self.grace_ends = None;
+                if !self.open.is_empty() {
+                    tracing::warn!(
+                        abandoned = self.open.len(),
+                        "grace period over; giving up the rows under way"
+                    );
+                    self.open = FuturesUnordered::new();
+                }
+                if let Some(reorder) = &mut self.reorder {
+                    // Rows given up leave holes: hand over what finished.
+                    reorder.waiting.retain(Option::is_some);
+                }
+            }
         }
     }
 
@@ -200,10 +296,14 @@ where
                     return Poll::Ready(Some(item));
                 }
             }
+            this.watch_stop(cx);
             this.admit();
             match this.open.poll_next_unpin(cx) {
-                Poll::Ready(Some((position, row, result))) => {
+                Poll::Ready(Some((position, row, result, resumed))) => {
                     this.record(row, &result);
+                    if let (Ok((value, _)), false) = (&result, resumed) {
+                        this.journal(row, value);
+                    }
                     match &mut this.reorder {
                         Some(reorder) => {
                             let slot = position - reorder.base;
@@ -216,8 +316,16 @@ where
                     }
                 }
                 Poll::Ready(None) => {
+                    if let Some(journal) = &mut this.extras.journal {
+                        if let Err(e) = journal.sync() {
+                            this.ending.get_or_insert(e);
+                        }
+                    }
                     if let Some(item) = this.deferred.take() {
                         return Poll::Ready(Some(item));
+                    }
+                    if let Some(error) = this.ending.take() {
+                        return Poll::Ready(Some((usize::MAX, Err(error))));
                     }
                     if !this.finished {
                         this.finished = true;
