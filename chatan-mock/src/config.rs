@@ -90,6 +90,7 @@ pub struct MockConfig {
     pub(crate) retry_after: Duration,
     pub(crate) api_key: Option<String>,
     pub(crate) echo_key: bool,
+    pub(crate) requests_per_second: Option<u32>,
 }
 
 impl MockConfig {
@@ -172,6 +173,13 @@ impl MockConfig {
             needle: needle.into(),
             fault,
         });
+        self
+    }
+
+    /// Lets through at most `rps` requests in any second; the rest get a 429 (with the
+    /// [`retry_after`](MockConfig::retry_after) wait), as a provider's rate limit does.
+    pub fn requests_per_second(mut self, rps: u32) -> Self {
+        self.requests_per_second = Some(rps.max(1));
         self
     }
 

@@ -97,6 +97,9 @@ struct State {
     reply_turns: Vec<AtomicUsize>,
     log: Mutex<Vec<Exchange>>,
     refused: AtomicU64,
+    /// Arrival times of the requests let through in the last second (for
+    /// `MockConfig::requests_per_second`).
+    window: Mutex<std::collections::VecDeque<Instant>>,
 }
 
 /// A running mock LLM server on a loopback port. Dropping it stops accepting
@@ -141,6 +144,7 @@ impl MockServer {
                 .collect(),
             log: Mutex::new(Vec::new()),
             refused: AtomicU64::new(0),
+            window: Mutex::new(std::collections::VecDeque::new()),
             config,
         });
         let accept_state = Arc::clone(&state);
@@ -285,14 +289,16 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
 
-    let fault = next_fault(&state, id).or_else(|| {
-        state
-            .config
-            .fault_rules
-            .iter()
-            .find(|rule| asked.prompt.contains(&rule.needle))
-            .map(|rule| rule.fault)
-    });
+    let fault = over_rate(&state)
+        .or_else(|| next_fault(&state, id))
+        .or_else(|| {
+            state
+                .config
+                .fault_rules
+                .iter()
+                .find(|rule| asked.prompt.contains(&rule.needle))
+                .map(|rule| rule.fault)
+        });
     tokio::time::sleep(latency(&state.config, &asked.prompt)).await;
     let (result, reply_text) = respond(&state, api, id, &asked, fault, sent_key.as_deref());
 
@@ -346,6 +352,24 @@ fn check_headers(config: &MockConfig, api: Api, req: &Request<Incoming>) -> Opti
         StatusCode::UNAUTHORIZED,
         &wire::error(api, 401, &message),
     ))
+}
+
+/// A rate limit when more than `requests_per_second` requests arrived in the last second.
+fn over_rate(state: &State) -> Option<Fault> {
+    let limit = state.config.requests_per_second?;
+    let now = Instant::now();
+    let mut window = lock(&state.window);
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+    {
+        window.pop_front();
+    }
+    if window.len() >= limit as usize {
+        return Some(Fault::RateLimit);
+    }
+    window.push_back(now);
+    None
 }
 
 fn next_fault(state: &State, id: u64) -> Option<Fault> {

@@ -203,6 +203,24 @@ pub struct Reply {
     pub usage: Option<Usage>,
     /// How many requests it took (1 unless a [`Retry`] layer retried).
     pub attempts: u32,
+    /// What the provider said of its rate limits with this reply, if it said.
+    pub limits: Option<RateLimits>,
+}
+
+/// A provider's rate-limit state as its reply headers tell it (OpenAI's
+/// `x-ratelimit-remaining-*` / `-reset-*`, Anthropic's `anthropic-ratelimit-*`), read by
+/// the [`Governor`](crate::Governor).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimits {
+    /// Requests left in the current window.
+    pub requests_remaining: Option<u64>,
+    /// When the request window resets, from now.
+    pub requests_reset: Option<std::time::Duration>,
+    /// Tokens left in the current window.
+    pub tokens_remaining: Option<u64>,
+    /// When the token window resets, from now.
+    pub tokens_reset: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -212,12 +230,14 @@ impl Reply {
             text,
             usage,
             attempts: 1,
+            limits: None,
         }
     }
 
     /// A reply with token counts.
     pub fn with_usage(text: String, usage: Usage) -> Self {
         Reply {
+            limits: None,
             text,
             usage: Some(usage),
             attempts: 1,
@@ -227,11 +247,7 @@ impl Reply {
 
 impl From<String> for Reply {
     fn from(text: String) -> Self {
-        Reply {
-            text,
-            usage: None,
-            attempts: 1,
-        }
+        Reply::new(text, None)
     }
 }
 
@@ -354,6 +370,16 @@ pub trait Generator: Send + Sync {
         Self: Sized,
     {
         Limit::new(self, Limiter::new(requests))
+    }
+
+    /// Keeps this generator's requests to `governance`'s budgets and to what the
+    /// provider says of its limits (see [`Governor`](crate::Governor)); share one
+    /// `Governance` between generators behind the same limits.
+    fn govern(self, governance: &crate::Governance) -> crate::Governor<Self>
+    where
+        Self: Sized,
+    {
+        crate::Governor::new(self, governance.clone())
     }
 
     /// Counts this generator's requests against `limiter`, which other generators may

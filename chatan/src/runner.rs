@@ -14,7 +14,7 @@ use crate::engine::{Rows, Run, Setup};
 use crate::error::{Error, RunError};
 use crate::event::{Observer, Observers};
 use crate::generator::{DynGenerator, Generators};
-use crate::layer::{Halt, Halting, Limit, Limiter, Retry, RetryPolicy};
+use crate::layer::{Governance, Governor, Halt, Halting, Limit, Limiter, Retry, RetryPolicy};
 #[cfg(feature = "progress")]
 use crate::progress::{self, Progress};
 use crate::recipe::{ColumnKind, Recipe};
@@ -46,7 +46,10 @@ const DEFAULT_ASKS: u32 = 4;
 ///
 /// The runner sends requests through its own layers around the generator it is given:
 /// a [`Limit`] of [`concurrency`](Runner::concurrency) requests at once (shared by every
-/// generator of the recipe) inside a [`Retry`] by [`retry`](Runner::retry)'s policy.
+/// generator of the recipe), inside a [`Governor`] per generator (no budgets: it obeys
+/// 429s and the provider's rate-limit headers, pausing the endpoint and halving the
+/// requests it lets through, then growing them back), inside a [`Retry`] by
+/// [`retry`](Runner::retry)'s policy.
 /// Layers you compose yourself sit inside these and take precedence (see
 /// [`Generator`](crate::Generator)); [`bare`](Runner::bare) leaves the runner's out.
 pub struct Runner<'g, R: Dataset, G: ?Sized> {
@@ -238,12 +241,17 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
                     })
                 })
             } else {
+                let concurrency = self.concurrency;
                 Box::new(move |generator| {
                     let halting = Halting {
                         inner: generator,
                         halt: innermost.clone(),
                     };
-                    Box::new(Retry::new(Limit::new(halting, limiter.clone()), policy))
+                    // One governor per generator (per endpoint), outside the limit: a
+                    // request paused by it holds no slot.
+                    let governance = Governance::new().max_in_flight(concurrency);
+                    let limited = Limit::new(halting, limiter.clone());
+                    Box::new(Retry::new(Governor::new(limited, governance), policy))
                 })
             };
         let mut extras = Extras::default();

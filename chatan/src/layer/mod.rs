@@ -1,16 +1,19 @@
 //! Layers: generators that wrap another generator to add policy — retrying failures
-//! ([`Retry`]) and bounding requests in flight ([`Limit`]). A rate governor, a response
+//! ([`Retry`]), bounding requests in flight ([`Limit`]) and keeping to a provider's rate
+//! limits ([`Governor`]). A rate governor, a response
 //! cache or a batch API is one more wrapper of the same kind. The engine knows none of
 //! them: it sends each request to whatever stack of layers it was given.
 //!
 //! Compose them with the methods of [`Generator`](crate::Generator): each wraps what came
 //! before, so the last one called is the outermost.
 
+mod governor;
 mod halt;
 mod limit;
 mod retry;
 
 pub(crate) use self::halt::{Halt, Halting};
 
+pub use self::governor::{Governance, Governor};
 pub use self::limit::{Limit, Limiter};
 pub use self::retry::{Retry, RetryPolicy};

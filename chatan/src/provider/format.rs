@@ -288,8 +288,10 @@ impl<F: WireFormat> Generator for Provider<F> {
         let model = request.model.unwrap_or(&self.model);
         let body = serde_json::to_vec(&self.format.body(&request, model))
             .map_err(GeneratorError::other)?;
-        let response: F::Response = self.transport.post(body).await?;
-        self.format.reply(response)
+        let (response, limits): (F::Response, _) = self.transport.post(body).await?;
+        let mut reply = self.format.reply(response)?;
+        reply.limits = limits;
+        Ok(reply)
     }
 
     fn name(&self) -> &str {

@@ -10,6 +10,7 @@ use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ConfigError, Error, GeneratorError};
+use crate::generator::RateLimits;
 use crate::secret::ApiKey;
 
 /// The default per-request timeout.
@@ -75,11 +76,14 @@ impl Transport {
     pub(crate) async fn post<T: DeserializeOwned>(
         &self,
         body: Vec<u8>,
-    ) -> Result<T, GeneratorError> {
+    ) -> Result<(T, Option<RateLimits>), GeneratorError> {
         self.exchange(body).await.map_err(|e| self.redact(e))
     }
 
-    async fn exchange<T: DeserializeOwned>(&self, body: Vec<u8>) -> Result<T, GeneratorError> {
+    async fn exchange<T: DeserializeOwned>(
+        &self,
+        body: Vec<u8>,
+    ) -> Result<(T, Option<RateLimits>), GeneratorError> {
         let timeout = self.timeout;
         let mut response = self
             .client
@@ -91,7 +95,9 @@ impl Transport {
             .await
             .map_err(|e| transport(e, timeout))?;
         let status = response.status();
-        let retry_after = retry_after(response.headers(), std::time::SystemTime::now());
+        let now = std::time::SystemTime::now();
+        let retry_after = retry_after(response.headers(), now);
+        let limits = rate_limits(response.headers(), now);
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| transport(e, timeout))? {
             if bytes.len() + chunk.len() > self.max_reply_bytes {
@@ -102,6 +108,7 @@ impl Transport {
             bytes.extend_from_slice(&chunk);
         }
         read_reply(status, retry_after, &bytes, &|text| self.redact_text(text))
+            .map(|value| (value, limits))
     }
 
     /// `text` with the key replaced wherever it appears.
@@ -210,6 +217,58 @@ fn retry_after(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Durati
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// The rate-limit headers of a reply: OpenAI's `x-ratelimit-remaining-requests` /
+/// `-tokens` with `x-ratelimit-reset-*` as durations (`1s`, `6m0s`, `20ms`), or
+/// Anthropic's `anthropic-ratelimit-requests-remaining` / `-tokens-remaining` with
+/// `-reset` as RFC 3339 times. `None` if there are none.
+fn rate_limits(headers: &HeaderMap, now: std::time::SystemTime) -> Option<RateLimits> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
+    let number = |name: &str| text(name)?.parse::<u64>().ok();
+    let until = |name: &str| -> Option<Duration> {
+        let value = text(name)?;
+        if let Some(d) = go_duration(value) {
+            return Some(d);
+        }
+        let at = chrono::DateTime::parse_from_rfc3339(value).ok()?;
+        let at = std::time::SystemTime::UNIX_EPOCH
+            + Duration::from_millis(u64::try_from(at.timestamp_millis()).ok()?);
+        Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    };
+    let limits = RateLimits {
+        requests_remaining: number("x-ratelimit-remaining-requests")
+            .or_else(|| number("anthropic-ratelimit-requests-remaining")),
+        requests_reset: until("x-ratelimit-reset-requests")
+            .or_else(|| until("anthropic-ratelimit-requests-reset")),
+        tokens_remaining: number("x-ratelimit-remaining-tokens")
+            .or_else(|| number("anthropic-ratelimit-tokens-remaining")),
+        tokens_reset: until("x-ratelimit-reset-tokens")
+            .or_else(|| until("anthropic-ratelimit-tokens-reset")),
+    };
+    (limits != RateLimits::default()).then_some(limits)
+}
+
+/// A duration as Go prints it (`1s`, `6m0s`, `1h2m3.5s`, `20ms`).
+fn go_duration(text: &str) -> Option<Duration> {
+    let mut total = 0.0;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|&i| i > 0)?;
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, scale) = [("ms", 0.001), ("h", 3600.0), ("m", 60.0), ("s", 1.0)]
+            .into_iter()
+            .find(|(unit, _)| rest.starts_with(unit))?;
+        total += value * scale;
+        rest = &rest[unit.len()..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
 /// The provider's explanation: `error.message` of OpenAI's and Anthropic's error bodies
 /// (with OpenAI's `type`/`code` when they say more, such as `insufficient_quota`), else
 /// the start of the body; redacted before it is cut.
@@ -298,6 +357,34 @@ mod tests {
         let e = read_reply::<serde_json::Value>(StatusCode::TOO_MANY_REQUESTS, None, b"{}", &same)
             .unwrap_err();
         assert!(e.is_retryable() && !e.is_fatal());
+    }
+
+    #[test]
+    fn reads_rate_limit_headers() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut h = HeaderMap::new();
+        assert_eq!(rate_limits(&h, now), None);
+        h.insert("x-ratelimit-remaining-requests", "0".parse().unwrap());
+        h.insert("x-ratelimit-reset-requests", "1m2.5s".parse().unwrap());
+        h.insert("x-ratelimit-remaining-tokens", "1200".parse().unwrap());
+        h.insert("x-ratelimit-reset-tokens", "20ms".parse().unwrap());
+        let l = rate_limits(&h, now).unwrap();
+        assert_eq!(l.requests_remaining, Some(0));
+        assert_eq!(l.requests_reset, Some(Duration::from_millis(62_500)));
+        assert_eq!(l.tokens_remaining, Some(1200));
+        assert_eq!(l.tokens_reset, Some(Duration::from_millis(20)));
+        let mut h = HeaderMap::new();
+        h.insert(
+            "anthropic-ratelimit-requests-remaining",
+            "3".parse().unwrap(),
+        );
+        h.insert(
+            "anthropic-ratelimit-requests-reset",
+            "2023-11-14T22:13:30Z".parse().unwrap(),
+        );
+        let l = rate_limits(&h, now).unwrap();
+        assert_eq!(l.requests_remaining, Some(3));
+        assert_eq!(l.requests_reset, Some(Duration::from_secs(10)));
     }
 
     #[test]
