@@ -101,6 +101,7 @@ impl GeneratorError {
     }
 
     /// Replaces every message this error carries with `f` of it (to redact a secret).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn map_messages(self, f: &dyn Fn(String) -> String) -> Self {
         match self {
             GeneratorError::Rejected { status, message } => GeneratorError::Rejected {

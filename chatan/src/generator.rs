@@ -356,6 +356,12 @@ pub trait Generator: Send + Sync {
         "custom"
     }
 
+    /// The model a request goes to when it names none, if the generator has one (the
+    /// response cache keys replies by it).
+    fn model(&self) -> Option<&str> {
+        None
+    }
+
     /// Retries this generator's retryable failures by `policy` (see [`Retry`]).
     fn retry(self, policy: RetryPolicy) -> Retry<Self>
     where
@@ -370,6 +376,15 @@ pub trait Generator: Send + Sync {
         Self: Sized,
     {
         Limit::new(self, Limiter::new(requests))
+    }
+
+    /// Answers requests from `cache` when it has the reply, and keeps new replies in it
+    /// (see [`ReplyCache`](crate::ReplyCache)).
+    fn cache(self, cache: &crate::ReplyCache) -> crate::Cached<Self>
+    where
+        Self: Sized,
+    {
+        crate::Cached::new(self, cache.clone())
     }
 
     /// Keeps this generator's requests to `governance`'s budgets and to what the
@@ -402,6 +417,9 @@ impl<G: Generator + ?Sized> Generator for &G {
     fn name(&self) -> &str {
         (**self).name()
     }
+    fn model(&self) -> Option<&str> {
+        (**self).model()
+    }
 }
 
 impl<G: Generator + ?Sized> Generator for Arc<G> {
@@ -413,6 +431,24 @@ impl<G: Generator + ?Sized> Generator for Arc<G> {
     }
     fn name(&self) -> &str {
         (**self).name()
+    }
+    fn model(&self) -> Option<&str> {
+        (**self).model()
+    }
+}
+
+/// A boxed generator, as a generator (for the runner's own stacks).
+pub(crate) struct Boxed<'g>(pub(crate) Box<dyn DynGenerator + 'g>);
+
+impl Generator for Boxed<'_> {
+    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        self.0.generate_boxed(request).await
+    }
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn model(&self) -> Option<&str> {
+        self.0.model()
     }
 }
 
@@ -430,6 +466,9 @@ pub trait DynGenerator: Send + Sync {
 
     /// [`Generator::name`].
     fn name(&self) -> &str;
+
+    /// [`Generator::model`].
+    fn model(&self) -> Option<&str>;
 }
 
 impl<G: Generator> DynGenerator for G {
@@ -443,6 +482,10 @@ impl<G: Generator> DynGenerator for G {
     fn name(&self) -> &str {
         Generator::name(self)
     }
+
+    fn model(&self) -> Option<&str> {
+        Generator::model(self)
+    }
 }
 
 impl Generator for dyn DynGenerator + '_ {
@@ -452,6 +495,10 @@ impl Generator for dyn DynGenerator + '_ {
 
     fn name(&self) -> &str {
         DynGenerator::name(self)
+    }
+
+    fn model(&self) -> Option<&str> {
+        DynGenerator::model(self)
     }
 }
 

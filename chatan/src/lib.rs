@@ -99,7 +99,9 @@ pub use crate::event::{Event, Observer};
 pub use crate::generator::{
     BoxFuture, DynGenerator, Feedback, Generator, GeneratorSet, Generators, Reply, Request, Usage,
 };
-pub use crate::layer::{Governance, Governor, Limit, Limiter, Retry, RetryPolicy};
+pub use crate::layer::{
+    Cached, Governance, Governor, Limit, Limiter, ReplyCache, Retry, RetryPolicy,
+};
 pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};
 #[cfg(feature = "anthropic")]
 pub use crate::provider::Anthropic;

@@ -63,6 +63,7 @@ pub struct Runner<'g, R: Dataset, G: ?Sized> {
     checkpoint: Option<(std::path::PathBuf, Codec<R>)>,
     stop: Option<Stop>,
     grace: std::time::Duration,
+    cache: Option<crate::ReplyCache>,
     bare: bool,
     failure: FailurePolicy,
     observers: Observers<'g>,
@@ -84,6 +85,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             checkpoint: None,
             stop: None,
             grace: std::time::Duration::from_secs(30),
+            cache: None,
             bare: false,
             failure: FailurePolicy::Stop,
             observers: Observers::default(),
@@ -138,6 +140,15 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     /// that error.
     pub fn stop_on(mut self, stop: Stop) -> Self {
         self.stop = Some(stop);
+        self
+    }
+
+    /// Answers requests from `cache` where it can and keeps new replies in it, outside
+    /// every other layer (a cached reply takes no slot and no budget). A rerun of the
+    /// same recipe sends nothing; editing one template asks again only that column and
+    /// the columns that read it. See [`ReplyCache`](crate::ReplyCache).
+    pub fn cache(mut self, cache: &crate::ReplyCache) -> Self {
+        self.cache = Some(cache.clone());
         self
     }
 
@@ -232,7 +243,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         let innermost = halt.clone();
         // The halt goes innermost: a request waiting for a slot is checked when it gets
         // one, just before it would be sent.
-        let stack: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g> =
+        let layered: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g> =
             if self.bare {
                 Box::new(move |generator| {
                     Box::new(Halting {
@@ -253,6 +264,17 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
                     let limited = Limit::new(halting, limiter.clone());
                     Box::new(Retry::new(Governor::new(limited, governance), policy))
                 })
+            };
+        let cache = self.cache.clone();
+        let stack: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g> =
+            match cache {
+                Some(cache) => Box::new(move |generator| {
+                    Box::new(crate::Cached::new(
+                        crate::generator::Boxed(layered(generator)),
+                        cache.clone(),
+                    ))
+                }),
+                None => layered,
             };
         let mut extras = Extras::default();
         let mut seed = self.seed;

@@ -302,4 +302,8 @@ impl<G: Generator> Generator for Governor<G> {
     fn name(&self) -> &str {
         self.inner.name()
     }
+
+    fn model(&self) -> Option<&str> {
+        self.inner.model()
+    }
 }

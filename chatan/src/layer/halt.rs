@@ -43,4 +43,8 @@ impl<G: Generator> Generator for Halting<G> {
     fn name(&self) -> &str {
         self.inner.name()
     }
+
+    fn model(&self) -> Option<&str> {
+        self.inner.model()
+    }
 }

@@ -89,4 +89,8 @@ impl<G: Generator> Generator for Limit<G> {
     fn name(&self) -> &str {
         self.inner.name()
     }
+
+    fn model(&self) -> Option<&str> {
+        self.inner.model()
+    }
 }

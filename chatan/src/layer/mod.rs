@@ -7,6 +7,7 @@
 //! Compose them with the methods of [`Generator`](crate::Generator): each wraps what came
 //! before, so the last one called is the outermost.
 
+mod cache;
 mod governor;
 mod halt;
 mod limit;
@@ -14,6 +15,7 @@ mod retry;
 
 pub(crate) use self::halt::{Halt, Halting};
 
+pub use self::cache::{Cached, ReplyCache};
 pub use self::governor::{Governance, Governor};
 pub use self::limit::{Limit, Limiter};
 pub use self::retry::{Retry, RetryPolicy};

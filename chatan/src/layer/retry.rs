@@ -96,6 +96,10 @@ impl<G: Generator> Generator for Retry<G> {
     fn name(&self) -> &str {
         self.inner.name()
     }
+
+    fn model(&self) -> Option<&str> {
+        self.inner.model()
+    }
 }
 
 /// How failed requests are retried: attempts, and the waits between them.

@@ -297,4 +297,8 @@ impl<F: WireFormat> Generator for Provider<F> {
     fn name(&self) -> &str {
         F::INFO.name
     }
+
+    fn model(&self) -> Option<&str> {
+        Some(&self.model)
+    }
 }

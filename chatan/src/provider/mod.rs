@@ -120,6 +120,15 @@ impl Generator for AnyGenerator {
             AnyGenerator::Anthropic(ref g) => g.name(),
         }
     }
+
+    fn model(&self) -> Option<&str> {
+        match *self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(ref g) => g.model(),
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(ref g) => g.model(),
+        }
+    }
 }
 
 /// Forwards a builder method to whichever provider an [`AnyGenerator`] holds.
