@@ -91,6 +91,8 @@ pub struct MockConfig {
     pub(crate) api_key: Option<String>,
     pub(crate) echo_key: bool,
     pub(crate) requests_per_second: Option<u32>,
+    /// A share of replies delayed by this much (drawn with the faults' dice).
+    pub(crate) slow: Option<(f64, Duration)>,
 }
 
 impl MockConfig {
@@ -143,6 +145,13 @@ impl MockConfig {
         self.server_error = server_error;
         self.drop = drop;
         self.malformed = malformed;
+        self
+    }
+
+    /// Delays a random share `fraction` of replies by `latency` (on top of the usual
+    /// latency), to test client timeouts: a reply slower than the client waits.
+    pub fn slow_replies(mut self, fraction: f64, latency: Duration) -> Self {
+        self.slow = Some((fraction, latency));
         self
     }
 

@@ -299,7 +299,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
                 .find(|rule| asked.prompt.contains(&rule.needle))
                 .map(|rule| rule.fault)
         });
-    tokio::time::sleep(latency(&state.config, &asked.prompt)).await;
+    let slow = match state.config.slow {
+        Some((fraction, extra)) if roll(&state) < fraction => extra,
+        _ => Duration::ZERO,
+    };
+    tokio::time::sleep(latency(&state.config, &asked.prompt) + slow).await;
     let (result, reply_text) = respond(&state, api, id, &asked, fault, sent_key.as_deref());
 
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -372,6 +376,16 @@ fn over_rate(state: &State) -> Option<Fault> {
     None
 }
 
+/// The next draw of the server's seeded dice, in `[0, 1)`.
+fn roll(state: &State) -> f64 {
+    let mut dice = lock(&state.dice);
+    *dice = dice.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *dice;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
 fn next_fault(state: &State, id: u64) -> Option<Fault> {
     if let Some(fault) = lock(&state.script).pop_front() {
         return Some(fault);
@@ -385,14 +399,7 @@ fn next_fault(state: &State, id: u64) -> Option<Fault> {
     if c.rate_limit + c.server_error + c.drop + c.malformed <= 0.0 {
         return None;
     }
-    let roll = {
-        let mut dice = lock(&state.dice);
-        *dice = dice.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *dice;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let roll = roll(state);
     let mut edge = 0.0;
     for (p, fault) in [
         (c.rate_limit, Fault::RateLimit),

@@ -38,6 +38,14 @@ pub enum Event<'a> {
         /// How long the layer waits before the next attempt.
         wait: Duration,
     },
+    /// A [`Governor`](crate::Governor) paused its endpoint (a 429, or rate-limit headers
+    /// that say nothing is left) or changed how many requests it lets through.
+    Throttled {
+        /// How long the endpoint is paused from now (zero if it is not).
+        pause: Duration,
+        /// Requests the endpoint may have in flight now.
+        limit: usize,
+    },
     /// A reply did not parse into its column's type; the question is asked again.
     Reasking {
         /// The row.

@@ -30,6 +30,9 @@ pub(crate) struct Progress {
     limiter: Option<Limiter>,
     retries: AtomicU64,
     shown: AtomicBool,
+    /// When the endpoint's last pause ends (ms since the bar started), and its limit.
+    paused_until_ms: AtomicU64,
+    throttle_limit: AtomicU64,
 }
 
 impl Progress {
@@ -56,6 +59,8 @@ impl Progress {
             limiter,
             retries: AtomicU64::new(0),
             shown: AtomicBool::new(false),
+            paused_until_ms: AtomicU64::new(0),
+            throttle_limit: AtomicU64::new(0),
         })
     }
 
@@ -65,8 +70,18 @@ impl Progress {
             Some(limiter) => format!("{} in flight, ", limiter.in_flight()),
             None => String::new(),
         };
+        let now_ms = self.bar.elapsed().as_millis() as u64;
+        let paused_until = self.paused_until_ms.load(Ordering::Relaxed);
+        let throttle = match self.throttle_limit.load(Ordering::Relaxed) {
+            0 => String::new(),
+            _ if paused_until > now_ms => format!(
+                ", rate limited: paused {:.1}s",
+                (paused_until - now_ms) as f64 / 1000.0
+            ),
+            limit => format!(", rate limited: ≤{limit} at once"),
+        };
         self.bar.set_message(format!(
-            "{in_flight}{} retries",
+            "{in_flight}{} retries{throttle}",
             self.retries.load(Ordering::Relaxed)
         ));
         // The bar is made as the run starts, so its age is the run's.
@@ -86,6 +101,12 @@ impl Observer for Progress {
                 self.retries.fetch_add(1, Ordering::Relaxed);
             }
             Event::RowDone { .. } | Event::RowFailed { .. } => self.row_finished(),
+            Event::Throttled { pause, limit } => {
+                let until = self.bar.elapsed() + *pause;
+                self.paused_until_ms
+                    .fetch_max(until.as_millis() as u64, Ordering::Relaxed);
+                self.throttle_limit.store(*limit as u64, Ordering::Relaxed);
+            }
             Event::RunFinished { .. } if self.shown.load(Ordering::Relaxed) => self.bar.finish(),
             _ => {}
         }

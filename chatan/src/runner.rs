@@ -64,6 +64,7 @@ pub struct Runner<'g, R: Dataset, G: ?Sized> {
     stop: Option<Stop>,
     grace: std::time::Duration,
     cache: Option<crate::ReplyCache>,
+    failures: Option<std::path::PathBuf>,
     bare: bool,
     failure: FailurePolicy,
     observers: Observers<'g>,
@@ -86,6 +87,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             stop: None,
             grace: std::time::Duration::from_secs(30),
             cache: None,
+            failures: None,
             bare: false,
             failure: FailurePolicy::Stop,
             observers: Observers::default(),
@@ -140,6 +142,17 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     /// that error.
     pub fn stop_on(mut self, stop: Stop) -> Self {
         self.stop = Some(stop);
+        self
+    }
+
+    /// Lists every row that fails for good in `path`, one JSON line each as it fails
+    /// (`{"row": 7, "column": "answer", "attempts": 8, "cause": "..."}`), so a run under
+    /// [`skip_failed`](Runner::skip_failed) leaves a record beside its output. With a
+    /// [`checkpoint`](Runner::checkpoint) and no path given, the list goes beside it
+    /// (`qa.checkpoint.failed.jsonl` for `qa.checkpoint.jsonl`). Each run writes its own
+    /// list.
+    pub fn failures_to(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.failures = Some(path.into());
         self
     }
 
@@ -288,6 +301,18 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
                 .filter(|(row, _)| rows.contains(*row))
                 .collect();
             extras.journal = Some(opened.journal);
+        }
+        let failures = self.failures.clone().or_else(|| {
+            let (path, _) = self.checkpoint.as_ref()?;
+            let stem = path.file_stem()?.to_string_lossy().into_owned();
+            Some(path.with_file_name(format!("{stem}.failed.jsonl")))
+        });
+        if let Some(path) = failures {
+            let file = std::fs::File::create(&path).map_err(|e| Error::Checkpoint {
+                path: path.clone(),
+                message: format!("the failed rows file cannot be written: {e}"),
+            })?;
+            extras.failures = Some((path, std::io::BufWriter::new(file)));
         }
         extras.stop = self.stop.clone();
         extras.grace = self.grace;

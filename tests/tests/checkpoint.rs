@@ -64,6 +64,30 @@ async fn a_rerun_makes_only_the_missing_rows_and_equals_an_uninterrupted_run() {
     let skipped = partial.report.failed.len();
     assert!(skipped > 0 && partial.rows.len() == 60 - skipped);
     assert_eq!(journal_rows(&path).len(), 60 - skipped);
+    // The skipped rows are listed beside the checkpoint, with column, attempts, cause.
+    let listed: Vec<serde_json::Value> =
+        std::fs::read_to_string(path.with_file_name("resume.failed.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert_eq!(listed.len(), skipped);
+    for (line, failure) in listed.iter().zip(&partial.report.failed) {
+        let _ = failure;
+        assert!(line["row"].is_u64() && line["attempts"] == 1, "{line}");
+        assert!(
+            line["column"] == "question" || line["column"] == "answer",
+            "{line}"
+        );
+        assert!(
+            line["cause"].as_str().unwrap().contains("HTTP 400"),
+            "{line}"
+        );
+    }
+    let mut listed_rows: Vec<u64> = listed.iter().map(|l| l["row"].as_u64().unwrap()).collect();
+    listed_rows.sort_unstable();
+    let failed_rows: Vec<u64> = partial.report.failed.iter().map(|f| f.row as u64).collect();
+    assert_eq!(listed_rows, failed_rows);
     drop(first);
 
     // Second run, against a healthy server: only the skipped rows are asked for.

@@ -47,6 +47,8 @@ type RowFuture<'g, T> =
 pub(crate) struct Extras<T> {
     pub(crate) resumed: HashMap<usize, T>,
     pub(crate) journal: Option<Journal<T>>,
+    /// Where failed rows are listed, one JSON line each, as they fail.
+    pub(crate) failures: Option<(std::path::PathBuf, std::io::BufWriter<std::fs::File>)>,
     pub(crate) stop: Option<Stop>,
     pub(crate) grace: Duration,
 }
@@ -56,6 +58,7 @@ impl<T> Default for Extras<T> {
         Extras {
             resumed: HashMap::new(),
             journal: None,
+            failures: None,
             stop: None,
             grace: Duration::from_secs(30),
         }
@@ -205,6 +208,33 @@ where
         }
     }
 
+    /// Lists a failed row (not one cancelled by a halt) in the failures file.
+    fn list_failure(&mut self, error: &Error) {
+        use std::io::Write as _;
+        let Some((path, file)) = &mut self.extras.failures else {
+            return;
+        };
+        let Error::Cell { row, column, cause } = error else {
+            return;
+        };
+        if crate::report::RowFailure::is_cancellation(error) {
+            return;
+        }
+        let line = serde_json::json!({
+            "row": row,
+            "column": column,
+            "attempts": cause.attempts(),
+            "cause": cause.to_string(),
+        });
+        let written = serde_json::to_writer(&mut *file, &line)
+            .map_err(std::io::Error::other)
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| file.flush());
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "failed rows file not written");
+        }
+    }
+
     /// Notices the stop switch: no new rows, and a grace period for the rows under way,
     /// after which they are given up.
     fn watch_stop(&mut self, cx: &mut Context<'_>) {
@@ -249,6 +279,7 @@ where
             Err(error) => {
                 self.failed += 1;
                 self.first_failure.get_or_insert(row);
+                self.list_failure(error);
                 self.run.emit(&Event::RowFailed { row, error });
                 let stop = self.run.failure == FailurePolicy::Stop;
                 if will_not_change(error, stop) && !self.stopped_for_good {

@@ -189,8 +189,14 @@ impl Governance {
         }
     }
 
-    /// Takes what a request's outcome says.
-    fn settle(&self, estimate: f64, outcome: &Result<Reply, GeneratorError>) {
+    /// Takes what a request's outcome says; a pause or a cut in the limit is reported to
+    /// the run (the progress bar shows it).
+    fn settle(
+        &self,
+        estimate: f64,
+        outcome: &Result<Reply, GeneratorError>,
+        request: &Request<'_>,
+    ) {
         let mut s = self.lock();
         let now = Instant::now();
         s.in_flight = s.in_flight.saturating_sub(1);
@@ -229,8 +235,15 @@ impl Governance {
             }
             Err(_) => {}
         }
+        let throttled = s
+            .paused_until
+            .filter(|&until| until > now)
+            .map(|until| (until - now, s.limit as usize));
         drop(s);
         self.0.changed.notify_waiters();
+        if let Some((pause, limit)) = throttled {
+            request.report(&crate::event::Event::Throttled { pause, limit });
+        }
     }
 }
 
@@ -295,7 +308,7 @@ impl<G: Generator> Generator for Governor<G> {
         .unit_f64();
         self.governance.admit(estimate, jitter).await;
         let outcome = self.inner.generate(request).await;
-        self.governance.settle(estimate, &outcome);
+        self.governance.settle(estimate, &outcome, request);
         outcome
     }
 
