@@ -501,6 +501,65 @@ where
     }
 }
 
+#[cfg(feature = "polars")]
+impl<'g, R, G> Runner<'g, R, G>
+where
+    R: Dataset + crate::data::ToFrame,
+    G: Generators + ?Sized,
+{
+    /// Streams rows `rows` straight into the file `path` (parquet, csv, json or jsonl, by
+    /// extension; see [`Sink`](crate::data::Sink)), in row order, with memory flat for
+    /// any number of rows; the number of rows written. Under
+    /// [`skip_failed`](Runner::skip_failed), failed rows are left out of the file and
+    /// listed beside it, as they fail, in `<name>.failed.jsonl` (unless
+    /// [`failures_to`](Runner::failures_to) names another file), and the run goes on;
+    /// otherwise the first failure stops the run, the rows that finished are written and
+    /// the file completed, and the error is returned.
+    ///
+    /// ```no_run
+    /// # chatan::dataset! { #[derive(Debug)] struct Qa { q: String = gen("a question") } }
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let llm = chatan::OpenAi::from_env()?;
+    /// let written = Qa::runner(&llm).skip_failed().write_to("qa.parquet", 1_000_000).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn write_to(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+        rows: impl IntoRowSet,
+    ) -> Result<usize, crate::data::StreamError> {
+        let path = path.as_ref();
+        let skip = self.failure == FailurePolicy::Skip;
+        if skip && self.failures.is_none() {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.failures = Some(path.with_file_name(format!("{stem}.failed.jsonl")));
+        }
+        let mut sink = crate::data::Sink::create(path)?;
+        let mut stream = self
+            .stream(rows)
+            .map_err(|error| crate::data::StreamError::Run { error, written: 0 })?;
+        let mut stopped = None;
+        while let Some(row) = stream.next().await {
+            match row {
+                Ok(row) => sink.push(row)?,
+                // Listed in the failures file as it failed; the run goes on.
+                Err(Error::Cell { .. }) if skip => {}
+                Err(error) => {
+                    stopped.get_or_insert(error);
+                }
+            }
+        }
+        let written = sink.finish()?;
+        match stopped {
+            Some(error) => Err(crate::data::StreamError::Run { error, written }),
+            None => Ok(written),
+        }
+    }
+}
+
 /// The rows of a run that went to the end, with its [`Report`]; see [`Runner::run`].
 #[derive(Debug)]
 #[non_exhaustive]

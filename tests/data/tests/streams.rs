@@ -132,3 +132,42 @@ fn a_sink_dropped_unfinished_leaves_no_temporary() {
     drop(sink);
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn under_skip_a_run_written_to_a_file_lists_its_failed_rows_beside_it() {
+    let dir = tests_data::scratch("write-to-skip");
+    // Rows 7, 17, 27, ... fail for good; the rest are written.
+    let (_server, llm) = mock(MockConfig::new().fail_for("7!", Fault::ServerError)).await;
+    let path = dir.join("n.parquet");
+    let written = Numbered::runner(&llm)
+        .retry(
+            chatan::RetryPolicy::new()
+                .max_attempts(2)
+                .base_delay(std::time::Duration::from_millis(1)),
+        )
+        .skip_failed()
+        .write_to(&path, 100)
+        .await
+        .unwrap();
+    assert_eq!(written, 90);
+    let frame = ParquetReader::new(File::open(&path).unwrap())
+        .finish()
+        .unwrap();
+    let got = indices(&frame);
+    let expected: Vec<u32> = (0..100).filter(|i| i % 10 != 7).collect();
+    assert_eq!(got, expected, "in row order, failed rows left out");
+    let listed: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("n.failed.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut rows: Vec<u64> = listed.iter().map(|l| l["row"].as_u64().unwrap()).collect();
+    rows.sort_unstable();
+    assert_eq!(rows, (0..100).filter(|i| i % 10 == 7).collect::<Vec<u64>>());
+    assert!(
+        listed
+            .iter()
+            .all(|l| l["column"] == "text" && l["attempts"] == 2)
+    );
+    assert!(listed[0]["cause"].as_str().unwrap().contains("HTTP 500"));
+}
