@@ -362,6 +362,9 @@ pub enum ConfigError {
         /// What it was.
         value: String,
     },
+    /// A local model could not be loaded; the message names the file and what is wrong.
+    #[error("local model {0}")]
+    Local(String),
     /// The HTTP client could not be built.
     #[error("could not build the HTTP client: {0}")]
     Client(String),

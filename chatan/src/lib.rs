@@ -64,6 +64,8 @@ mod error;
 mod event;
 mod generator;
 pub mod layer;
+#[cfg(feature = "local")]
+pub mod local;
 mod preview;
 #[cfg(feature = "progress")]
 mod progress;
