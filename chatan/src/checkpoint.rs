@@ -11,8 +11,8 @@
 //! adds no dependency or native build.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -74,47 +74,17 @@ pub(crate) fn open<T>(
     codec: Codec<T>,
 ) -> Result<Opened<T>, Error> {
     let io = |e: std::io::Error| fail(path, e);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(io)?;
+    let (file, lines) = crate::jsonl::open::<Value>(path).map_err(io)?;
+    let mut lines = lines.into_iter();
+    let header = lines.next();
     let mut rows = HashMap::new();
-    let mut good_end = 0u64;
-    let mut header: Option<Value> = None;
-    {
-        let mut reader = BufReader::new(&mut file);
-        let mut line = String::new();
-        let mut offset = 0u64;
-        loop {
-            line.clear();
-            let read = reader.read_line(&mut line).map_err(io)?;
-            if read == 0 {
-                break;
-            }
-            offset += read as u64;
-            // A line without its newline, or that does not parse, is a torn write: the
-            // process died in the middle of it. It is the last; drop it.
-            if !line.ends_with('\n') {
-                break;
-            }
-            let Ok(value) = serde_json::from_str::<Value>(&line) else {
-                break;
-            };
-            if header.is_none() {
-                header = Some(value);
-            } else {
-                let row = value["row"]
-                    .as_u64()
-                    .ok_or_else(|| fail(path, format!("a line has no row number: {line}")))?;
-                let data = (codec.read)(value["value"].clone()).map_err(|e| {
-                    fail(path, format!("row {row} does not read back as a row: {e}"))
-                })?;
-                rows.insert(row as usize, data);
-            }
-            good_end = offset;
-        }
+    for line in lines {
+        let row = line["row"]
+            .as_u64()
+            .ok_or_else(|| fail(path, format!("a line has no row number: {line}")))?;
+        let data = (codec.read)(line["value"].clone())
+            .map_err(|e| fail(path, format!("row {row} does not read back as a row: {e}")))?;
+        rows.insert(row as usize, data);
     }
     let fingerprint = format!("{:016x}", spec.fingerprint);
     let seed = match &header {
@@ -160,9 +130,6 @@ pub(crate) fn open<T>(
         }
         None => seed.unwrap_or(fresh_seed),
     };
-    // Cut a torn last line before appending after it.
-    file.set_len(good_end).map_err(io)?;
-    file.seek(SeekFrom::End(0)).map_err(io)?;
     let mut journal = Journal {
         path: path.to_owned(),
         file: BufWriter::new(file),

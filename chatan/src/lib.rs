@@ -63,6 +63,7 @@ mod engine;
 mod error;
 mod event;
 mod generator;
+mod jsonl;
 pub mod layer;
 #[cfg(feature = "local")]
 pub mod local;

@@ -323,3 +323,35 @@ async fn an_interrupted_run_stops_gracefully_and_resumes_without_repeating_a_pro
         "rows under way finished before the exit"
     );
 }
+
+#[tokio::test]
+async fn rows_still_under_way_when_the_grace_period_ends_are_given_up() {
+    // Every reply takes 2 s; the stop comes when the first rows are under way and
+    // allows them 100 ms.
+    let (server, llm) = tests::openai_mock(MockConfig::new().latency(Duration::from_secs(2))).await;
+    let stop = Stop::new();
+    let thrower = stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        thrower.stop();
+    });
+    let started = Instant::now();
+    let err = Qa::runner(&llm)
+        .seed(3)
+        .stop_on(stop)
+        .grace(Duration::from_millis(100))
+        .generate(50)
+        .await
+        .unwrap_err();
+    assert!(matches!(err.error(), Error::Stopped), "{err}");
+    assert!(err.completed().is_empty());
+    assert!(
+        started.elapsed() < Duration::from_millis(1_500),
+        "the run waited for the rows it gave up: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        server.stats().in_flight > 0,
+        "rows were under way when given up"
+    );
+}

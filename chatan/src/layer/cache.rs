@@ -5,12 +5,12 @@
 //! with the reply that failed. Editing one template changes only the prompts of that
 //! column and of the columns that read it, so a rerun asks only those again.
 //!
-//! The store is a JSON-lines file, appended to as replies arrive and read whole when
-//! opened (a torn last line is dropped), like the checkpoint journal.
+//! The store is a JSON-lines file (see `jsonl.rs`), appended to as replies arrive and
+//! read whole when opened, like the checkpoint journal.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -67,27 +67,13 @@ impl ReplyCache {
             path: path.to_owned(),
             message: format!("the reply cache cannot be used: {e}"),
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(fail)?;
+        let (file, lines) = crate::jsonl::open::<Line>(path).map_err(fail)?;
         let mut replies = HashMap::new();
-        let mut good_end = 0u64;
-        for line in BufReader::new(&file).split(b'\n') {
-            let line = line.map_err(fail)?;
-            let Some(entry) = serde_json::from_slice::<Line>(&line)
-                .ok()
-                .and_then(|l| Some((u128::from_str_radix(&l.key, 16).ok()?, l)))
-            else {
-                break;
-            };
-            good_end += line.len() as u64 + 1;
-            replies.insert(entry.0, (entry.1.text, entry.1.usage));
+        for line in lines {
+            if let Ok(key) = u128::from_str_radix(&line.key, 16) {
+                replies.insert(key, (line.text, line.usage));
+            }
         }
-        // A torn last line (the process died writing it) is cut before appending.
-        file.set_len(good_end).map_err(fail)?;
         Ok(ReplyCache(Arc::new(Store {
             path: path.to_owned(),
             replies: Mutex::new(replies),
