@@ -254,6 +254,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         let policy = self.retry;
         let halt = Halt::default();
         let innermost = halt.clone();
+        let on_any_rejection = self.failure == FailurePolicy::Stop;
         // The halt goes innermost: a request waiting for a slot is checked when it gets
         // one, just before it would be sent.
         let layered: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g> =
@@ -262,6 +263,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
                     Box::new(Halting {
                         inner: generator,
                         halt: innermost.clone(),
+                        on_any_rejection,
                     })
                 })
             } else {
@@ -270,6 +272,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
                     let halting = Halting {
                         inner: generator,
                         halt: innermost.clone(),
+                        on_any_rejection,
                     };
                     // One governor per generator (per endpoint), outside the limit: a
                     // request paused by it holds no slot.

@@ -26,10 +26,15 @@ impl Halt {
 }
 
 /// A generator that answers [`GeneratorError::Cancelled`] instead of sending once its
-/// [`Halt`] is thrown.
+/// [`Halt`] is thrown, and throws it itself on an answer every request would get: here,
+/// inside the concurrency limit, the halt is thrown before the failed request's slot
+/// goes to a waiting one.
 pub(crate) struct Halting<G> {
     pub(crate) inner: G,
     pub(crate) halt: Halt,
+    /// Whether any rejection (a 400, say) halts, not only the fatal ones: when the run
+    /// stops at its first failure anyway.
+    pub(crate) on_any_rejection: bool,
 }
 
 impl<G: Generator> Generator for Halting<G> {
@@ -37,7 +42,14 @@ impl<G: Generator> Generator for Halting<G> {
         if self.halt.is_halted() {
             return Err(GeneratorError::Cancelled);
         }
-        self.inner.generate(request).await
+        let outcome = self.inner.generate(request).await;
+        if let Err(error) = &outcome {
+            let rejected = matches!(error.cause(), GeneratorError::Rejected { .. });
+            if error.is_fatal() || (self.on_any_rejection && rejected) {
+                self.halt.halt();
+            }
+        }
+        outcome
     }
 
     fn name(&self) -> &str {
