@@ -88,6 +88,8 @@ pub struct GenOptions {
     pub temperature: Option<f32>,
     /// Nucleus sampling.
     pub top_p: Option<f32>,
+    /// Sampling among the k most likely tokens.
+    pub top_k: Option<u32>,
     /// Whether to strip the reply's surrounding whitespace (default yes).
     pub trim: Option<bool>,
     /// Upper bound on reply tokens.

@@ -106,6 +106,7 @@ pub const GEN_OPTIONS: &[&str] = &[
     "temperature",
     "max_tokens",
     "top_p",
+    "top_k",
     "system",
     "model",
     "generator",
@@ -312,6 +313,21 @@ fn parse_option(cx: &Ctxt, key: &Ident, value: &Expr, options: &mut GenOptions) 
                     "trim must be `true` (the default: replies lose leading and trailing \
                      whitespace) or `false` (replies are kept as sent)",
                 );
+                return false;
+            }
+        },
+        "top_k" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => match i.base10_parse::<u32>() {
+                Ok(n) if n > 0 => options.top_k = Some(n),
+                _ => {
+                    cx.error_spanned(value, "top_k must be a whole number from 1 to 4294967295");
+                    return false;
+                }
+            },
+            _ => {
+                cx.error_spanned(value, "top_k must be an integer literal, such as 40");
                 return false;
             }
         },

@@ -25,6 +25,9 @@ pub struct Request<'a> {
     pub max_tokens: Option<u32>,
     /// The column's nucleus-sampling `top_p`, if set.
     pub top_p: Option<f32>,
+    /// The column's `top_k` (sample among the k most likely tokens), if set: Anthropic
+    /// and local models use it, OpenAI's API has no such option.
+    pub top_k: Option<u32>,
     /// The column's model override, if set.
     pub model: Option<&'a str>,
     /// Sequences that end the reply (the column's `stop`), empty if none.
@@ -52,6 +55,29 @@ pub struct Request<'a> {
     observer: Option<&'a dyn Observer>,
 }
 
+/// A generator's defaults for the options a column leaves unset.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Defaults {
+    pub(crate) temperature: Option<f32>,
+    pub(crate) max_tokens: Option<u32>,
+    pub(crate) top_p: Option<f32>,
+    pub(crate) top_k: Option<u32>,
+    pub(crate) system: Option<String>,
+}
+
+impl Defaults {
+    /// `request` with these defaults where it sets nothing.
+    pub(crate) fn apply<'a>(&'a self, request: &Request<'a>) -> Request<'a> {
+        let mut request = *request;
+        request.temperature = request.temperature.or(self.temperature);
+        request.max_tokens = request.max_tokens.or(self.max_tokens);
+        request.top_p = request.top_p.or(self.top_p);
+        request.top_k = request.top_k.or(self.top_k);
+        request.system = request.system.or(self.system.as_deref());
+        request
+    }
+}
+
 impl<'a> Request<'a> {
     /// A request for `prompt` with no options (row 0, column `""`, attempt 1): for calling
     /// a generator directly, as in tests of your own generator.
@@ -62,6 +88,7 @@ impl<'a> Request<'a> {
             temperature: None,
             max_tokens: None,
             top_p: None,
+            top_k: None,
             model: None,
             stop: &[],
             seed: None,
@@ -126,6 +153,12 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// With a `top_k`.
+    pub fn top_k(mut self, top_k: u32) -> Self {
+        self.top_k = Some(top_k);
+        self
+    }
+
     /// With a model override.
     pub fn model(mut self, model: &'a str) -> Self {
         self.model = Some(model);
@@ -180,6 +213,7 @@ impl fmt::Debug for Request<'_> {
             .field("temperature", &self.temperature)
             .field("max_tokens", &self.max_tokens)
             .field("top_p", &self.top_p)
+            .field("top_k", &self.top_k)
             .field("model", &self.model)
             .field("stop", &self.stop)
             .field("seed", &self.seed)

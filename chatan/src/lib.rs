@@ -65,6 +65,8 @@ mod event;
 mod generator;
 mod jsonl;
 pub mod layer;
+#[cfg(feature = "hub")]
+pub mod hub;
 #[cfg(feature = "local")]
 pub mod local;
 mod preview;

@@ -65,6 +65,8 @@ pub struct GenSpec {
     pub max_tokens: Option<u32>,
     /// Nucleus sampling.
     pub top_p: Option<f32>,
+    /// Sampling among the k most likely tokens.
+    pub top_k: Option<u32>,
     /// System prompt.
     pub system: Option<&'static str>,
     /// Model override.

@@ -143,6 +143,7 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
                     let temperature = option(o.temperature.map(|t| quote!(#t)));
                     let max_tokens = option(o.max_tokens.map(|t| quote!(#t)));
                     let top_p = option(o.top_p.map(|p| quote!(#p)));
+                    let top_k = option(o.top_k.map(|k| quote!(#k)));
                     let trim = o.trim.unwrap_or(true);
                     let system = option(o.system.as_ref().map(|s| quote!(#s)));
                     let model = option(o.model.as_ref().map(|s| quote!(#s)));
@@ -156,6 +157,7 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
                             temperature: #temperature,
                             max_tokens: #max_tokens,
                             top_p: #top_p,
+                            top_k: #top_k,
                             system: #system,
                             model: #model,
                             generator: #generator,
@@ -230,6 +232,10 @@ fn fingerprint(recipe: &Recipe) -> u64 {
                     o.seed,
                     o.cache_system,
                 ));
+                // Appended only when set, so recipes without it keep their fingerprint.
+                if let Some(k) = o.top_k {
+                    text.push_str(&format!(" top_k {k}"));
+                }
             }
             Some(Kind::Sampled(e)) => {
                 text.push_str("sample ");

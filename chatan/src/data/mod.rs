@@ -27,20 +27,21 @@
 //! ```
 
 pub(crate) mod column;
-#[cfg(feature = "http")]
+#[cfg(feature = "hub")]
 mod hub;
 mod huggingface;
-#[cfg(feature = "http")]
+#[cfg(feature = "hub")]
 mod push;
 mod save;
 mod sink;
 mod table;
 
 pub use self::column::ColumnType;
-#[cfg(feature = "http")]
-pub use self::hub::Hub;
+/// The hub client, also at [`chatan::hub::Hub`](crate::hub::Hub).
+#[cfg(feature = "hub")]
+pub use crate::hub::Hub;
 pub use self::huggingface::{save_huggingface, save_huggingface_split};
-#[cfg(feature = "http")]
+#[cfg(feature = "hub")]
 pub use self::push::Pushed;
 pub use self::save::{DataError, Format, save, save_as, write_frame};
 pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};

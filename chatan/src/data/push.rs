@@ -125,7 +125,7 @@ impl Hub {
             repo: repo.to_owned(),
             message,
         };
-        let (owner, name) = super::hub::split_repo(repo)
+        let (owner, name) = crate::hub::split_repo(repo)
             .ok_or_else(|| fail("a dataset id is `owner/name`".into()))?;
         if self.offline {
             return Err(fail(
@@ -210,7 +210,7 @@ impl Hub {
             .map_err(|e| format!("{url}: {}", e.without_url()))?;
         match response.status().as_u16() {
             200..=299 | 409 => Ok(()),
-            _ => Err(super::hub::status_error(response.status(), &url)),
+            _ => Err(crate::hub::status_error(response.status(), &url)),
         }
     }
 
@@ -353,7 +353,7 @@ impl Hub {
         if response.status().is_success() {
             Ok(response)
         } else {
-            Err(super::hub::status_error(response.status(), url))
+            Err(crate::hub::status_error(response.status(), url))
         }
     }
 }

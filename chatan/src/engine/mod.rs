@@ -251,6 +251,7 @@ impl<'g, R: Recipe> Run<'g, R> {
         request.temperature = spec.temperature;
         request.max_tokens = spec.max_tokens;
         request.top_p = spec.top_p;
+        request.top_k = spec.top_k;
         request.model = spec.model;
         request.stop = spec.stop;
         request.seed = spec.seed;

@@ -133,7 +133,7 @@ impl ReplyCache {
 fn key(name: &str, model: Option<&str>, request: &Request<'_>) -> u128 {
     let schema = request.schema.map(|s| s.json().to_string());
     let feedback = request.feedback.map(|f| (f.reply, f.problem));
-    let text = serde_json::json!([
+    let mut text = serde_json::json!([
         name,
         model,
         request.model,
@@ -151,6 +151,10 @@ fn key(name: &str, model: Option<&str>, request: &Request<'_>) -> u128 {
         request.attempt,
     ])
     .to_string();
+    // Appended only when set, so the keys of requests without it are unchanged.
+    if let Some(k) = request.top_k {
+        text.push_str(&format!("top_k {k}"));
+    }
     // Two FNV-1a passes with different starts: 128 bits, stable across runs and builds.
     let fnv = |start: u64| {
         text.bytes().fold(start, |hash, b| {

@@ -1,151 +1,231 @@
-//! Local models on candle (cargo feature `local`): a GGUF model file run on the CPU in
-//! this process, as the seed's `generator("transformers", ...)` runs a local model.
+//! Local models on candle (cargo feature `local`): a model run on the CPU in this
+//! process, as the seed's `generator("transformers", model="gpt2")` runs one.
 //!
-//! [`Local::gguf`] loads a Llama-family GGUF (SmolLM2, TinyLlama, Llama) with its
-//! tokenizer and chat template from the file's own metadata. The model is loaded once
-//! and runs on a thread of its own, off the async runtime; requests queue for it.
-//! Instruct models get their chat template applied (with the column's system prompt);
-//! sampling follows the column's temperature, `top_p`, `max_tokens`, stop sequences and
-//! the model's end-of-sequence token, and is reproducible: each cell's sampler is seeded
-//! from its row and column (and the column's `seed`).
+//! [`Local::open`] loads a GGUF file or a Hugging Face checkpoint folder; with the `hub`
+//! feature, [`Local::load`] also takes a hub id (`"gpt2"`, `"owner/name"`), fetched once
+//! into the Hugging Face cache. Architectures: GPT-2, the Llama family (SmolLM2,
+//! TinyLlama, Llama) and Qwen2.
+//!
+//! - The model is loaded once, on a thread of its own (off the async runtime), and
+//!   serves every row: requests from many rows run **batched**, in one forward pass per
+//!   step (continuous batching: a finished sequence's place goes to a waiting request at
+//!   the next step). [`Local::max_batch`] bounds the batch (default 32).
+//! - Instruct models get their chat template applied (from `tokenizer_config.json`,
+//!   `chat_template.jinja` or the GGUF metadata, rendered with minijinja) with the
+//!   column's system prompt; base models get the raw prompt.
+//! - Sampling follows the column's `temperature` (0 is greedy), `top_k`, `top_p`,
+//!   `max_tokens` (default 256), `stop`, and the model's end-of-sequence tokens, with a
+//!   mild repetition penalty ([`Local::repeat_penalty`]). It is reproducible: each cell
+//!   samples from its own stream, seeded from its row, column and the column's `seed`,
+//!   so a row's text does not depend on which other rows ran beside it.
 
+mod batch;
 mod chat;
+#[cfg(feature = "hub")]
+mod hub;
+mod load;
+mod model;
+mod sampling;
 mod tokenizer;
 
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 
-use candle_core::quantized::gguf_file::Content;
-use candle_core::{Device, Tensor};
-use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::quantized_llama::ModelWeights;
-use tokenizers::Tokenizer;
-
-use crate::error::{Error, GeneratorError};
-use crate::generator::{Generator, Reply, Request, Usage};
+use crate::error::{ConfigError, Error, GeneratorError};
+use crate::generator::{Defaults, Generator, Reply, Request};
 use crate::rng::column_key;
 
-use self::chat::ChatTemplate;
+use self::batch::Job;
+use self::sampling::Sampling;
 
-/// A model file loaded for generation; a [`Generator`].
+/// A model loaded for generation; a [`Generator`]. Clones share the model.
 ///
 /// ```no_run
-/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let local = chatan::local::Local::gguf("SmolLM2-135M-Instruct.Q4_1.gguf")?;
+/// # fn main() -> Result<(), chatan::Error> {
+/// let local = chatan::local::Local::open("SmolLM2-135M-Instruct.Q4_1.gguf")?
+///     .temperature(0.7)
+///     .max_tokens(128);
 /// // Row::generate(&local, 5).await?
 /// # let _ = local; Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct Local {
     jobs: mpsc::Sender<Job>,
     model: String,
+    shared: Arc<Shared>,
+    defaults: Defaults,
+    repeat_penalty: f32,
+}
+
+/// What every clone of a [`Local`] shares with the model's thread.
+struct Shared {
+    max_batch: AtomicUsize,
+    tokenizer: tokenizers::Tokenizer,
 }
 
 impl std::fmt::Debug for Local {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Local").field("model", &self.model).finish()
+        f.debug_struct("Local")
+            .field("model", &self.model)
+            .field("max_batch", &self.shared.max_batch.load(Ordering::Relaxed))
+            .field("defaults", &self.defaults)
+            .finish()
     }
 }
 
-/// One generation for the model's thread.
-struct Job {
-    prompt: String,
-    system: Option<String>,
-    settings: Settings,
-    reply: tokio::sync::oneshot::Sender<Result<Reply, GeneratorError>>,
-}
-
-#[derive(Debug, Clone)]
-struct Settings {
-    temperature: f64,
-    top_p: Option<f64>,
-    max_new_tokens: usize,
-    stop: Vec<String>,
-    seed: u64,
-}
-
-/// The default reply length.
-const DEFAULT_MAX_NEW_TOKENS: usize = 256;
+/// The reply length of columns that set none.
+const DEFAULT_MAX_NEW_TOKENS: u32 = 256;
+/// The temperature of columns that set none.
+const DEFAULT_TEMPERATURE: f32 = 0.7;
 /// A mild repetition penalty over the last tokens, as most local runners apply.
 const REPEAT_PENALTY: f32 = 1.1;
 const REPEAT_WINDOW: usize = 64;
+/// The most sequences in one forward pass, by default.
+const DEFAULT_MAX_BATCH: usize = 32;
 
-fn load_error(path: &Path, message: impl std::fmt::Display) -> Error {
-    Error::Config(crate::error::ConfigError::Local(format!(
-        "{}: {message}",
-        path.display()
-    )))
+fn load_error(what: &str, message: impl std::fmt::Display) -> Error {
+    Error::Config(ConfigError::Local(format!("{what}: {message}")))
 }
 
 impl Local {
-    /// Loads a GGUF model file (a Llama-family architecture), its tokenizer and its chat
-    /// template from the file's metadata. An unsupported architecture or tokenizer is an
-    /// error naming what is supported.
+    /// Loads the model at `path`: a GGUF file (Llama-family or Qwen2; its tokenizer is
+    /// the `tokenizer.json` beside it, or else built from the file's own metadata), or a
+    /// folder holding a Hugging Face checkpoint (`config.json`, `tokenizer.json`,
+    /// `*.safetensors`; `tokenizer_config.json` and `generation_config.json` when
+    /// present). An unsupported architecture is an error naming the supported ones.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let loaded =
+            load::load(path).map_err(|e| load_error(&path.display().to_string(), e))?;
+        Self::start(loaded)
+    }
+
+    /// [`Local::open`] for a GGUF file.
     pub fn gguf(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path: PathBuf = path.as_ref().to_owned();
-        let mut file = std::fs::File::open(&path).map_err(|e| load_error(&path, e))?;
-        let content = Content::read(&mut file).map_err(|e| load_error(&path, e))?;
-        let architecture = content
-            .metadata
-            .get("general.architecture")
-            .and_then(|v| v.to_string().ok())
-            .cloned()
-            .unwrap_or_default();
-        if architecture != "llama" {
-            return Err(load_error(
-                &path,
-                format!(
-                    "architecture {architecture:?} is not supported here; GGUF files of the \
-                     Llama family (\"llama\": SmolLM2, TinyLlama, Llama) are"
-                ),
-            ));
+        Self::open(path)
+    }
+
+    /// A model by path, or else (feature `hub`) by Hugging Face hub id, as the seed's
+    /// `generator("transformers", model=...)` takes it: a file or folder that exists is
+    /// opened; anything else is a hub id, fetched into the Hugging Face cache once
+    /// (`HF_HOME`, `HF_ENDPOINT`, `HF_TOKEN`; with `HF_HUB_OFFLINE=1` only the cache is
+    /// read). Blocks while it loads (and downloads).
+    pub fn load(model: &str) -> Result<Self, Error> {
+        if Path::new(model).exists() {
+            return Self::open(model);
         }
-        let tokenizer = tokenizer::from_gguf(&content).map_err(|e| load_error(&path, e))?;
-        let token = |key: &str| -> Option<(u32, String)> {
-            let id = content.metadata.get(key)?.to_u32().ok()?;
-            Some((id, tokenizer.id_to_token(id)?))
-        };
-        let eos = token("tokenizer.ggml.eos_token_id");
-        let bos = token("tokenizer.ggml.bos_token_id");
-        let chat = match content
-            .metadata
-            .get("tokenizer.chat_template")
-            .and_then(|v| v.to_string().ok())
+        #[cfg(feature = "hub")]
         {
-            Some(source) => Some(
-                ChatTemplate::new(
-                    source.clone(),
-                    bos.clone().map(|b| b.1).unwrap_or_default(),
-                    eos.clone().map(|e| e.1).unwrap_or_default(),
-                )
-                .map_err(|e| load_error(&path, e))?,
-            ),
-            None => None,
-        };
-        let device = Device::Cpu;
-        let weights = ModelWeights::from_gguf(content, &mut file, &device)
-            .map_err(|e| load_error(&path, e))?;
-        let model = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+            let folder = hub::snapshot_blocking(model).map_err(|e| load_error(model, e))?;
+            let mut local = Self::open(&folder)?;
+            local.model = model.to_owned();
+            Ok(local)
+        }
+        #[cfg(not(feature = "hub"))]
+        Err(load_error(
+            model,
+            "no such file or folder (hub ids need chatan's `hub` feature)",
+        ))
+    }
+
+    /// A model from the Hugging Face hub by id (feature `hub`): fetched once into the
+    /// Hugging Face cache, read from there afterwards.
+    #[cfg(feature = "hub")]
+    pub async fn from_hub(id: &str) -> Result<Self, Error> {
+        let folder = hub::snapshot(id).await.map_err(|e| load_error(id, e))?;
+        let mut local = tokio::task::spawn_blocking(move || Self::open(&folder))
+            .await
+            .map_err(|e| load_error(id, e))??;
+        local.model = id.to_owned();
+        Ok(local)
+    }
+
+    fn start(loaded: load::Loaded) -> Result<Self, Error> {
+        let model = loaded.name.clone();
+        let shared = Arc::new(Shared {
+            max_batch: AtomicUsize::new(DEFAULT_MAX_BATCH),
+            tokenizer: loaded.tokenizer.clone(),
+        });
         let (jobs, queue) = mpsc::channel::<Job>();
-        let worker = Worker {
-            weights,
-            tokenizer,
-            chat,
-            eos: eos.map(|e| e.0),
-            device,
-        };
+        let worker = Arc::clone(&shared);
         std::thread::Builder::new()
             .name(format!("chatan-local-{model}"))
-            .spawn(move || worker.serve(queue))
-            .map_err(|e| load_error(&path, e))?;
-        Ok(Local { jobs, model })
+            .spawn(move || batch::serve(loaded, queue, &worker.max_batch))
+            .map_err(|e| load_error(&model, e))?;
+        Ok(Local {
+            jobs,
+            model,
+            shared,
+            defaults: Defaults::default(),
+            repeat_penalty: REPEAT_PENALTY,
+        })
+    }
+
+    /// At most `n` sequences in one forward pass (default 32; at least 1). Shared by
+    /// every clone.
+    pub fn max_batch(self, n: usize) -> Self {
+        self.shared.max_batch.store(n.max(1), Ordering::Relaxed);
+        self
+    }
+
+    /// The temperature of columns that set none (default 0.7; 0 is greedy).
+    pub fn temperature(mut self, temperature: f32) -> Self {
+        self.defaults.temperature = Some(temperature);
+        self
+    }
+
+    /// The reply length of columns that set none (default 256 tokens).
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.defaults.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// The `top_p` of columns that set none.
+    pub fn top_p(mut self, top_p: f32) -> Self {
+        self.defaults.top_p = Some(top_p);
+        self
+    }
+
+    /// The `top_k` of columns that set none.
+    pub fn top_k(mut self, top_k: u32) -> Self {
+        self.defaults.top_k = Some(top_k);
+        self
+    }
+
+    /// The system prompt of columns that set none.
+    pub fn system(mut self, system: impl Into<String>) -> Self {
+        self.defaults.system = Some(system.into());
+        self
+    }
+
+    /// The repetition penalty over the last 64 tokens (default 1.1; 1.0 turns it off).
+    pub fn repeat_penalty(mut self, penalty: f32) -> Self {
+        self.repeat_penalty = penalty;
+        self
+    }
+
+    /// The token ids of `text` (no special tokens added), as the model reads it.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, Error> {
+        self.shared
+            .tokenizer
+            .encode(text, false)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| load_error(&self.model, e))
+    }
+
+    /// The text of token ids (special tokens left out).
+    pub fn decode(&self, ids: &[u32]) -> Result<String, Error> {
+        self.shared
+            .tokenizer
+            .decode(ids, true)
+            .map_err(|e| load_error(&self.model, e))
     }
 }
 
 impl Generator for Local {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        let request = self.defaults.apply(request);
         let seed = request
             .seed
             .unwrap_or(0)
@@ -153,28 +233,25 @@ impl Generator for Local {
             ^ (request.row as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
             ^ column_key(request.column)
             ^ u64::from(request.attempt);
-        let settings = Settings {
-            temperature: request.temperature.map_or(0.7, f64::from),
-            top_p: request.top_p.map(f64::from),
-            max_new_tokens: request
-                .max_tokens
-                .map_or(DEFAULT_MAX_NEW_TOKENS, |n| n as usize),
-            stop: request.stop.iter().map(|s| (*s).to_owned()).collect(),
-            seed,
-        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             prompt: request.prompt.to_owned(),
             system: request.system.map(str::to_owned),
-            settings,
+            sampling: Sampling {
+                temperature: f64::from(request.temperature.unwrap_or(DEFAULT_TEMPERATURE)),
+                top_k: request.top_k.map(|k| k as usize),
+                top_p: request.top_p.map(f64::from),
+                repeat_penalty: self.repeat_penalty,
+                repeat_window: REPEAT_WINDOW,
+            },
+            max_new_tokens: request.max_tokens.unwrap_or(DEFAULT_MAX_NEW_TOKENS) as usize,
+            stop: request.stop.iter().map(|s| (*s).to_owned()).collect(),
+            seed,
             reply,
         };
-        self.jobs
-            .send(job)
-            .map_err(|_| GeneratorError::other("the local model's thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| GeneratorError::other("the local model's thread has stopped"))?
+        let stopped = || GeneratorError::other("the local model's thread has stopped");
+        self.jobs.send(job).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     fn name(&self) -> &str {
@@ -183,104 +260,5 @@ impl Generator for Local {
 
     fn model(&self) -> Option<&str> {
         Some(&self.model)
-    }
-}
-
-/// The model's thread.
-struct Worker {
-    weights: ModelWeights,
-    tokenizer: Tokenizer,
-    chat: Option<ChatTemplate>,
-    eos: Option<u32>,
-    device: Device,
-}
-
-impl Worker {
-    fn serve(mut self, queue: mpsc::Receiver<Job>) {
-        while let Ok(job) = queue.recv() {
-            let result = self
-                .generate(&job)
-                .map_err(|e| GeneratorError::other(format!("local model: {e}")));
-            let _ = job.reply.send(result);
-        }
-    }
-
-    fn generate(&mut self, job: &Job) -> Result<Reply, String> {
-        let text = match &self.chat {
-            Some(chat) => chat.render(job.system.as_deref(), &job.prompt)?,
-            None => match &job.system {
-                Some(system) => format!("{system}\n\n{}", job.prompt),
-                None => job.prompt.clone(),
-            },
-        };
-        let encoding = self
-            .tokenizer
-            .encode(text.as_str(), false)
-            .map_err(|e| e.to_string())?;
-        let prompt: Vec<u32> = encoding.get_ids().to_vec();
-        let s = &job.settings;
-        let sampling = if s.temperature <= 1e-7 {
-            Sampling::ArgMax
-        } else {
-            match s.top_p {
-                Some(p) => Sampling::TopP {
-                    p,
-                    temperature: s.temperature,
-                },
-                None => Sampling::All {
-                    temperature: s.temperature,
-                },
-            }
-        };
-        let mut sampler = LogitsProcessor::from_sampling(s.seed, sampling);
-        self.weights.clear_kv_cache();
-        let mut tokens = prompt.clone();
-        let mut generated: Vec<u32> = Vec::new();
-        let mut out = String::new();
-        let mut position = 0;
-        let mut input = prompt.clone();
-        while generated.len() < s.max_new_tokens {
-            let x = Tensor::new(input.as_slice(), &self.device)
-                .and_then(|t| t.unsqueeze(0))
-                .map_err(|e| e.to_string())?;
-            let logits = self
-                .weights
-                .forward(&x, position)
-                .and_then(|l| l.squeeze(0))
-                .map_err(|e| e.to_string())?;
-            position += input.len();
-            let start = tokens.len().saturating_sub(REPEAT_WINDOW);
-            let logits = candle_transformers::utils::apply_repeat_penalty(
-                &logits,
-                REPEAT_PENALTY,
-                &tokens[start..],
-            )
-            .map_err(|e| e.to_string())?;
-            let next = sampler.sample(&logits).map_err(|e| e.to_string())?;
-            if Some(next) == self.eos {
-                break;
-            }
-            tokens.push(next);
-            generated.push(next);
-            input = vec![next];
-            out = self
-                .tokenizer
-                .decode(&generated, true)
-                .map_err(|e| e.to_string())?;
-            if let Some(cut) = s
-                .stop
-                .iter()
-                .filter_map(|stop| out.find(stop.as_str()))
-                .min()
-            {
-                out.truncate(cut);
-                break;
-            }
-        }
-        let usage = Usage {
-            input_tokens: prompt.len() as u64,
-            output_tokens: generated.len() as u64,
-        };
-        Ok(Reply::new(out, Some(usage)))
     }
 }

@@ -83,6 +83,7 @@ impl WireFormat for Messages {
             messages: conversation(request, request.prompt.into()),
             temperature: request.temperature,
             top_p: request.top_p,
+            top_k: request.top_k,
             stop_sequences: request.stop,
             tools,
             tool_choice,
@@ -120,6 +121,8 @@ struct MessagesRequest<'a> {
     temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_k: Option<u32>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     stop_sequences: &'a [&'a str],
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::env;
 use super::transport::Transport;
 use crate::error::{ConfigError, Error, GeneratorError};
-use crate::generator::{Generator, Reply, Request};
+use crate::generator::{Defaults, Generator, Reply, Request};
 use crate::secret::ApiKey;
 
 /// How a provider sends its key.
@@ -133,15 +133,6 @@ pub struct Provider<F> {
     format: F,
 }
 
-/// A generator's defaults for columns that set no option of their own.
-#[derive(Debug, Clone, Default)]
-struct Defaults {
-    temperature: Option<f32>,
-    max_tokens: Option<u32>,
-    top_p: Option<f32>,
-    system: Option<String>,
-}
-
 impl<F: WireFormat + Default> Provider<F> {
     /// The provider itself, at its default base URL, with `api_key`.
     pub fn new(api_key: impl Into<String>) -> Result<Self, Error> {
@@ -252,6 +243,12 @@ impl<F: WireFormat> Provider<F> {
         self
     }
 
+    /// The `top_k` of columns that set none (Anthropic; OpenAI's API has no `top_k`).
+    pub fn top_k(mut self, top_k: u32) -> Self {
+        self.defaults.top_k = Some(top_k);
+        self
+    }
+
     /// The system prompt of columns that set none.
     pub fn system(mut self, system: impl Into<String>) -> Self {
         self.defaults.system = Some(system.into());
@@ -279,12 +276,7 @@ impl<F: WireFormat> fmt::Debug for Provider<F> {
 
 impl<F: WireFormat> Generator for Provider<F> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
-        let d = &self.defaults;
-        let mut request: Request<'_> = *request;
-        request.temperature = request.temperature.or(d.temperature);
-        request.max_tokens = request.max_tokens.or(d.max_tokens);
-        request.top_p = request.top_p.or(d.top_p);
-        request.system = request.system.or(d.system.as_deref());
+        let request = self.defaults.apply(request);
         let model = request.model.unwrap_or(&self.model);
         let body = serde_json::to_vec(&self.format.body(&request, model))
             .map_err(GeneratorError::other)?;

@@ -1,0 +1,218 @@
+//! The transformer models a [`Local`](super::Local) runs, written for batches: one
+//! forward pass takes any number of sequences, each with its own key/value cache and
+//! its own number of new tokens (a whole prompt for a sequence just admitted, one token
+//! for a sequence decoding). The projections and the MLP run once over the tokens of all
+//! sequences; only attention, which reads each sequence's own cache, runs per sequence.
+
+pub(crate) mod gpt2;
+pub(crate) mod llama;
+mod weights;
+
+use candle_core::quantized::QMatMul;
+use candle_core::{DType, Device, Module, Result, Tensor};
+
+pub(crate) use self::weights::Weights;
+
+/// A model that continues sequences.
+pub(crate) trait Model: Send {
+    /// Feeds each sequence its new tokens (appending them to its cache) and returns the
+    /// next-token logits after each, `[batch, vocab]`.
+    fn forward(&self, batch: &mut [Sequence<'_>]) -> Result<Tensor>;
+
+    /// A cache for one new sequence.
+    fn cache(&self) -> Cache;
+
+    /// The most positions a sequence may have.
+    fn max_positions(&self) -> usize;
+}
+
+/// One sequence's part of a forward pass.
+pub(crate) struct Sequence<'a> {
+    /// The tokens not yet fed.
+    pub(crate) tokens: &'a [u32],
+    /// What the model has seen of this sequence.
+    pub(crate) cache: &'a mut Cache,
+}
+
+/// One sequence's keys and values, per layer: `[kv_heads, capacity, head_dim]` tensors
+/// filled up to `len`, grown by doubling, so a decode step writes one position instead
+/// of copying the whole history.
+pub(crate) struct Cache {
+    layers: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl Cache {
+    pub(crate) fn new(layers: usize) -> Self {
+        Cache {
+            layers: (0..layers).map(|_| None).collect(),
+            len: 0,
+        }
+    }
+
+    /// The positions seen so far.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends `k`, `v` (`[kv_heads, n, head_dim]`) to layer `layer` and returns the
+    /// keys and values of every position so far. The last layer's append advances `len`.
+    fn append(&mut self, layer: usize, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (heads, n, dim) = k.dims3()?;
+        let total = self.len + n;
+        let grow = match &self.layers[layer] {
+            Some((cached, _)) => cached.dim(1)? < total,
+            None => true,
+        };
+        if grow {
+            let capacity = total.next_power_of_two().max(64);
+            let fresh = || Tensor::zeros((heads, capacity, dim), k.dtype(), k.device());
+            let (nk, nv) = (fresh()?, fresh()?);
+            if let Some((ok, ov)) = &self.layers[layer] {
+                nk.slice_set(&ok.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
+                nv.slice_set(&ov.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
+            }
+            self.layers[layer] = Some((nk, nv));
+        }
+        let (ck, cv) = self.layers[layer].as_ref().expect("allocated above");
+        // slice_set writes along dim 1 of a contiguous [heads, capacity, dim] tensor.
+        ck.slice_set(&k.contiguous()?, 1, self.len)?;
+        cv.slice_set(&v.contiguous()?, 1, self.len)?;
+        let out = (ck.narrow(1, 0, total)?, cv.narrow(1, 0, total)?);
+        if layer + 1 == self.layers.len() {
+            self.len = total;
+        }
+        Ok(out)
+    }
+}
+
+/// A linear layer: a quantized or dense `[out, in]` matrix and an optional bias.
+pub(crate) struct Linear {
+    weight: QMatMul,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    pub(crate) fn new(weight: QMatMul, bias: Option<Tensor>) -> Self {
+        Linear { weight, bias }
+    }
+
+    /// `x` is `[tokens, in]`.
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.weight.forward(x)?;
+        match &self.bias {
+            Some(bias) => y.broadcast_add(bias),
+            None => Ok(y),
+        }
+    }
+}
+
+/// The positions of the new tokens of every sequence, in order, as a `u32` tensor.
+pub(crate) fn positions(batch: &[Sequence<'_>], device: &Device) -> Result<Tensor> {
+    let ids: Vec<u32> = batch
+        .iter()
+        .flat_map(|s| (s.cache.len()..s.cache.len() + s.tokens.len()).map(|p| p as u32))
+        .collect();
+    Tensor::new(ids.as_slice(), device)
+}
+
+/// The new tokens of every sequence, in order.
+pub(crate) fn tokens(batch: &[Sequence<'_>], device: &Device) -> Result<Tensor> {
+    let ids: Vec<u32> = batch.iter().flat_map(|s| s.tokens.iter().copied()).collect();
+    Tensor::new(ids.as_slice(), device)
+}
+
+/// The hidden state of each sequence's last new token: `[batch, hidden]` out of
+/// `[tokens, hidden]`.
+pub(crate) fn last_tokens(x: &Tensor, batch: &[Sequence<'_>]) -> Result<Tensor> {
+    let mut end = 0u32;
+    let rows: Vec<u32> = batch
+        .iter()
+        .map(|s| {
+            end += s.tokens.len() as u32;
+            end - 1
+        })
+        .collect();
+    x.index_select(&Tensor::new(rows.as_slice(), x.device())?, 0)
+}
+
+/// Causal self-attention of every sequence over its own cache.
+///
+/// `q` is `[tokens, heads, head_dim]`, `k` and `v` `[tokens, kv_heads, head_dim]`, with
+/// the tokens of the sequences of `batch` in order; positions are already encoded. Heads
+/// share a key/value head in groups (grouped-query attention) without copying it.
+/// Returns `[tokens, heads * head_dim]`.
+pub(crate) fn attend(
+    layer: usize,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    batch: &mut [Sequence<'_>],
+) -> Result<Tensor> {
+    let (_, heads, dim) = q.dims3()?;
+    let kv_heads = k.dim(1)?;
+    let group = heads / kv_heads;
+    let scale = 1.0 / (dim as f64).sqrt();
+    let mut out = Vec::with_capacity(batch.len());
+    let mut offset = 0;
+    for sequence in batch.iter_mut() {
+        let n = sequence.tokens.len();
+        let past = sequence.cache.len();
+        let q = q.narrow(0, offset, n)?.transpose(0, 1)?.contiguous()?;
+        let k = k.narrow(0, offset, n)?.transpose(0, 1)?;
+        let v = v.narrow(0, offset, n)?.transpose(0, 1)?;
+        let (k, v) = sequence.cache.append(layer, &k, &v)?;
+        let total = past + n;
+        // [kv_heads, group * n, dim]: the heads of a group share one key/value head.
+        let q = q.reshape((kv_heads, group * n, dim))?;
+        let mut scores = (q.matmul(&k.t()?)? * scale)?;
+        if n > 1 {
+            let mask = causal_mask(n, past, q.device())?;
+            scores = scores
+                .reshape((kv_heads, group, n, total))?
+                .broadcast_add(&mask)?
+                .reshape((kv_heads, group * n, total))?;
+        }
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let y = weights.matmul(&v)?;
+        out.push(y.reshape((heads, n, dim))?.transpose(0, 1)?.reshape((n, heads * dim))?);
+        offset += n;
+    }
+    Tensor::cat(&out, 0)
+}
+
+/// `[n, past + n]`: 0 where query `i` (at position `past + i`) may look, minus infinity
+/// where it may not (later positions).
+fn causal_mask(n: usize, past: usize, device: &Device) -> Result<Tensor> {
+    let total = past + n;
+    let mask: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
+        })
+        .collect();
+    Tensor::from_vec(mask, (n, total), device)
+}
+
+/// The rotary-embedding tables: `cos` and `sin` of `[positions, rotary_dim / 2]`.
+pub(crate) fn rotary_tables(
+    rotary_dim: usize,
+    theta: f64,
+    positions: usize,
+    device: &Device,
+) -> Result<(Tensor, Tensor)> {
+    let inverse: Vec<f32> = (0..rotary_dim)
+        .step_by(2)
+        .map(|i| (1.0 / theta.powf(i as f64 / rotary_dim as f64)) as f32)
+        .collect();
+    let inverse = Tensor::new(inverse.as_slice(), device)?.unsqueeze(0)?;
+    let t = Tensor::arange(0u32, positions as u32, device)?
+        .to_dtype(DType::F32)?
+        .unsqueeze(1)?;
+    let angles = t.broadcast_mul(&inverse)?;
+    Ok((angles.cos()?, angles.sin()?))
+}
+
+/// The logits a `[batch, hidden]` state gives through `head`, as `f32`.
+pub(crate) fn logits(head: &Linear, x: &Tensor) -> Result<Tensor> {
+    head.forward(x)?.to_dtype(DType::F32)
+}
