@@ -19,7 +19,14 @@ use chatan::{Generator, OpenAi, Request};
 
 const MAX_TOKENS: u32 = 64;
 const TOPICS: [&str; 8] = [
-    "the sea", "a mountain", "bread", "a library", "rain", "a city", "music", "a garden",
+    "the sea",
+    "a mountain",
+    "bread",
+    "a library",
+    "rain",
+    "a city",
+    "music",
+    "a garden",
 ];
 
 /// `(rows, generated tokens, seconds)` for `rows` requests at once on `llm`.

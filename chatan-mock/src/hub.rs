@@ -105,7 +105,11 @@ impl MockHubBuilder {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
             if path.is_file() {
-                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 files.insert(name, Bytes::from(std::fs::read(&path)?));
             }
         }

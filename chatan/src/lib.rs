@@ -63,10 +63,10 @@ mod engine;
 mod error;
 mod event;
 mod generator;
-mod jsonl;
-pub mod layer;
 #[cfg(feature = "hub")]
 pub mod hub;
+mod jsonl;
+pub mod layer;
 #[cfg(feature = "local")]
 pub mod local;
 mod preview;

@@ -37,15 +37,15 @@ mod sink;
 mod table;
 
 pub use self::column::ColumnType;
-/// The hub client, also at [`chatan::hub::Hub`](crate::hub::Hub).
-#[cfg(feature = "hub")]
-pub use crate::hub::Hub;
 pub use self::huggingface::{save_huggingface, save_huggingface_split};
 #[cfg(feature = "hub")]
 pub use self::push::Pushed;
 pub use self::save::{DataError, Format, save, save_as, write_frame};
 pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};
 pub use self::table::{Record, Records, Table};
+/// The hub client, also at [`chatan::hub::Hub`](crate::hub::Hub).
+#[cfg(feature = "hub")]
+pub use crate::hub::Hub;
 /// Derives [`ColumnType`] for a struct of columnable fields: a polars `Struct` column.
 pub use chatan_macros::ColumnType;
 

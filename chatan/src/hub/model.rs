@@ -79,14 +79,18 @@ impl Hub {
             .authorized(self.client.get(&url))
             .send()
             .await
-            .map_err(|e| Fetch::Unreachable(format!("the hub could not be reached ({})", e.without_url())))?;
+            .map_err(|e| {
+                Fetch::Unreachable(format!(
+                    "the hub could not be reached ({})",
+                    e.without_url()
+                ))
+            })?;
         if !response.status().is_success() {
             return Err(Fetch::Failed(super::status_error(response.status(), &url)));
         }
-        let info: Info = response
-            .json()
-            .await
-            .map_err(|e| Fetch::Failed(format!("the hub's answer for {id} could not be read: {e}")))?;
+        let info: Info = response.json().await.map_err(|e| {
+            Fetch::Failed(format!("the hub's answer for {id} could not be read: {e}"))
+        })?;
         let names: Vec<&str> = info.siblings.iter().map(|s| s.rfilename.as_str()).collect();
         let weights: Vec<&str> = names
             .iter()
@@ -101,7 +105,8 @@ impl Hub {
         }
         let dir = self.model_dir(id);
         let snapshot = dir.join("snapshots").join(&info.sha);
-        std::fs::create_dir_all(&snapshot).map_err(|e| Fetch::Failed(format!("{}: {e}", snapshot.display())))?;
+        std::fs::create_dir_all(&snapshot)
+            .map_err(|e| Fetch::Failed(format!("{}: {e}", snapshot.display())))?;
         let wanted = FILES
             .iter()
             .copied()
@@ -141,7 +146,10 @@ enum Fetch {
 /// Writes `bytes` to `path` through a temporary file, so no half-written file is left
 /// under its real name.
 fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temporary = path.with_file_name(format!(".{name}.incomplete"));
     std::fs::write(&temporary, bytes)
         .and_then(|()| std::fs::rename(&temporary, path))

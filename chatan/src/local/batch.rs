@@ -102,9 +102,9 @@ fn admit(loaded: &Loaded, job: Job, active: &mut Vec<Active>) {
             .map_err(|e| format!("the prompt could not be tokenized: {e}"))
     });
     let error = |job: Job, message: String| {
-        let _ = job
-            .reply
-            .send(Err(GeneratorError::other(format!("local model: {message}"))));
+        let _ = job.reply.send(Err(GeneratorError::other(format!(
+            "local model: {message}"
+        ))));
     };
     let prompt = match prompt {
         Ok(p) if p.is_empty() => return error(job, "the prompt is empty".into()),
@@ -144,6 +144,38 @@ fn admit(loaded: &Loaded, job: Job, active: &mut Vec<Active>) {
     });
 }
 
+/// The next-token logits of every active sequence, in order. Sequences reading a prompt
+/// run one by one; those decoding run together, one token each, in one pass.
+fn forward(loaded: &Loaded, active: &mut [Active]) -> candle_core::Result<Vec<Vec<f32>>> {
+    let mut logits: Vec<Option<Vec<f32>>> = vec![None; active.len()];
+    let (prompts, decoding): (Vec<usize>, Vec<usize>) =
+        (0..active.len()).partition(|&i| active[i].pending.len() > 1);
+    for i in prompts {
+        let a = &mut active[i];
+        let mut one = [Sequence {
+            tokens: &a.pending,
+            cache: &mut a.cache,
+        }];
+        logits[i] = loaded.model.forward(&mut one)?.to_vec2::<f32>()?.pop();
+    }
+    if !decoding.is_empty() {
+        let mut batch: Vec<Sequence<'_>> = active
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| decoding.contains(i))
+            .map(|(_, a)| Sequence {
+                tokens: &a.pending,
+                cache: &mut a.cache,
+            })
+            .collect();
+        let rows = loaded.model.forward(&mut batch)?.to_vec2::<f32>()?;
+        for (i, row) in decoding.into_iter().zip(rows) {
+            logits[i] = Some(row);
+        }
+    }
+    Ok(logits.into_iter().map(Option::unwrap_or_default).collect())
+}
+
 /// One forward pass over every active sequence, then one token for each.
 fn step(loaded: &Loaded, active: &mut Vec<Active>) {
     // A caller that stopped waiting (a cancelled row) frees its place.
@@ -151,20 +183,7 @@ fn step(loaded: &Loaded, active: &mut Vec<Active>) {
     if active.is_empty() {
         return;
     }
-    let logits = {
-        let mut batch: Vec<Sequence<'_>> = active
-            .iter_mut()
-            .map(|a| Sequence {
-                tokens: &a.pending,
-                cache: &mut a.cache,
-            })
-            .collect();
-        loaded
-            .model
-            .forward(&mut batch)
-            .and_then(|l| l.to_vec2::<f32>())
-    };
-    let logits = match logits {
+    let logits = match forward(loaded, active) {
         Ok(l) => l,
         Err(e) => {
             for a in active.drain(..) {
@@ -191,7 +210,13 @@ fn step(loaded: &Loaded, active: &mut Vec<Active>) {
                 continue;
             }
         }
-        if let Some(cut) = a.job.stop.iter().filter_map(|s| a.text.find(s.as_str())).min() {
+        if let Some(cut) = a
+            .job
+            .stop
+            .iter()
+            .filter_map(|s| a.text.find(s.as_str()))
+            .min()
+        {
             a.text.truncate(cut);
             finished.push(i);
         } else if a.generated().len() >= a.job.max_new_tokens

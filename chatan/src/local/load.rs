@@ -38,9 +38,11 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, String> {
             .collect();
         return match ggufs.as_slice() {
             [one] => gguf(one),
-            [] => Err("the folder has neither a config.json (a Hugging Face checkpoint) nor a \
+            [] => Err(
+                "the folder has neither a config.json (a Hugging Face checkpoint) nor a \
                        .gguf file"
-                .into()),
+                    .into(),
+            ),
             _ => Err("the folder has several .gguf files: name the one to load".into()),
         };
     }
@@ -72,7 +74,9 @@ fn token_text(value: Option<&serde_json::Value>) -> Option<String> {
 /// Token ids from `eos_token_id` (one id or a list).
 fn ids(value: Option<&serde_json::Value>) -> Vec<u32> {
     match value {
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(|n| vec![n as u32]).unwrap_or_default(),
+        Some(serde_json::Value::Number(n)) => {
+            n.as_u64().map(|n| vec![n as u32]).unwrap_or_default()
+        }
         Some(serde_json::Value::Array(a)) => a
             .iter()
             .filter_map(|n| n.as_u64().map(|n| n as u32))
@@ -107,7 +111,9 @@ fn folder(dir: &Path) -> Result<Loaded, String> {
     let config = read_json(&dir.join("config.json"))?.ok_or("config.json is missing")?;
     let tokenizer_path = dir.join("tokenizer.json");
     if !tokenizer_path.exists() {
-        return Err("tokenizer.json is missing: chatan reads a checkpoint's tokenizer from it".into());
+        return Err(
+            "tokenizer.json is missing: chatan reads a checkpoint's tokenizer from it".into(),
+        );
     }
     let tokenizer = Tokenizer::from_file(&tokenizer_path)
         .map_err(|e| format!("{}: {e}", tokenizer_path.display()))?;
@@ -212,7 +218,11 @@ fn gguf(path: &Path) -> Result<Loaded, String> {
             )
         })
         .transpose()?;
-    let weights = Weights::Gguf { content, file };
+    let weights = Weights::Gguf {
+        content,
+        file,
+        dense_budget: super::model::DENSE_BUDGET,
+    };
     let model = llama::Llama::load(config, weights).map_err(|e| e.to_string())?;
     Ok(Loaded {
         model: Box::new(model),

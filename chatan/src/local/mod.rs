@@ -96,8 +96,7 @@ impl Local {
     /// present). An unsupported architecture is an error naming the supported ones.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let loaded =
-            load::load(path).map_err(|e| load_error(&path.display().to_string(), e))?;
+        let loaded = load::load(path).map_err(|e| load_error(&path.display().to_string(), e))?;
         Self::start(loaded)
     }
 

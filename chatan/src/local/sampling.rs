@@ -67,27 +67,32 @@ impl Sampler {
         if let Some(k) = s.top_k.filter(|&k| k > 0 && k < candidates.len()) {
             candidates.select_nth_unstable_by(k - 1, by_logit);
             candidates.truncate(k);
+            candidates.sort_unstable_by(by_logit);
         }
-        candidates.sort_unstable_by(by_logit);
-        let top = candidates[0].1;
-        let inverse = 1.0 / s.temperature;
-        let mut weights: Vec<f64> = candidates
+        let top = candidates
             .iter()
-            .map(|(_, l)| ((f64::from(*l) - f64::from(top)) * inverse).exp())
-            .collect();
-        let total: f64 = weights.iter().sum();
+            .map(|c| c.1)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let inverse = 1.0 / s.temperature;
+        let weight = |l: f32| ((f64::from(l) - f64::from(top)) * inverse).exp();
         if let Some(p) = s.top_p.filter(|&p| p < 1.0) {
+            // Tokens below 1e-12 of the top one cannot change which tokens make up `p`
+            // (a vocabulary's worth of them weighs less than 1e-7): the sort skips them.
+            candidates.retain(|c| weight(c.1) > 1e-12);
+            candidates.sort_unstable_by(by_logit);
+            let total: f64 = candidates.iter().map(|c| weight(c.1)).sum();
             let mut cumulative = 0.0;
-            let mut keep = weights.len();
-            for (i, w) in weights.iter().enumerate() {
-                cumulative += w / total;
+            let mut keep = candidates.len();
+            for (i, c) in candidates.iter().enumerate() {
+                cumulative += weight(c.1) / total;
                 if cumulative >= p {
                     keep = i + 1;
                     break;
                 }
             }
-            weights.truncate(keep);
+            candidates.truncate(keep);
         }
+        let weights: Vec<f64> = candidates.iter().map(|c| weight(c.1)).collect();
         let total: f64 = weights.iter().sum();
         let mut draw = uniform(&mut self.rng) * total;
         for (i, w) in weights.iter().enumerate() {
@@ -168,7 +173,11 @@ mod tests {
         );
         for _ in 0..200 {
             assert!(k.next(&logits, &[]) < 2);
-            assert_eq!(p.next(&logits, &[]), 0, "0.3 is reached by the top token alone");
+            assert_eq!(
+                p.next(&logits, &[]),
+                0,
+                "0.3 is reached by the top token alone"
+            );
         }
     }
 

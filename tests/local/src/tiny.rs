@@ -40,7 +40,10 @@ const MERGES: [(&str, &str); 12] = [
 /// The vocabulary in id order: the 256 byte-level characters, the merges' results, the
 /// special tokens.
 pub fn vocabulary() -> Vec<String> {
-    let mut alphabet: Vec<String> = ByteLevel::alphabet().into_iter().map(String::from).collect();
+    let mut alphabet: Vec<String> = ByteLevel::alphabet()
+        .into_iter()
+        .map(String::from)
+        .collect();
     alphabet.sort();
     alphabet.extend(MERGES.iter().map(|(a, b)| format!("{a}{b}")));
     alphabet.extend(SPECIALS.iter().map(|s| s.to_string()));
@@ -58,12 +61,20 @@ pub fn tokenizer() -> Tokenizer {
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().unwrap();
+    let bpe = BPE::builder()
+        .vocab_and_merges(vocab, merges)
+        .build()
+        .unwrap();
     let mut tokenizer = Tokenizer::new(bpe);
     tokenizer.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
     tokenizer.with_decoder(Some(ByteLevel::new(false, true, true)));
     tokenizer
-        .add_special_tokens(SPECIALS.iter().map(|s| AddedToken::from(*s, true)).collect::<Vec<_>>())
+        .add_special_tokens(
+            SPECIALS
+                .iter()
+                .map(|s| AddedToken::from(*s, true))
+                .collect::<Vec<_>>(),
+        )
         .expect("special tokens");
     tokenizer
 }
@@ -113,7 +124,10 @@ impl Weights {
         let n: usize = shape.iter().product();
         let values: Vec<f32> = (0..n)
             .map(|_| {
-                self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                self.state = self
+                    .state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((self.state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
             })
             .collect();
@@ -122,8 +136,10 @@ impl Weights {
     }
 
     fn ones(&mut self, name: &str, n: usize) {
-        self.tensors
-            .insert(name.to_owned(), Tensor::ones(n, DType::F32, &Device::Cpu).unwrap());
+        self.tensors.insert(
+            name.to_owned(),
+            Tensor::ones(n, DType::F32, &Device::Cpu).unwrap(),
+        );
     }
 }
 
@@ -233,7 +249,10 @@ pub fn folder(dir: &Path, arch: Arch, seed: u64, extras: &Extras) {
         );
     }
     if let Some(eos) = extras.eos {
-        write_json(&dir.join("generation_config.json"), &json!({ "eos_token_id": eos }));
+        write_json(
+            &dir.join("generation_config.json"),
+            &json!({ "eos_token_id": eos }),
+        );
     }
 }
 
@@ -260,26 +279,72 @@ pub fn llama_gguf(path: &Path, seed: u64, dtype: GgmlDType) {
         let q = QTensor::quantize(t, if quantize { dtype } else { GgmlDType::F32 }).unwrap();
         tensors.push((name, q));
     };
-    put("token_embd.weight".into(), &hf["model.embed_tokens.weight"], true);
+    put(
+        "token_embd.weight".into(),
+        &hf["model.embed_tokens.weight"],
+        true,
+    );
     put("output.weight".into(), &hf["lm_head.weight"], true);
     put("output_norm.weight".into(), &hf["model.norm.weight"], false);
     for l in 0..LAYERS {
         let p = format!("model.layers.{l}");
         let b = format!("blk.{l}");
-        put(format!("{b}.attn_norm.weight"), &hf[&format!("{p}.input_layernorm.weight")], false);
-        put(format!("{b}.ffn_norm.weight"), &hf[&format!("{p}.post_attention_layernorm.weight")], false);
-        put(format!("{b}.attn_q.weight"), &permute(&hf[&format!("{p}.self_attn.q_proj.weight")], HEADS), true);
-        put(format!("{b}.attn_k.weight"), &permute(&hf[&format!("{p}.self_attn.k_proj.weight")], KV_HEADS), true);
-        put(format!("{b}.attn_v.weight"), &hf[&format!("{p}.self_attn.v_proj.weight")], true);
-        put(format!("{b}.attn_output.weight"), &hf[&format!("{p}.self_attn.o_proj.weight")], true);
-        put(format!("{b}.ffn_gate.weight"), &hf[&format!("{p}.mlp.gate_proj.weight")], true);
-        put(format!("{b}.ffn_up.weight"), &hf[&format!("{p}.mlp.up_proj.weight")], true);
-        put(format!("{b}.ffn_down.weight"), &hf[&format!("{p}.mlp.down_proj.weight")], true);
+        put(
+            format!("{b}.attn_norm.weight"),
+            &hf[&format!("{p}.input_layernorm.weight")],
+            false,
+        );
+        put(
+            format!("{b}.ffn_norm.weight"),
+            &hf[&format!("{p}.post_attention_layernorm.weight")],
+            false,
+        );
+        put(
+            format!("{b}.attn_q.weight"),
+            &permute(&hf[&format!("{p}.self_attn.q_proj.weight")], HEADS),
+            true,
+        );
+        put(
+            format!("{b}.attn_k.weight"),
+            &permute(&hf[&format!("{p}.self_attn.k_proj.weight")], KV_HEADS),
+            true,
+        );
+        put(
+            format!("{b}.attn_v.weight"),
+            &hf[&format!("{p}.self_attn.v_proj.weight")],
+            true,
+        );
+        put(
+            format!("{b}.attn_output.weight"),
+            &hf[&format!("{p}.self_attn.o_proj.weight")],
+            true,
+        );
+        put(
+            format!("{b}.ffn_gate.weight"),
+            &hf[&format!("{p}.mlp.gate_proj.weight")],
+            true,
+        );
+        put(
+            format!("{b}.ffn_up.weight"),
+            &hf[&format!("{p}.mlp.up_proj.weight")],
+            true,
+        );
+        put(
+            format!("{b}.ffn_down.weight"),
+            &hf[&format!("{p}.mlp.down_proj.weight")],
+            true,
+        );
     }
     let vocabulary = vocabulary();
     let specials = SPECIALS.len();
     let types: Vec<Value> = (0..vocabulary.len())
-        .map(|i| Value::I32(if i >= vocabulary.len() - specials { 3 } else { 1 }))
+        .map(|i| {
+            Value::I32(if i >= vocabulary.len() - specials {
+                3
+            } else {
+                1
+            })
+        })
         .collect();
     let metadata: Vec<(&str, Value)> = vec![
         ("general.architecture", Value::String("llama".into())),
@@ -291,19 +356,35 @@ pub fn llama_gguf(path: &Path, seed: u64, dtype: GgmlDType) {
         ("llama.attention.head_count_kv", Value::U32(KV_HEADS as u32)),
         ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-6)),
         ("llama.rope.freq_base", Value::F32(10000.0)),
-        ("llama.rope.dimension_count", Value::U32((HIDDEN / HEADS) as u32)),
+        (
+            "llama.rope.dimension_count",
+            Value::U32((HIDDEN / HEADS) as u32),
+        ),
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         (
             "tokenizer.ggml.tokens",
-            Value::Array(vocabulary.iter().map(|t| Value::String(t.clone())).collect()),
+            Value::Array(
+                vocabulary
+                    .iter()
+                    .map(|t| Value::String(t.clone()))
+                    .collect(),
+            ),
         ),
         (
             "tokenizer.ggml.merges",
-            Value::Array(MERGES.iter().map(|(a, b)| Value::String(format!("{a} {b}"))).collect()),
+            Value::Array(
+                MERGES
+                    .iter()
+                    .map(|(a, b)| Value::String(format!("{a} {b}")))
+                    .collect(),
+            ),
         ),
         ("tokenizer.ggml.token_type", Value::Array(types)),
         ("tokenizer.ggml.eos_token_id", Value::U32(id("<|im_end|>"))),
-        ("tokenizer.chat_template", Value::String(CHAT_TEMPLATE.into())),
+        (
+            "tokenizer.chat_template",
+            Value::String(CHAT_TEMPLATE.into()),
+        ),
     ];
     let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
     let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();

@@ -31,7 +31,9 @@ async fn a_hub_id_is_fetched_once_into_the_cache_and_then_read_offline() {
     }
     let request = Request::new("the sea").temperature(0.0).max_tokens(8);
 
-    let first = Local::from_hub("gpt2").await.expect("downloaded and loaded");
+    let first = Local::from_hub("gpt2")
+        .await
+        .expect("downloaded and loaded");
     assert_eq!(first.model(), Some("gpt2"));
     let reply = first.generate(&request).await.unwrap();
     // config.json, tokenizer.json, model.safetensors: each fetched once.
@@ -54,7 +56,10 @@ async fn a_hub_id_is_fetched_once_into_the_cache_and_then_read_offline() {
     // Offline, a model that is not cached: a clear error naming what it needs.
     let error = Local::load("owner/absent").unwrap_err().to_string();
     assert!(error.contains("offline"), "{error}");
-    assert!(error.contains("config.json") && error.contains("safetensors"), "{error}");
+    assert!(
+        error.contains("config.json") && error.contains("safetensors"),
+        "{error}"
+    );
     assert!(!error.contains("hf_secret_token"), "{error}");
 
     // Online but unreachable: the cache still serves a cached model.
@@ -63,5 +68,8 @@ async fn a_hub_id_is_fetched_once_into_the_cache_and_then_read_offline() {
         std::env::set_var("HF_ENDPOINT", "http://127.0.0.1:9");
     }
     let unreachable = Local::load("gpt2").expect("falls back to the cache");
-    assert_eq!(unreachable.generate(&request).await.unwrap().text, reply.text);
+    assert_eq!(
+        unreachable.generate(&request).await.unwrap().text,
+        reply.text
+    );
 }

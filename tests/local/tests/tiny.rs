@@ -83,7 +83,10 @@ async fn instruct_models_get_their_chat_template_and_stop_at_eos() {
     );
     // The control tokens encode whole: one id each.
     assert_eq!(
-        expected.iter().filter(|&&t| t == tiny::id("<|im_start|>")).count(),
+        expected
+            .iter()
+            .filter(|&&t| t == tiny::id("<|im_start|>"))
+            .count(),
         3
     );
     // With end-of-sequence on, some cells end before max_tokens (at temperature 1.0 a
@@ -107,14 +110,26 @@ async fn instruct_models_get_their_chat_template_and_stop_at_eos() {
 
 #[tokio::test]
 async fn batched_generation_gives_the_tokens_of_one_at_a_time() {
-    for arch in ARCHS {
-        let llm = model(&format!("batched-{arch:?}"), arch, &Extras::default());
+    let gguf = tests_local::scratch("batched-gguf").join("tiny-q8.gguf");
+    tiny::llama_gguf(&gguf, 11, candle_core::quantized::GgmlDType::Q8_0);
+    let models = ARCHS
+        .iter()
+        .map(|&arch| {
+            (
+                format!("{arch:?}"),
+                model(&format!("batched-{arch:?}"), arch, &Extras::default()),
+            )
+        })
+        // Quantized, with dense copies for prompts of 16 tokens or more (its chat
+        // template makes every prompt that long).
+        .chain([("GGUF Q8_0".to_owned(), Local::open(&gguf).unwrap())]);
+    for (arch, llm) in models {
         let prompts: Vec<String> = (0..8)
             .map(|i| format!("{} the sea {}", "a ".repeat(i), i * 7))
             .collect();
         let request = |i: usize| {
             cell(&prompts[i], i)
-                .temperature(if i % 2 == 0 { 0.0 } else { 0.9 })
+                .temperature(if i.is_multiple_of(2) { 0.0 } else { 0.9 })
                 .max_tokens(10 + i as u32)
         };
         let one = llm.clone().max_batch(1);
@@ -123,13 +138,12 @@ async fn batched_generation_gives_the_tokens_of_one_at_a_time() {
             alone.push(one.generate(&request(i)).await.unwrap().text);
         }
         let batched = llm.max_batch(8);
-        let together: Vec<String> =
-            futures::future::join_all((0..8).map(|i| {
-                let batched = &batched;
-                let request = request(i);
-                async move { batched.generate(&request).await.unwrap().text }
-            }))
-            .await;
+        let together: Vec<String> = futures::future::join_all((0..8).map(|i| {
+            let batched = &batched;
+            let request = request(i);
+            async move { batched.generate(&request).await.unwrap().text }
+        }))
+        .await;
         assert_eq!(alone, together, "{arch:?}");
     }
 }
@@ -155,9 +169,17 @@ async fn a_gguf_builds_its_tokenizer_from_metadata_and_matches_the_checkpoint() 
     ] {
         let ids = from_gguf.encode(text).unwrap();
         assert_eq!(ids, checkpoint.encode(text).unwrap(), "{text:?}");
-        assert_eq!(from_gguf.decode(&ids).unwrap(), checkpoint.decode(&ids).unwrap());
+        assert_eq!(
+            from_gguf.decode(&ids).unwrap(),
+            checkpoint.decode(&ids).unwrap()
+        );
     }
-    assert_eq!(from_gguf.decode(&from_gguf.encode("the sea").unwrap()).unwrap(), "the sea");
+    assert_eq!(
+        from_gguf
+            .decode(&from_gguf.encode("the sea").unwrap())
+            .unwrap(),
+        "the sea"
+    );
     // The same weights, stored as llama.cpp stores them (query/key rows permuted for
     // interleaved rotary pairs), continue prompts the same.
     for row in 0..4 {
@@ -189,12 +211,22 @@ fn unsupported_models_are_clear_errors() {
     .unwrap();
     let error = Local::open(&dir).unwrap_err().to_string();
     assert!(error.contains("\"t5\""), "{error}");
-    assert!(error.contains("gpt2") && error.contains("llama") && error.contains("qwen2"), "{error}");
+    assert!(
+        error.contains("gpt2") && error.contains("llama") && error.contains("qwen2"),
+        "{error}"
+    );
 
     std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
-    tiny::folder(&dir.join("no-tokenizer"), Arch::Llama, 1, &Extras::default());
+    tiny::folder(
+        &dir.join("no-tokenizer"),
+        Arch::Llama,
+        1,
+        &Extras::default(),
+    );
     std::fs::remove_file(dir.join("no-tokenizer/tokenizer.json")).unwrap();
-    let error = Local::open(dir.join("no-tokenizer")).unwrap_err().to_string();
+    let error = Local::open(dir.join("no-tokenizer"))
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("tokenizer.json"), "{error}");
 
     let error = Local::open(dir.join("missing")).unwrap_err().to_string();

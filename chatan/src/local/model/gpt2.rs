@@ -134,19 +134,22 @@ impl Model for Gpt2 {
         let ids = tokens(batch, device)?;
         let at = positions(batch, device)?;
         let n = ids.dim(0)?;
+        let alone = batch.len() == 1;
         let mut x = (self.token_embedding.index_select(&ids, 0)?
             + self.position_embedding.index_select(&at, 0)?)?;
         for (l, block) in self.blocks.iter().enumerate() {
             let h = block.ln_1.forward(&x, c.eps)?;
-            let qkv = block.attention.forward(&h)?;
+            let qkv = block.attention.forward(&h, alone)?;
             let part = |i: usize| -> Result<Tensor> {
                 qkv.narrow(1, i * c.hidden, c.hidden)?
                     .reshape((n, c.heads, dim))
             };
             let y = attend(l, &part(0)?, &part(1)?, &part(2)?, batch)?;
-            x = (x + block.projection.forward(&y)?)?;
+            x = (x + block.projection.forward(&y, alone)?)?;
             let h = block.ln_2.forward(&x, c.eps)?;
-            let m = block.fc_projection.forward(&block.fc.forward(&h)?.gelu()?)?;
+            let m = block
+                .fc_projection
+                .forward(&block.fc.forward(&h, alone)?.gelu()?, alone)?;
             x = (x + m)?;
         }
         let x = self.ln_f.forward(&last_tokens(&x, batch)?, c.eps)?;

@@ -146,9 +146,9 @@ impl Llama {
         let gguf = matches!(weights, Weights::Gguf { .. });
         let name = |n: String| if gguf { gguf_name(&n) } else { n };
         let linear = |w: &mut Weights, n: &str| -> Result<Linear> {
-            let matrix = w.matrix(&name(format!("{n}.weight")))?;
+            let linear = w.matrix(&name(format!("{n}.weight")))?;
             let bias = w.optional(&name(format!("{n}.bias")))?;
-            Ok(Linear::new(matrix, bias))
+            Ok(linear.with_bias(bias))
         };
         let embedding = weights.tensor(&name("model.embed_tokens.weight".into()))?;
         let mut blocks = Vec::with_capacity(config.layers);
@@ -160,8 +160,7 @@ impl Llama {
                 k: linear(&mut weights, &format!("{p}.self_attn.k_proj"))?,
                 v: linear(&mut weights, &format!("{p}.self_attn.v_proj"))?,
                 o: linear(&mut weights, &format!("{p}.self_attn.o_proj"))?,
-                mlp_norm: weights
-                    .tensor(&name(format!("{p}.post_attention_layernorm.weight")))?,
+                mlp_norm: weights.tensor(&name(format!("{p}.post_attention_layernorm.weight")))?,
                 gate: linear(&mut weights, &format!("{p}.mlp.gate_proj"))?,
                 up: linear(&mut weights, &format!("{p}.mlp.up_proj"))?,
                 down: linear(&mut weights, &format!("{p}.mlp.down_proj"))?,
@@ -185,7 +184,7 @@ impl Llama {
             embedding,
             blocks,
             norm,
-            head: Linear::new(head, None),
+            head,
             cos,
             sin,
             config,
@@ -210,6 +209,7 @@ impl Model for Llama {
         let ids = tokens(batch, device)?;
         let at = positions(batch, device)?;
         let n = ids.dim(0)?;
+        let alone = batch.len() == 1;
         // One position per token: rotary tables as `[tokens, 1, dim / 2]`, the queries and
         // keys as `[tokens, heads, 1, dim]` (a "batch" of one-position sequences).
         let cos = self.cos.index_select(&at, 0)?.unsqueeze(1)?;
@@ -217,16 +217,21 @@ impl Model for Llama {
         let mut x = self.embedding.index_select(&ids, 0)?;
         for (l, block) in self.blocks.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &block.attention_norm, eps)?;
-            let q = block.q.forward(&h)?.reshape((n, c.heads, 1, dim))?;
-            let k = block.k.forward(&h)?.reshape((n, c.kv_heads, 1, dim))?;
-            let v = block.v.forward(&h)?.reshape((n, c.kv_heads, dim))?;
+            let q = block.q.forward(&h, alone)?.reshape((n, c.heads, 1, dim))?;
+            let k = block
+                .k
+                .forward(&h, alone)?
+                .reshape((n, c.kv_heads, 1, dim))?;
+            let v = block.v.forward(&h, alone)?.reshape((n, c.kv_heads, dim))?;
             let q = self.rotate(&q, &cos, &sin)?.reshape((n, c.heads, dim))?;
             let k = self.rotate(&k, &cos, &sin)?.reshape((n, c.kv_heads, dim))?;
             let y = attend(l, &q, &k, &v, batch)?;
-            x = (x + block.o.forward(&y)?)?;
+            x = (x + block.o.forward(&y, alone)?)?;
             let h = candle_nn::ops::rms_norm(&x, &block.mlp_norm, eps)?;
-            let gate = candle_nn::ops::silu(&block.gate.forward(&h)?)?;
-            let m = block.down.forward(&(gate * block.up.forward(&h)?)?)?;
+            let gate = candle_nn::ops::silu(&block.gate.forward(&h, alone)?)?;
+            let m = block
+                .down
+                .forward(&(gate * block.up.forward(&h, alone)?)?, alone)?;
             x = (x + m)?;
         }
         let x = candle_nn::ops::rms_norm(&last_tokens(&x, batch)?, &self.norm, eps)?;

@@ -11,7 +11,7 @@ mod weights;
 use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Module, Result, Tensor};
 
-pub(crate) use self::weights::Weights;
+pub(crate) use self::weights::{DENSE_BUDGET, Weights};
 
 /// A model that continues sequences.
 pub(crate) trait Model: Send {
@@ -86,20 +86,48 @@ impl Cache {
     }
 }
 
-/// A linear layer: a quantized or dense `[out, in]` matrix and an optional bias.
+/// A linear layer: a quantized or dense `[out, in]` matrix and an optional bias; a
+/// quantized one may keep a dense copy for steps of many tokens.
 pub(crate) struct Linear {
     weight: QMatMul,
+    dense: Option<Tensor>,
     bias: Option<Tensor>,
 }
 
+/// From this many tokens on, a lone sequence's step (a prompt) multiplies by a layer's
+/// dense copy. Measured on SmolLM2-135M with 2 cores: quantized (Q8_0) products cost the
+/// same per token at any count, dense ones less the more tokens share them (decoding 8
+/// rows at once: 75 tokens/s dense, 104 quantized; 32 rows: 128 dense).
+///
+/// Steps of several sequences always run quantized, where each token's numbers are
+/// computed alone: a row's text must not depend on which rows shared its steps.
+const DENSE_FROM: usize = 16;
+
 impl Linear {
     pub(crate) fn new(weight: QMatMul, bias: Option<Tensor>) -> Self {
-        Linear { weight, bias }
+        Linear {
+            weight,
+            dense: None,
+            bias,
+        }
     }
 
-    /// `x` is `[tokens, in]`.
-    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.weight.forward(x)?;
+    pub(crate) fn with_dense(mut self, dense: Option<Tensor>) -> Self {
+        self.dense = dense;
+        self
+    }
+
+    pub(crate) fn with_bias(mut self, bias: Option<Tensor>) -> Self {
+        self.bias = bias;
+        self
+    }
+
+    /// `x` is `[tokens, in]`; `alone` says they are one sequence's (see [`DENSE_FROM`]).
+    pub(crate) fn forward(&self, x: &Tensor, alone: bool) -> Result<Tensor> {
+        let y = match &self.dense {
+            Some(dense) if alone && x.dim(0)? >= DENSE_FROM => x.matmul(&dense.t()?)?,
+            _ => self.weight.forward(x)?,
+        };
         match &self.bias {
             Some(bias) => y.broadcast_add(bias),
             None => Ok(y),
@@ -118,7 +146,10 @@ pub(crate) fn positions(batch: &[Sequence<'_>], device: &Device) -> Result<Tenso
 
 /// The new tokens of every sequence, in order.
 pub(crate) fn tokens(batch: &[Sequence<'_>], device: &Device) -> Result<Tensor> {
-    let ids: Vec<u32> = batch.iter().flat_map(|s| s.tokens.iter().copied()).collect();
+    let ids: Vec<u32> = batch
+        .iter()
+        .flat_map(|s| s.tokens.iter().copied())
+        .collect();
     Tensor::new(ids.as_slice(), device)
 }
 
@@ -175,7 +206,11 @@ pub(crate) fn attend(
         }
         let weights = candle_nn::ops::softmax_last_dim(&scores)?;
         let y = weights.matmul(&v)?;
-        out.push(y.reshape((heads, n, dim))?.transpose(0, 1)?.reshape((n, heads * dim))?);
+        out.push(
+            y.reshape((heads, n, dim))?
+                .transpose(0, 1)?
+                .reshape((n, heads * dim))?,
+        );
         offset += n;
     }
     Tensor::cat(&out, 0)
@@ -186,9 +221,7 @@ pub(crate) fn attend(
 fn causal_mask(n: usize, past: usize, device: &Device) -> Result<Tensor> {
     let total = past + n;
     let mask: Vec<f32> = (0..n)
-        .flat_map(|i| {
-            (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
-        })
+        .flat_map(|i| (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 }))
         .collect();
     Tensor::from_vec(mask, (n, total), device)
 }
@@ -214,5 +247,5 @@ pub(crate) fn rotary_tables(
 
 /// The logits a `[batch, hidden]` state gives through `head`, as `f32`.
 pub(crate) fn logits(head: &Linear, x: &Tensor) -> Result<Tensor> {
-    head.forward(x)?.to_dtype(DType::F32)
+    head.forward(x, false)?.to_dtype(DType::F32)
 }

@@ -6,14 +6,26 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use candle_core::quantized::QMatMul;
 use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Result, Tensor};
+
+use super::Linear;
+
+/// How much memory dense copies of a GGUF's quantized matrices may take (see
+/// [`Weights::matrix`]): all of a model of a few hundred million parameters; a larger
+/// model keeps some, the rest run quantized only.
+pub(crate) const DENSE_BUDGET: usize = 1 << 30;
 
 /// A model's tensors, by name.
 pub(crate) enum Weights {
-    /// A GGUF file and its parsed header.
-    Gguf { content: Content, file: File },
+    /// A GGUF file and its parsed header, and how many bytes of dense copies of its
+    /// quantized matrices are still allowed.
+    Gguf {
+        content: Content,
+        file: File,
+        dense_budget: usize,
+    },
     /// The tensors of one or more safetensors files.
     Dense(HashMap<String, Tensor>),
 }
@@ -41,7 +53,7 @@ impl Weights {
     /// Tensor `name`, dense `f32`.
     pub(crate) fn tensor(&mut self, name: &str) -> Result<Tensor> {
         match self {
-            Weights::Gguf { content, file } => content
+            Weights::Gguf { content, file, .. } => content
                 .tensor(file, name, &Device::Cpu)?
                 .dequantize(&Device::Cpu),
             Weights::Dense(tensors) => tensors
@@ -52,12 +64,39 @@ impl Weights {
     }
 
     /// Matrix `name` (`[out, in]`) for a linear layer, quantized if the file is.
-    pub(crate) fn matrix(&mut self, name: &str) -> Result<QMatMul> {
+    ///
+    /// Quantized formats candle has no SIMD kernel for (Q4_1, Q5_0, Q5_1) are
+    /// re-quantized to Q8_0, which has one and loses nothing (8 bits hold 4 or 5). While
+    /// the budget lasts, a quantized matrix also keeps a dense `f32` copy: a step of many
+    /// tokens (a batch, a prompt) runs as one dense matrix product, which reuses each
+    /// weight across the tokens, where quantized products redo the work per token.
+    pub(crate) fn matrix(&mut self, name: &str) -> Result<Linear> {
         match self {
-            Weights::Gguf { content, file } => {
-                QMatMul::from_arc(Arc::new(content.tensor(file, name, &Device::Cpu)?))
+            Weights::Gguf {
+                content,
+                file,
+                dense_budget,
+            } => {
+                let q = content.tensor(file, name, &Device::Cpu)?;
+                let dense = q.dequantize(&Device::Cpu)?;
+                let q = match q.dtype() {
+                    GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q8_1 => {
+                        QTensor::quantize(&dense, GgmlDType::Q8_0)?
+                    }
+                    _ => q,
+                };
+                let quantized = QMatMul::from_arc(Arc::new(q))?;
+                let bytes = dense.elem_count() * 4;
+                let dense = match quantized {
+                    QMatMul::QTensor(_) if bytes <= *dense_budget => {
+                        *dense_budget -= bytes;
+                        Some(dense)
+                    }
+                    _ => None,
+                };
+                Ok(Linear::new(quantized, None).with_dense(dense))
             }
-            Weights::Dense(_) => Ok(QMatMul::Tensor(self.tensor(name)?)),
+            Weights::Dense(_) => Ok(Linear::new(QMatMul::Tensor(self.tensor(name)?), None)),
         }
     }
 
