@@ -8,6 +8,9 @@
 //! LLAMA_SERVER=http://127.0.0.1:8091/v1 cargo bench -p bench --bench local
 //! ```
 //!
+//! The bench sets `RAYON_NUM_THREADS` to the core count when it is unset, as the README
+//! advises; `RAYON_NUM_THREADS= cargo bench ...` (set, empty) measures without it.
+//!
 //! Every request asks for up to 64 new tokens at temperature 0.7 from a different
 //! prompt; tokens are counted from the replies' usage, so replies that end early (end of
 //! sequence) count what they made, for both.
@@ -72,8 +75,23 @@ async fn measure(name: &str, llm: &impl Generator) -> Vec<f64> {
     rates
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // As the README advises (see `chatan::local`): without it candle reads /proc/cpuinfo
+    // on every matrix product. `RAYON_NUM_THREADS=` (empty) measures that case.
+    let unset = std::env::var_os("RAYON_NUM_THREADS").is_none();
+    if unset {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: the program has one thread yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", cores.to_string()) };
+    }
+    println!(
+        "RAYON_NUM_THREADS={}",
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_default()
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(compare());
+}
+
+async fn compare() {
     let path = std::env::var("CHATAN_LOCAL_MODEL")
         .unwrap_or_else(|_| "target/models/SmolLM2-135M-Instruct.Q4_1.gguf".into());
     let path = if std::path::Path::new(&path).exists() {

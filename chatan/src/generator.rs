@@ -78,6 +78,44 @@ impl Defaults {
     }
 }
 
+/// The setters of a generator's [`Defaults`] (a `defaults` field), shared by every
+/// generator that has them.
+macro_rules! default_setters {
+    () => {
+        /// The sampling temperature of columns that set none.
+        pub fn temperature(mut self, temperature: f32) -> Self {
+            self.defaults.temperature = Some(temperature);
+            self
+        }
+
+        /// The reply length limit of columns that set none.
+        pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+            self.defaults.max_tokens = Some(max_tokens);
+            self
+        }
+
+        /// The nucleus-sampling `top_p` of columns that set none.
+        pub fn top_p(mut self, top_p: f32) -> Self {
+            self.defaults.top_p = Some(top_p);
+            self
+        }
+
+        /// The `top_k` of columns that set none (Anthropic and local models; OpenAI's
+        /// API has no `top_k`).
+        pub fn top_k(mut self, top_k: u32) -> Self {
+            self.defaults.top_k = Some(top_k);
+            self
+        }
+
+        /// The system prompt of columns that set none.
+        pub fn system(mut self, system: impl Into<String>) -> Self {
+            self.defaults.system = Some(system.into());
+            self
+        }
+    };
+}
+pub(crate) use default_setters;
+
 impl<'a> Request<'a> {
     /// A request for `prompt` with no options (row 0, column `""`, attempt 1): for calling
     /// a generator directly, as in tests of your own generator.

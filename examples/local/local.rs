@@ -30,8 +30,18 @@ fn model_path() -> PathBuf {
         })
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // candle reads the core count from this variable, or else from /proc/cpuinfo on
+    // every matrix product (much slower). Set before any thread starts.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: the program has one thread yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", cores.to_string()) };
+    }
+    tokio::runtime::Runtime::new()?.block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let path = model_path();
     if !path.exists() {
         return Err(format!(

@@ -65,6 +65,7 @@ fn fetched_model() -> Option<std::path::PathBuf> {
 #[cfg(feature = "local")]
 fn local_model() -> Result<Option<AnyGenerator>, Box<dyn Error>> {
     const HUB_ID: &str = "HuggingFaceTB/SmolLM2-135M-Instruct";
+    set_threads();
     let local = match fetched_model() {
         Some(path) => chatan::local::Local::open(&path),
         None => chatan::local::Local::load(HUB_ID),
@@ -84,6 +85,17 @@ fn local_model() -> Result<Option<AnyGenerator>, Box<dyn Error>> {
             );
             Ok(None)
         }
+    }
+}
+
+/// `RAYON_NUM_THREADS` for candle, if unset (see `chatan::local`).
+#[cfg(feature = "local")]
+fn set_threads() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: no other thread of this example reads or writes the environment now
+        // (the runtime's workers are idle; no request has been made yet).
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", cores.to_string()) };
     }
 }
 

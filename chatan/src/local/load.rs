@@ -125,10 +125,8 @@ fn folder(dir: &Path) -> Result<Loaded, String> {
     if eos.is_empty() {
         eos = ids(config.get("eos_token_id"));
     }
-    if eos.is_empty()
-        && let Some(id) = eos_text.as_deref().and_then(|t| tokenizer.token_to_id(t))
-    {
-        eos.push(id);
+    if eos.is_empty() {
+        eos.extend(eos_text.as_deref().and_then(|t| tokenizer.token_to_id(t)));
     }
     let chat = chat_template(dir, tokenizer_config.as_ref())?
         .map(|source| {

@@ -166,7 +166,8 @@ mod tests {
         );
         let mut p = Sampler::new(
             Sampling {
-                top_p: Some(0.3),
+                // The top token alone has probability 0.29.
+                top_p: Some(0.25),
                 ..sampling(1.0)
             },
             7,

@@ -225,35 +225,7 @@ impl<F: WireFormat> Provider<F> {
         self
     }
 
-    /// The sampling temperature of columns that set none.
-    pub fn temperature(mut self, temperature: f32) -> Self {
-        self.defaults.temperature = Some(temperature);
-        self
-    }
-
-    /// The reply length limit of columns that set none.
-    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
-        self.defaults.max_tokens = Some(max_tokens);
-        self
-    }
-
-    /// The nucleus-sampling `top_p` of columns that set none.
-    pub fn top_p(mut self, top_p: f32) -> Self {
-        self.defaults.top_p = Some(top_p);
-        self
-    }
-
-    /// The `top_k` of columns that set none (Anthropic; OpenAI's API has no `top_k`).
-    pub fn top_k(mut self, top_k: u32) -> Self {
-        self.defaults.top_k = Some(top_k);
-        self
-    }
-
-    /// The system prompt of columns that set none.
-    pub fn system(mut self, system: impl Into<String>) -> Self {
-        self.defaults.system = Some(system.into());
-        self
-    }
+    crate::generator::default_setters!();
 
     /// The wire format, to change how it writes requests.
     #[cfg_attr(not(feature = "openai"), allow(dead_code))]

@@ -90,3 +90,25 @@ fn a_file_that_is_not_a_model_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn the_tokenizer_built_from_gguf_metadata_round_trips() {
+    let llm = load();
+    for text in [
+        "The capital of France is Paris.",
+        "  leading spaces, tabs\tand\nnew lines  ",
+        "naïve café — 東京 🦀",
+        "fn main() { println!(\"{}\", 1 + 2); }",
+    ] {
+        let ids = llm.encode(text).unwrap();
+        assert!(
+            !ids.is_empty() && ids.len() < text.len() + 4,
+            "{text:?}: {ids:?}"
+        );
+        assert_eq!(llm.decode(&ids).unwrap(), text);
+    }
+    // Common words are single tokens (the merges are applied), and a control token
+    // encodes whole, as one id.
+    assert_eq!(llm.encode(" Paris").unwrap().len(), 1);
+    assert_eq!(llm.encode("<|im_start|>").unwrap().len(), 1);
+}

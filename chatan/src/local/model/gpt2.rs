@@ -20,22 +20,13 @@ pub(crate) struct Config {
 
 impl Config {
     pub(crate) fn from_json(config: &serde_json::Value) -> std::result::Result<Self, String> {
-        let int = |key: &str| -> std::result::Result<usize, String> {
-            config
-                .get(key)
-                .and_then(serde_json::Value::as_u64)
-                .map(|n| n as usize)
-                .ok_or_else(|| format!("config.json has no integer {key:?}"))
-        };
+        let int = |key: &str| super::config_int(config, key);
         Ok(Config {
             hidden: int("n_embd")?,
             heads: int("n_head")?,
             layers: int("n_layer")?,
             max_positions: int("n_positions").or_else(|_| int("n_ctx"))?,
-            eps: config
-                .get("layer_norm_epsilon")
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(1e-5),
+            eps: super::config_float(config, "layer_norm_epsilon", 1e-5),
         })
     }
 }

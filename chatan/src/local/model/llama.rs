@@ -26,19 +26,8 @@ pub(crate) struct Config {
 impl Config {
     /// From a Hugging Face `config.json` of `model_type` `"llama"` or `"qwen2"`.
     pub(crate) fn from_json(config: &serde_json::Value) -> std::result::Result<Self, String> {
-        let int = |key: &str| -> std::result::Result<usize, String> {
-            config
-                .get(key)
-                .and_then(serde_json::Value::as_u64)
-                .map(|n| n as usize)
-                .ok_or_else(|| format!("config.json has no integer {key:?}"))
-        };
-        let float = |key: &str, default: f64| {
-            config
-                .get(key)
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(default)
-        };
+        let int = |key: &str| super::config_int(config, key);
+        let float = |key: &str, default: f64| super::config_float(config, key, default);
         let heads = int("num_attention_heads")?;
         Ok(Config {
             hidden: int("hidden_size")?,

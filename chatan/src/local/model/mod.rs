@@ -92,6 +92,8 @@ pub(crate) struct Linear {
     weight: QMatMul,
     dense: Option<Tensor>,
     bias: Option<Tensor>,
+    /// Zero columns the quantized matrix has beyond the input's width.
+    padding: usize,
 }
 
 /// From this many tokens on, a lone sequence's step (a prompt) multiplies by a layer's
@@ -109,7 +111,13 @@ impl Linear {
             weight,
             dense: None,
             bias,
+            padding: 0,
         }
+    }
+
+    pub(crate) fn with_padding(mut self, padding: usize) -> Self {
+        self.padding = padding;
+        self
     }
 
     pub(crate) fn with_dense(mut self, dense: Option<Tensor>) -> Self {
@@ -126,6 +134,10 @@ impl Linear {
     pub(crate) fn forward(&self, x: &Tensor, alone: bool) -> Result<Tensor> {
         let y = match &self.dense {
             Some(dense) if alone && x.dim(0)? >= DENSE_FROM => x.matmul(&dense.t()?)?,
+            _ if self.padding > 0 => {
+                self.weight
+                    .forward(&x.pad_with_zeros(1, 0, self.padding)?)?
+            }
             _ => self.weight.forward(x)?,
         };
         match &self.bias {
@@ -248,4 +260,24 @@ pub(crate) fn rotary_tables(
 /// The logits a `[batch, hidden]` state gives through `head`, as `f32`.
 pub(crate) fn logits(head: &Linear, x: &Tensor) -> Result<Tensor> {
     head.forward(x, false)?.to_dtype(DType::F32)
+}
+
+/// Integer `key` of a `config.json`.
+pub(crate) fn config_int(
+    config: &serde_json::Value,
+    key: &str,
+) -> std::result::Result<usize, String> {
+    config
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
+        .map(|n| n as usize)
+        .ok_or_else(|| format!("config.json has no integer {key:?}"))
+}
+
+/// Number `key` of a `config.json`, or `default`.
+pub(crate) fn config_float(config: &serde_json::Value, key: &str, default: f64) -> f64 {
+    config
+        .get(key)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(default)
 }

@@ -85,6 +85,22 @@ impl Weights {
                     }
                     _ => q,
                 };
+                // candle multiplies Q8_0 matrices with int8 dot-product tiles (VNNI), many
+                // tokens per weight load, when rows are whole 256-wide blocks and come in
+                // 16s; other widths fall back to one dot product per token and row. Zero
+                // columns make the width whole (the input gets zeros to match).
+                let (n, k) = dense.dims2()?;
+                let padded = k.next_multiple_of(256);
+                let (q, pad) = if q.dtype() == GgmlDType::Q8_0
+                    && padded != k
+                    && n % 16 == 0
+                    && int8_tiles()
+                {
+                    let wide = dense.pad_with_zeros(1, 0, padded - k)?;
+                    (QTensor::quantize(&wide, GgmlDType::Q8_0)?, padded - k)
+                } else {
+                    (q, 0)
+                };
                 let quantized = QMatMul::from_arc(Arc::new(q))?;
                 let bytes = dense.elem_count() * 4;
                 let dense = match quantized {
@@ -94,7 +110,9 @@ impl Weights {
                     }
                     _ => None,
                 };
-                Ok(Linear::new(quantized, None).with_dense(dense))
+                Ok(Linear::new(quantized, None)
+                    .with_dense(dense)
+                    .with_padding(pad))
             }
             Weights::Dense(_) => Ok(Linear::new(QMatMul::Tensor(self.tensor(name)?), None)),
         }
@@ -107,5 +125,19 @@ impl Weights {
         } else {
             Ok(None)
         }
+    }
+}
+
+/// Whether candle's int8 tile kernels run on this CPU: AVX-512 VNNI. (candle also has
+/// them for AVX-VNNI without AVX-512; detecting that needs a newer Rust than chatan's
+/// minimum, so such CPUs keep the unpadded path.)
+fn int8_tiles() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
