@@ -61,6 +61,7 @@ pub mod data;
 mod dataset;
 mod engine;
 mod error;
+pub mod eval;
 mod event;
 mod generator;
 #[cfg(feature = "hub")]

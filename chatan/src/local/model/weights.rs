@@ -91,16 +91,13 @@ impl Weights {
                 // columns make the width whole (the input gets zeros to match).
                 let (n, k) = dense.dims2()?;
                 let padded = k.next_multiple_of(256);
-                let (q, pad) = if q.dtype() == GgmlDType::Q8_0
-                    && padded != k
-                    && n % 16 == 0
-                    && int8_tiles()
-                {
-                    let wide = dense.pad_with_zeros(1, 0, padded - k)?;
-                    (QTensor::quantize(&wide, GgmlDType::Q8_0)?, padded - k)
-                } else {
-                    (q, 0)
-                };
+                let (q, pad) =
+                    if q.dtype() == GgmlDType::Q8_0 && padded != k && n % 16 == 0 && int8_tiles() {
+                        let wide = dense.pad_with_zeros(1, 0, padded - k)?;
+                        (QTensor::quantize(&wide, GgmlDType::Q8_0)?, padded - k)
+                    } else {
+                        (q, 0)
+                    };
                 let quantized = QMatMul::from_arc(Arc::new(q))?;
                 let bytes = dense.elem_count() * 4;
                 let dense = match quantized {

@@ -1,0 +1,29 @@
+//! Scoring data: metrics over pairs of texts, with numbers equal to the implementations
+//! people trust.
+//!
+//! - [`exact_match`] (and [`exact_match_normalized`]: case and whitespace folded);
+//! - [`edit_distance`] (Levenshtein over Unicode scalar values) and [`edit_similarity`]
+//!   (`1 - distance / max(len)`; 1.0 for two empty texts);
+//! - BLEU: [`sentence_bleu`] and [`corpus_bleu`] over tokens, equal to NLTK's
+//!   `sentence_bleu` / `corpus_bleu` (uniform 4-gram weights, brevity penalty; no
+//!   smoothing or NLTK's `method1`), and [`bleu`] over two texts split on whitespace.
+//!   Tested against fixtures NLTK computed (`chatan/tests/eval/`).
+//!
+//! ```
+//! use chatan::eval;
+//!
+//! assert!(eval::exact_match("Paris", "Paris"));
+//! assert!(eval::exact_match_normalized("  paris ", "Paris"));
+//! assert_eq!(eval::edit_distance("kitten", "sitting"), 3);
+//! assert!((eval::edit_similarity("kitten", "sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
+//! let score = eval::bleu("the cat sat on the mat", "the cat sat on a mat", eval::Smoothing::None);
+//! assert!(score > 0.5 && score < 1.0);
+//! ```
+
+mod bleu;
+mod edit;
+mod exact;
+
+pub use self::bleu::{Smoothing, bleu, corpus_bleu, sentence_bleu};
+pub use self::edit::{edit_distance, edit_similarity};
+pub use self::exact::{exact_match, exact_match_normalized};
