@@ -9,6 +9,12 @@
 //!   smoothing or NLTK's `method1`), and [`bleu`] over two texts split on whitespace.
 //!   Tested against fixtures NLTK computed (`chatan/tests/eval/`).
 //!
+//! Two ways to use them, as the Python original does: **inline**, as a derived column of
+//! the recipe (`bleu: f64 = |row| eval::bleu(&row.reference, &row.answer,
+//! Smoothing::Method1)`), checked at compile time like any column and computed once its
+//! inputs exist; and **over a finished dataset**, with [`Evaluation`] into a typed
+//! [`Report`] (mean, spread, per-row scores, and a comparison of two reports).
+//!
 //! ```
 //! use chatan::eval;
 //!
@@ -23,7 +29,9 @@
 mod bleu;
 mod edit;
 mod exact;
+mod report;
 
 pub use self::bleu::{Smoothing, bleu, corpus_bleu, sentence_bleu};
 pub use self::edit::{edit_distance, edit_similarity};
 pub use self::exact::{exact_match, exact_match_normalized};
+pub use self::report::{Comparison, Evaluation, Metric, Report};

@@ -1,0 +1,251 @@
+//! Scoring a finished dataset: metrics over its rows, with the columns they compare
+//! named by closures over the row type (so a misspelt field is a compile error), into a
+//! typed [`Report`]; and two reports compared metric by metric.
+
+use std::fmt;
+
+use super::{Smoothing, edit_similarity, exact_match, exact_match_normalized, sentence_bleu};
+
+type Score<'a, R> = Box<dyn Fn(&R) -> f64 + 'a>;
+
+/// Metrics to compute over rows of type `R`.
+///
+/// ```
+/// use chatan::eval::{Evaluation, Smoothing};
+///
+/// struct Row { answer: String, gold: String }
+/// let rows = vec![
+///     Row { answer: "Paris".into(), gold: "Paris".into() },
+///     Row { answer: "the cat sat on a mat".into(), gold: "the cat sat on the mat".into() },
+/// ];
+/// let report = Evaluation::new(&rows)
+///     .exact_match("exact", |r| (&r.answer, &r.gold))
+///     .edit_similarity("edit", |r| (&r.answer, &r.gold))
+///     .bleu("bleu", Smoothing::Method1, |r| (&r.answer, &r.gold))
+///     .metric("answer words", |r| r.answer.split_whitespace().count() as f64)
+///     .run();
+/// assert_eq!(report["exact"].mean, 0.5);
+/// assert_eq!(report["exact"].scores, [1.0, 0.0]);
+/// println!("{report}");
+/// ```
+pub struct Evaluation<'a, R> {
+    rows: &'a [R],
+    metrics: Vec<(String, Score<'a, R>)>,
+}
+
+impl<'a, R> Evaluation<'a, R> {
+    /// Metrics over `rows`, none yet.
+    pub fn new(rows: &'a [R]) -> Self {
+        Evaluation {
+            rows,
+            metrics: Vec::new(),
+        }
+    }
+
+    /// Any score per row.
+    pub fn metric(mut self, name: impl Into<String>, score: impl Fn(&R) -> f64 + 'a) -> Self {
+        self.metrics.push((name.into(), Box::new(score)));
+        self
+    }
+
+    /// 1.0 where the two texts are the same, else 0.0: the mean is the share that match.
+    pub fn exact_match(
+        self,
+        name: impl Into<String>,
+        pair: impl Fn(&R) -> (&str, &str) + 'a,
+    ) -> Self {
+        self.metric(name, move |r| {
+            let (a, b) = pair(r);
+            f64::from(u8::from(exact_match(a, b)))
+        })
+    }
+
+    /// [`exact_match`](Evaluation::exact_match) after case and whitespace folding.
+    pub fn exact_match_normalized(
+        self,
+        name: impl Into<String>,
+        pair: impl Fn(&R) -> (&str, &str) + 'a,
+    ) -> Self {
+        self.metric(name, move |r| {
+            let (a, b) = pair(r);
+            f64::from(u8::from(exact_match_normalized(a, b)))
+        })
+    }
+
+    /// [`edit_similarity`](super::edit_similarity) of the two texts.
+    pub fn edit_similarity(
+        self,
+        name: impl Into<String>,
+        pair: impl Fn(&R) -> (&str, &str) + 'a,
+    ) -> Self {
+        self.metric(name, move |r| {
+            let (a, b) = pair(r);
+            edit_similarity(a, b)
+        })
+    }
+
+    /// Sentence BLEU-4 of `(candidate, reference)` per row, split on whitespace.
+    pub fn bleu(
+        self,
+        name: impl Into<String>,
+        smoothing: Smoothing,
+        pair: impl Fn(&R) -> (&str, &str) + 'a,
+    ) -> Self {
+        self.metric(name, move |r| {
+            let (candidate, reference) = pair(r);
+            let candidate: Vec<&str> = candidate.split_whitespace().collect();
+            let reference: Vec<&str> = reference.split_whitespace().collect();
+            sentence_bleu(&[reference], &candidate, smoothing)
+        })
+    }
+
+    /// Scores every row with every metric.
+    pub fn run(self) -> Report {
+        let metrics = self
+            .metrics
+            .into_iter()
+            .map(|(name, score)| {
+                let scores: Vec<f64> = self.rows.iter().map(&score).collect();
+                Metric::new(name, scores)
+            })
+            .collect();
+        Report { metrics }
+    }
+}
+
+/// What an [`Evaluation`] found: one [`Metric`] per metric, in the order they were
+/// added; `report["name"]` picks one (and panics on a name it does not have; see
+/// [`Report::get`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The metrics.
+    pub metrics: Vec<Metric>,
+}
+
+/// One metric over a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    /// Its name.
+    pub name: String,
+    /// The mean score (NaN over no rows).
+    pub mean: f64,
+    /// The lowest score.
+    pub min: f64,
+    /// The highest score.
+    pub max: f64,
+    /// The population standard deviation.
+    pub std_dev: f64,
+    /// Each row's score, in row order.
+    pub scores: Vec<f64>,
+}
+
+impl Metric {
+    fn new(name: String, scores: Vec<f64>) -> Self {
+        let n = scores.len() as f64;
+        let mean = scores.iter().sum::<f64>() / n;
+        let variance = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n;
+        Metric {
+            name,
+            mean,
+            min: scores.iter().copied().fold(f64::INFINITY, f64::min),
+            max: scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            std_dev: variance.sqrt(),
+            scores,
+        }
+    }
+
+    /// How many scores fall in each of `bins` equal bins between `min` and `max`.
+    pub fn histogram(&self, bins: usize) -> Vec<usize> {
+        let bins = bins.max(1);
+        let mut counts = vec![0; bins];
+        let span = self.max - self.min;
+        for s in &self.scores {
+            let bin = if span > 0.0 {
+                (((s - self.min) / span) * bins as f64) as usize
+            } else {
+                0
+            };
+            counts[bin.min(bins - 1)] += 1;
+        }
+        counts
+    }
+}
+
+/// One metric of two reports side by side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The metric.
+    pub name: String,
+    /// Its mean in the report compared.
+    pub ours: f64,
+    /// Its mean in the other report.
+    pub theirs: f64,
+}
+
+impl Comparison {
+    /// `ours - theirs`.
+    pub fn difference(&self) -> f64 {
+        self.ours - self.theirs
+    }
+}
+
+impl Report {
+    /// The metric named `name`.
+    pub fn get(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// Each metric both reports have, with both means: for comparing two datasets (or
+    /// two generators) on the same metrics.
+    pub fn compare(&self, other: &Report) -> Vec<Comparison> {
+        self.metrics
+            .iter()
+            .filter_map(|m| {
+                other.get(&m.name).map(|o| Comparison {
+                    name: m.name.clone(),
+                    ours: m.mean,
+                    theirs: o.mean,
+                })
+            })
+            .collect()
+    }
+}
+
+impl std::ops::Index<&str> for Report {
+    type Output = Metric;
+
+    fn index(&self, name: &str) -> &Metric {
+        self.get(name)
+            .unwrap_or_else(|| panic!("the report has no metric {name:?}"))
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .metrics
+            .iter()
+            .map(|m| m.name.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        writeln!(
+            f,
+            "{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  rows",
+            "metric", "mean", "std", "min", "max"
+        )?;
+        for m in &self.metrics {
+            writeln!(
+                f,
+                "{:<width$}  {:>8.4}  {:>8.4}  {:>8.4}  {:>8.4}  {}",
+                m.name,
+                m.mean,
+                m.std_dev,
+                m.min,
+                m.max,
+                m.scores.len()
+            )?;
+        }
+        Ok(())
+    }
+}
