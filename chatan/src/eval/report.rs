@@ -54,10 +54,7 @@ impl<'a, R> Evaluation<'a, R> {
         name: impl Into<String>,
         pair: impl Fn(&R) -> (&str, &str) + 'a,
     ) -> Self {
-        self.metric(name, move |r| {
-            let (a, b) = pair(r);
-            f64::from(u8::from(exact_match(a, b)))
-        })
+        self.pairwise(name, pair, |a, b| f64::from(u8::from(exact_match(a, b))))
     }
 
     /// [`exact_match`](Evaluation::exact_match) after case and whitespace folding.
@@ -66,8 +63,7 @@ impl<'a, R> Evaluation<'a, R> {
         name: impl Into<String>,
         pair: impl Fn(&R) -> (&str, &str) + 'a,
     ) -> Self {
-        self.metric(name, move |r| {
-            let (a, b) = pair(r);
+        self.pairwise(name, pair, |a, b| {
             f64::from(u8::from(exact_match_normalized(a, b)))
         })
     }
@@ -78,9 +74,19 @@ impl<'a, R> Evaluation<'a, R> {
         name: impl Into<String>,
         pair: impl Fn(&R) -> (&str, &str) + 'a,
     ) -> Self {
+        self.pairwise(name, pair, edit_similarity)
+    }
+
+    /// A metric of two texts of each row.
+    fn pairwise(
+        self,
+        name: impl Into<String>,
+        pair: impl Fn(&R) -> (&str, &str) + 'a,
+        score: impl Fn(&str, &str) -> f64 + 'a,
+    ) -> Self {
         self.metric(name, move |r| {
             let (a, b) = pair(r);
-            edit_similarity(a, b)
+            score(a, b)
         })
     }
 
@@ -91,8 +97,7 @@ impl<'a, R> Evaluation<'a, R> {
         smoothing: Smoothing,
         pair: impl Fn(&R) -> (&str, &str) + 'a,
     ) -> Self {
-        self.metric(name, move |r| {
-            let (candidate, reference) = pair(r);
+        self.pairwise(name, pair, move |candidate, reference| {
             let candidate: Vec<&str> = candidate.split_whitespace().collect();
             let reference: Vec<&str> = reference.split_whitespace().collect();
             sentence_bleu(&[reference], &candidate, smoothing)
