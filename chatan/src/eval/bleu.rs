@@ -130,18 +130,17 @@ impl Counts {
 /// `(clipped matches, max(1, n-grams))` of order `n` of `hypothesis`: each n-gram
 /// counts at most as often as it occurs in any one reference.
 fn modified_precision(references: &[Vec<&str>], hypothesis: &[&str], n: usize) -> (u64, u64) {
-    let count = |tokens: &[&str]| -> HashMap<Vec<String>, u64> {
+    fn count<'t>(tokens: &'t [&'t str], n: usize) -> HashMap<&'t [&'t str], u64> {
         let mut counts = HashMap::new();
         if tokens.len() >= n {
             for gram in tokens.windows(n) {
-                let key: Vec<String> = gram.iter().map(|t| (*t).to_owned()).collect();
-                *counts.entry(key).or_insert(0) += 1;
+                *counts.entry(gram).or_insert(0) += 1;
             }
         }
         counts
-    };
-    let ours = count(hypothesis);
-    let theirs: Vec<HashMap<Vec<String>, u64>> = references.iter().map(|r| count(r)).collect();
+    }
+    let ours = count(hypothesis, n);
+    let theirs: Vec<HashMap<&[&str], u64>> = references.iter().map(|r| count(r, n)).collect();
     let mut matched = 0;
     let mut total = 0;
     for (gram, &c) in &ours {
