@@ -161,9 +161,8 @@ fn forward(loaded: &Loaded, active: &mut [Active]) -> candle_core::Result<Vec<Ve
     if !decoding.is_empty() {
         let mut batch: Vec<Sequence<'_>> = active
             .iter_mut()
-            .enumerate()
-            .filter(|(i, _)| decoding.contains(i))
-            .map(|(_, a)| Sequence {
+            .filter(|a| a.pending.len() == 1)
+            .map(|a| Sequence {
                 tokens: &a.pending,
                 cache: &mut a.cache,
             })
@@ -202,12 +201,16 @@ fn step(loaded: &Loaded, active: &mut Vec<Active>) {
         a.history.push(next);
         a.pending.clear();
         a.pending.push(next);
-        match loaded.tokenizer.decode(a.generated(), true) {
-            Ok(text) => a.text = text,
-            Err(e) => {
-                a.failed = Some(format!("the reply could not be decoded: {e}"));
-                finished.push(i);
-                continue;
+        // Only a reply that stop sequences may cut is decoded at every step; the others
+        // once, when they finish.
+        if !a.job.stop.is_empty() {
+            match loaded.tokenizer.decode(a.generated(), true) {
+                Ok(text) => a.text = text,
+                Err(e) => {
+                    a.failed = Some(format!("the reply could not be decoded: {e}"));
+                    finished.push(i);
+                    continue;
+                }
             }
         }
         if let Some(cut) = a
@@ -230,6 +233,10 @@ fn step(loaded: &Loaded, active: &mut Vec<Active>) {
         let mut a = active.swap_remove(i);
         let result = match a.failed.take() {
             Some(error) => Err(error),
+            None if a.job.stop.is_empty() => loaded
+                .tokenizer
+                .decode(a.generated(), true)
+                .map_err(|e| format!("the reply could not be decoded: {e}")),
             None => Ok(std::mem::take(&mut a.text)),
         };
         a.finish(result);

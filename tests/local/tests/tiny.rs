@@ -243,3 +243,14 @@ fn by_name_as_the_seed_writes_it() {
         assert_eq!(llm.name(), "local");
     }
 }
+
+#[tokio::test]
+async fn a_prompt_longer_than_the_context_is_a_clear_error_and_the_model_goes_on() {
+    let llm = model("too-long", Arch::Llama, &Extras::default());
+    // The tiny models read at most 256 positions; "x " is two tokens.
+    let long = "x ".repeat(200);
+    let error = llm.generate(&cell(&long, 0)).await.unwrap_err().to_string();
+    assert!(error.contains("the model reads at most 256"), "{error}");
+    let after = llm.generate(&cell("the sea", 1)).await.unwrap();
+    assert_eq!(after.usage.unwrap().output_tokens, 12);
+}
