@@ -99,18 +99,25 @@ impl MockHubBuilder {
     }
 
     /// Serves model repository `repo` (`name` or `owner/name`) with the files of folder
-    /// `dir` (its top level).
+    /// `dir` and its subfolders (`1_Pooling/config.json`), by their paths in it.
     pub fn model_folder(mut self, repo: &str, dir: &std::path::Path) -> io::Result<Self> {
         let mut files = BTreeMap::new();
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_file() {
-                let name = path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                files.insert(name, Bytes::from(std::fs::read(&path)?));
+        let mut folders = vec![dir.to_owned()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.is_file() {
+                    let name = path
+                        .strip_prefix(dir)
+                        .unwrap_or(&path)
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    files.insert(name, Bytes::from(std::fs::read(&path)?));
+                }
             }
         }
         self.models.insert(repo.to_owned(), files);
@@ -327,10 +334,14 @@ fn model(state: &State, parts: &[&str]) -> Option<Response<Full<Bytes>>> {
     }
     let at = parts.iter().position(|p| *p == "resolve")?;
     let (repo, rest) = (&parts[..at], &parts[at + 1..]);
-    let [_revision, file] = rest else {
+    let [_revision, file @ ..] = rest else {
         return None;
     };
-    let bytes = state.models.get(&repo.join("/"))?.get(*file)?.clone();
+    let bytes = state
+        .models
+        .get(&repo.join("/"))?
+        .get(&file.join("/"))?
+        .clone();
     Some(respond(StatusCode::OK, bytes))
 }
 

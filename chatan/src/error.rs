@@ -334,6 +334,15 @@ pub enum Error {
         /// What is wrong, and what to do.
         message: String,
     },
+    /// An embedding model could not embed texts it was given (a tokenizer or model
+    /// fault, or its thread stopped).
+    #[error("embedding model {model}: {message}")]
+    Embedding {
+        /// The model's name.
+        model: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The run was asked to stop (Ctrl-C, SIGTERM or [`Stop::stop`](crate::Stop::stop));
     /// the rows that finished are kept, and, with a checkpoint, a new run makes only the
     /// rest.

@@ -61,6 +61,7 @@ async fn metric_columns_score_the_generated_column_and_reports_compare_datasets(
             .exact_match("exact, case-sensitive", |r| (&r.answer, &r.gold))
             .edit_similarity("edit", |r| (&r.answer, &r.gold))
             .run()
+            .expect("pure metrics cannot fail")
     };
     let before = report(&wrong);
     let share = france as f64 / 40.0;

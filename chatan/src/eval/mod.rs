@@ -8,6 +8,12 @@
 //!   `sentence_bleu` / `corpus_bleu` (uniform 4-gram weights, brevity penalty; no
 //!   smoothing or NLTK's `method1`), and [`bleu`] over two texts split on whitespace.
 //!   Tested against fixtures NLTK computed (`chatan/tests/eval/`).
+//! - semantic similarity (feature `local`): the [`cosine`] of two texts' sentence
+//!   embeddings from an [`Embedder`] (a BERT sentence-transformer such as
+//!   all-MiniLM-L6-v2, run locally on candle), equal to Python's `sentence-transformers`
+//!   within 1e-4;
+//! - an LLM judge: a generated column with a typed score (`rating: u8 = gen(..)`),
+//!   summarised by [`Evaluation::judge`] (mean, spread, [`Metric::distribution`]).
 //!
 //! Two ways to use them, as the Python original does: **inline**, as a derived column of
 //! the recipe (`bleu: f64 = |row| eval::bleu(&row.reference, &row.answer,
@@ -30,8 +36,12 @@ mod bleu;
 mod edit;
 mod exact;
 mod report;
+mod semantic;
 
 pub use self::bleu::{Smoothing, bleu, corpus_bleu, sentence_bleu};
 pub use self::edit::{edit_distance, edit_similarity};
 pub use self::exact::{exact_match, exact_match_normalized};
 pub use self::report::{Comparison, Evaluation, Metric, Report};
+pub use self::semantic::cosine;
+#[cfg(feature = "local")]
+pub use crate::local::Embedder;

@@ -5,8 +5,18 @@
 use std::fmt;
 
 use super::{Smoothing, edit_similarity, exact_match, exact_match_normalized, sentence_bleu};
+use crate::Error;
 
-type Score<'a, R> = Box<dyn Fn(&R) -> f64 + 'a>;
+/// A score for every row at once, or an error.
+type Batch<'a, R> = Box<dyn FnOnce(&[R]) -> Result<Vec<f64>, Error> + 'a>;
+
+/// How a metric scores rows.
+enum Scorer<'a, R> {
+    /// One row at a time.
+    Row(Box<dyn Fn(&R) -> f64 + 'a>),
+    /// All rows at once (a model that batches).
+    Rows(Batch<'a, R>),
+}
 
 /// Metrics to compute over rows of type `R`.
 ///
@@ -23,14 +33,15 @@ type Score<'a, R> = Box<dyn Fn(&R) -> f64 + 'a>;
 ///     .edit_similarity("edit", |r| (&r.answer, &r.gold))
 ///     .bleu("bleu", Smoothing::Method1, |r| (&r.answer, &r.gold))
 ///     .metric("answer words", |r| r.answer.split_whitespace().count() as f64)
-///     .run();
+///     .run()?;
 /// assert_eq!(report["exact"].mean, 0.5);
 /// assert_eq!(report["exact"].scores, [1.0, 0.0]);
 /// println!("{report}");
+/// # Ok::<(), chatan::Error>(())
 /// ```
 pub struct Evaluation<'a, R> {
     rows: &'a [R],
-    metrics: Vec<(String, Score<'a, R>)>,
+    metrics: Vec<(String, Scorer<'a, R>)>,
 }
 
 impl<'a, R> Evaluation<'a, R> {
@@ -44,8 +55,47 @@ impl<'a, R> Evaluation<'a, R> {
 
     /// Any score per row.
     pub fn metric(mut self, name: impl Into<String>, score: impl Fn(&R) -> f64 + 'a) -> Self {
-        self.metrics.push((name.into(), Box::new(score)));
+        self.metrics
+            .push((name.into(), Scorer::Row(Box::new(score))));
         self
+    }
+
+    /// Any score computed for all rows at once (a model that batches): `score` gets every
+    /// row and returns one score per row, in order, or an error that fails the run.
+    pub fn batch_metric(
+        mut self,
+        name: impl Into<String>,
+        score: impl FnOnce(&[R]) -> Result<Vec<f64>, Error> + 'a,
+    ) -> Self {
+        self.metrics
+            .push((name.into(), Scorer::Rows(Box::new(score))));
+        self
+    }
+
+    /// An LLM judge's typed score column (a number, or anything that converts to one),
+    /// summarised like any metric; [`Metric::distribution`] counts each score.
+    pub fn judge<S: Into<f64>>(
+        self,
+        name: impl Into<String>,
+        score: impl Fn(&R) -> S + 'a,
+    ) -> Self {
+        self.metric(name, move |r| score(r).into())
+    }
+
+    /// Semantic similarity per row (feature `local`): the cosine of the two texts'
+    /// sentence embeddings from `embedder` (all-MiniLM-L6-v2 by default in the
+    /// original), every text of the dataset embedded in batches.
+    #[cfg(feature = "local")]
+    pub fn semantic_similarity(
+        self,
+        name: impl Into<String>,
+        embedder: &'a super::Embedder,
+        pair: impl Fn(&R) -> (&str, &str) + 'a,
+    ) -> Self {
+        self.batch_metric(name, move |rows| {
+            let pairs: Vec<(&str, &str)> = rows.iter().map(&pair).collect();
+            embedder.similarities_blocking(&pairs)
+        })
     }
 
     /// 1.0 where the two texts are the same, else 0.0: the mean is the share that match.
@@ -104,17 +154,18 @@ impl<'a, R> Evaluation<'a, R> {
         })
     }
 
-    /// Scores every row with every metric.
-    pub fn run(self) -> Report {
-        let metrics = self
-            .metrics
-            .into_iter()
-            .map(|(name, score)| {
-                let scores: Vec<f64> = self.rows.iter().map(&score).collect();
-                Metric::new(name, scores)
-            })
-            .collect();
-        Report { metrics }
+    /// Scores every row with every metric. Only a metric that runs a model can fail
+    /// (an embedding model's fault); the pure metrics cannot.
+    pub fn run(self) -> Result<Report, Error> {
+        let mut metrics = Vec::with_capacity(self.metrics.len());
+        for (name, scorer) in self.metrics {
+            let scores = match scorer {
+                Scorer::Row(score) => self.rows.iter().map(score).collect(),
+                Scorer::Rows(score) => score(self.rows)?,
+            };
+            metrics.push(Metric::new(name, scores));
+        }
+        Ok(Report { metrics })
     }
 }
 
@@ -157,6 +208,29 @@ impl Metric {
             std_dev: variance.sqrt(),
             scores,
         }
+    }
+
+    /// Each distinct score with how many rows have it, lowest first: the distribution
+    /// of a judge's 1-5 ratings, say.
+    ///
+    /// ```
+    /// # use chatan::eval::Evaluation;
+    /// let ratings = [4u8, 5, 4, 2];
+    /// let report = Evaluation::new(&ratings).judge("rating", |r| *r).run()?;
+    /// assert_eq!(report["rating"].distribution(), [(2.0, 1), (4.0, 2), (5.0, 1)]);
+    /// # Ok::<(), chatan::Error>(())
+    /// ```
+    pub fn distribution(&self) -> Vec<(f64, usize)> {
+        let mut sorted = self.scores.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mut out: Vec<(f64, usize)> = Vec::new();
+        for s in sorted {
+            match out.last_mut() {
+                Some((value, count)) if value.total_cmp(&s).is_eq() => *count += 1,
+                _ => out.push((s, 1)),
+            }
+        }
+        out
     }
 
     /// How many scores fall in each of `bins` equal bins between `min` and `max`.

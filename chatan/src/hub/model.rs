@@ -8,12 +8,17 @@ use std::path::{Path, PathBuf};
 use super::Hub;
 
 /// The files a checkpoint is read from (those present are fetched) besides weights.
-const FILES: [&str; 5] = [
+/// Sentence-transformers models add their pipeline (`modules.json`), settings and
+/// pooling.
+const FILES: [&str; 8] = [
     "config.json",
     "tokenizer.json",
     "tokenizer_config.json",
     "generation_config.json",
     "chat_template.jinja",
+    "modules.json",
+    "sentence_bert_config.json",
+    "1_Pooling/config.json",
 ];
 
 #[derive(serde::Deserialize)]
@@ -116,6 +121,10 @@ impl Hub {
             let path = snapshot.join(name);
             if path.exists() {
                 continue;
+            }
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Fetch::Failed(format!("{}: {e}", parent.display())))?;
             }
             let url = format!("{}/{id}/resolve/{}/{name}", self.endpoint, info.sha);
             let bytes = self

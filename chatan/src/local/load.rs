@@ -52,7 +52,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, String> {
     gguf(path)
 }
 
-fn read_json(path: &Path) -> Result<Option<serde_json::Value>, String> {
+pub(crate) fn read_json(path: &Path) -> Result<Option<serde_json::Value>, String> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
@@ -137,17 +137,7 @@ fn folder(dir: &Path) -> Result<Loaded, String> {
             )
         })
         .transpose()?;
-    let mut shards: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-        .collect();
-    shards.sort();
-    if shards.is_empty() {
-        return Err("the folder has no .safetensors weights".into());
-    }
-    let device = candle_core::Device::Cpu;
-    let weights = Weights::safetensors(&shards, &device).map_err(|e| e.to_string())?;
+    let weights = safetensors(dir)?;
     let model_type = config
         .get("model_type")
         .and_then(|t| t.as_str())
@@ -174,6 +164,20 @@ fn folder(dir: &Path) -> Result<Loaded, String> {
         eos,
         name: name_of(dir),
     })
+}
+
+/// The tensors of every `*.safetensors` file in `dir` (the shards of one checkpoint).
+pub(crate) fn safetensors(dir: &Path) -> Result<Weights, String> {
+    let mut shards: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    shards.sort();
+    if shards.is_empty() {
+        return Err("the folder has no .safetensors weights".into());
+    }
+    Weights::safetensors(&shards, &candle_core::Device::Cpu).map_err(|e| e.to_string())
 }
 
 /// A GGUF file: its tokenizer is the `tokenizer.json` beside it, or else built from

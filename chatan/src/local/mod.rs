@@ -25,6 +25,7 @@
 
 mod batch;
 mod chat;
+mod embed;
 #[cfg(feature = "hub")]
 mod hub;
 mod load;
@@ -39,6 +40,8 @@ use std::sync::{Arc, mpsc};
 use crate::error::{ConfigError, Error, GeneratorError};
 use crate::generator::{Defaults, Generator, Reply, Request};
 use crate::rng::column_key;
+
+pub use self::embed::Embedder;
 
 use self::batch::Job;
 use self::sampling::Sampling;

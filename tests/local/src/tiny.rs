@@ -107,20 +107,20 @@ pub struct Extras {
 }
 
 /// Deterministic pseudo-random weights: the same tensors for the same seed.
-struct Weights {
+pub(crate) struct Weights {
     state: u64,
-    tensors: HashMap<String, Tensor>,
+    pub(crate) tensors: HashMap<String, Tensor>,
 }
 
 impl Weights {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Weights {
             state: seed,
             tensors: HashMap::new(),
         }
     }
 
-    fn random(&mut self, name: &str, shape: &[usize], scale: f32) {
+    pub(crate) fn random(&mut self, name: &str, shape: &[usize], scale: f32) {
         let n: usize = shape.iter().product();
         let values: Vec<f32> = (0..n)
             .map(|_| {
@@ -135,7 +135,7 @@ impl Weights {
         self.tensors.insert(name.to_owned(), t);
     }
 
-    fn ones(&mut self, name: &str, n: usize) {
+    pub(crate) fn ones(&mut self, name: &str, n: usize) {
         self.tensors.insert(
             name.to_owned(),
             Tensor::ones(n, DType::F32, &Device::Cpu).unwrap(),
@@ -228,7 +228,7 @@ fn config(arch: Arch) -> serde_json::Value {
     }
 }
 
-fn write_json(path: &Path, value: &serde_json::Value) {
+pub(crate) fn write_json(path: &Path, value: &serde_json::Value) {
     std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
 }
 

@@ -6,7 +6,9 @@
 
 use candle_core::{Result, Tensor};
 
-use super::{Cache, Linear, Model, Sequence, Weights, attend, last_tokens, positions, tokens};
+use super::{
+    Cache, LayerNorm, Linear, Model, Sequence, Weights, attend, last_tokens, positions, tokens,
+};
 
 /// The shape of a GPT-2 model, from its `config.json`.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,29 +33,11 @@ impl Config {
     }
 }
 
-struct Norm {
-    weight: Tensor,
-    bias: Tensor,
-}
-
-impl Norm {
-    fn load(w: &mut Weights, name: &str) -> Result<Self> {
-        Ok(Norm {
-            weight: w.tensor(&format!("{name}.weight"))?,
-            bias: w.tensor(&format!("{name}.bias"))?,
-        })
-    }
-
-    fn forward(&self, x: &Tensor, eps: f64) -> Result<Tensor> {
-        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, eps as f32)
-    }
-}
-
 struct Block {
-    ln_1: Norm,
+    ln_1: LayerNorm,
     attention: Linear,
     projection: Linear,
-    ln_2: Norm,
+    ln_2: LayerNorm,
     fc: Linear,
     fc_projection: Linear,
 }
@@ -64,7 +48,7 @@ pub(crate) struct Gpt2 {
     token_embedding: Tensor,
     position_embedding: Tensor,
     blocks: Vec<Block>,
-    ln_f: Norm,
+    ln_f: LayerNorm,
     head: Linear,
 }
 
@@ -93,15 +77,15 @@ impl Gpt2 {
         for l in 0..config.layers {
             let p = format!("{prefix}h.{l}");
             blocks.push(Block {
-                ln_1: Norm::load(&mut w, &format!("{p}.ln_1"))?,
+                ln_1: LayerNorm::load(&mut w, &format!("{p}.ln_1"), config.eps)?,
                 attention: conv1d(&mut w, &format!("{p}.attn.c_attn"))?,
                 projection: conv1d(&mut w, &format!("{p}.attn.c_proj"))?,
-                ln_2: Norm::load(&mut w, &format!("{p}.ln_2"))?,
+                ln_2: LayerNorm::load(&mut w, &format!("{p}.ln_2"), config.eps)?,
                 fc: conv1d(&mut w, &format!("{p}.mlp.c_fc"))?,
                 fc_projection: conv1d(&mut w, &format!("{p}.mlp.c_proj"))?,
             });
         }
-        let ln_f = Norm::load(&mut w, &format!("{prefix}ln_f"))?;
+        let ln_f = LayerNorm::load(&mut w, &format!("{prefix}ln_f"), config.eps)?;
         let head = Linear::new(
             candle_core::quantized::QMatMul::Tensor(token_embedding.clone()),
             None,
@@ -129,7 +113,7 @@ impl Model for Gpt2 {
         let mut x = (self.token_embedding.index_select(&ids, 0)?
             + self.position_embedding.index_select(&at, 0)?)?;
         for (l, block) in self.blocks.iter().enumerate() {
-            let h = block.ln_1.forward(&x, c.eps)?;
+            let h = block.ln_1.forward(&x)?;
             let qkv = block.attention.forward(&h, alone)?;
             let part = |i: usize| -> Result<Tensor> {
                 qkv.narrow(1, i * c.hidden, c.hidden)?
@@ -137,13 +121,13 @@ impl Model for Gpt2 {
             };
             let y = attend(l, &part(0)?, &part(1)?, &part(2)?, batch)?;
             x = (x + block.projection.forward(&y, alone)?)?;
-            let h = block.ln_2.forward(&x, c.eps)?;
+            let h = block.ln_2.forward(&x)?;
             let m = block
                 .fc_projection
                 .forward(&block.fc.forward(&h, alone)?.gelu()?, alone)?;
             x = (x + m)?;
         }
-        let x = self.ln_f.forward(&last_tokens(&x, batch)?, c.eps)?;
+        let x = self.ln_f.forward(&last_tokens(&x, batch)?)?;
         super::logits(&self.head, &x)
     }
 

@@ -4,6 +4,7 @@
 //! for a sequence decoding). The projections and the MLP run once over the tokens of all
 //! sequences; only attention, which reads each sequence's own cache, runs per sequence.
 
+pub(crate) mod bert;
 pub(crate) mod gpt2;
 pub(crate) mod llama;
 mod weights;
@@ -144,6 +145,29 @@ impl Linear {
             Some(bias) => y.broadcast_add(bias),
             None => Ok(y),
         }
+    }
+}
+
+/// Layer normalisation with a weight and a bias (GPT-2, BERT).
+pub(crate) struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl LayerNorm {
+    /// `{name}.weight` and `{name}.bias`.
+    pub(crate) fn load(w: &mut Weights, name: &str, eps: f64) -> Result<Self> {
+        Ok(LayerNorm {
+            weight: w.tensor(&format!("{name}.weight"))?,
+            bias: w.tensor(&format!("{name}.bias"))?,
+            eps: eps as f32,
+        })
+    }
+
+    /// Normalises the last dimension of `x`.
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)
     }
 }
 

@@ -1,0 +1,154 @@
+//! Semantic similarity on the real all-MiniLM-L6-v2 equals Python's sentence-transformers
+//! on the same model: 32 pairs' cosines and 5 whole embeddings (one longer than the
+//! model's 256-token window) within 1e-4, from the fixture
+//! `chatan/tests/eval/make_semantic_fixture.py` wrote with sentence-transformers 6.2.
+
+use chatan::eval::{Embedder, Evaluation};
+use serde_json::Value;
+
+const TOLERANCE: f64 = 1e-4;
+
+fn fixture() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../chatan/tests/eval/semantic_fixture.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap()
+}
+
+#[test]
+fn cosines_and_embeddings_equal_sentence_transformers() {
+    let fixture = fixture();
+    let embedder = Embedder::open(tests_local::minilm()).unwrap();
+    assert_eq!(embedder.dimension(), 384);
+    assert_eq!(
+        embedder.max_seq_length() as u64,
+        fixture["max_seq_length"].as_u64().unwrap()
+    );
+
+    let pairs: Vec<(&str, &str)> = fixture["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (text(&p["a"]), text(&p["b"])))
+        .collect();
+    assert!(pairs.len() >= 30);
+    let ours = embedder.similarities_blocking(&pairs).unwrap();
+    let mut worst = 0f64;
+    for (pair, score) in fixture["pairs"].as_array().unwrap().iter().zip(&ours) {
+        let expected = pair["cosine"].as_f64().unwrap();
+        let difference = (score - expected).abs();
+        worst = worst.max(difference);
+        assert!(
+            difference < TOLERANCE,
+            "{}: chatan {score}, sentence-transformers {expected}",
+            pair["name"]
+        );
+    }
+
+    let texts: Vec<&str> = fixture["embeddings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| text(&e["text"]))
+        .collect();
+    let vectors = embedder.embed_blocking(&texts).unwrap();
+    for (expected, ours) in fixture["embeddings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&vectors)
+    {
+        let expected: Vec<f64> = expected["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(ours.len(), expected.len());
+        for (i, (&x, y)) in ours.iter().zip(&expected).enumerate() {
+            let difference = (f64::from(x) - y).abs();
+            worst = worst.max(difference);
+            assert!(
+                difference < TOLERANCE,
+                "dimension {i}: chatan {x}, python {y}"
+            );
+        }
+        let norm: f64 = ours
+            .iter()
+            .map(|&x| f64::from(x).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "normalised: {norm}");
+    }
+    eprintln!("worst difference from sentence-transformers: {worst:.2e}");
+}
+
+#[derive(Debug)]
+struct Pair {
+    answer: String,
+    reference: String,
+}
+
+#[test]
+fn evaluation_scores_each_row_with_the_model() {
+    let fixture = fixture();
+    let rows: Vec<Pair> = fixture["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| Pair {
+            answer: text(&p["a"]).to_owned(),
+            reference: text(&p["b"]).to_owned(),
+        })
+        .collect();
+    let embedder = Embedder::open(tests_local::minilm()).unwrap().max_batch(8);
+    let report = Evaluation::new(&rows)
+        .semantic_similarity("semantic", &embedder, |r| (&r.answer, &r.reference))
+        .exact_match("exact", |r| (&r.answer, &r.reference))
+        .run()
+        .unwrap();
+    let semantic = &report["semantic"];
+    assert_eq!(semantic.scores.len(), rows.len());
+    for (pair, score) in fixture["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&semantic.scores)
+    {
+        let expected = pair["cosine"].as_f64().unwrap();
+        assert!((score - expected).abs() < TOLERANCE, "{}", pair["name"]);
+    }
+    // Identical texts are the most similar pair there is.
+    let identical = rows.iter().position(|r| r.answer == r.reference).unwrap();
+    assert!((semantic.scores[identical] - 1.0).abs() < 1e-5);
+    assert_eq!(
+        semantic.max,
+        semantic.scores.iter().copied().fold(f64::MIN, f64::max)
+    );
+}
+
+#[tokio::test]
+async fn the_async_path_gives_the_same_numbers() {
+    let embedder = Embedder::open(tests_local::minilm()).unwrap();
+    let a = embedder
+        .similarity(
+            "A man is playing a guitar.",
+            "Someone is playing an instrument.",
+        )
+        .await
+        .unwrap();
+    let b = embedder
+        .similarity_blocking(
+            "A man is playing a guitar.",
+            "Someone is playing an instrument.",
+        )
+        .unwrap();
+    assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    let expected = fixture()["pairs"][0]["cosine"].as_f64().unwrap();
+    assert!((a - expected).abs() < TOLERANCE);
+}
