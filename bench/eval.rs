@@ -1,8 +1,14 @@
 //! Throughput of chatan's metrics: 10 000 pairs of short sentences through each.
 //!
 //! ```sh
+//! scripts/fetch-embedding-model          # for semantic similarity (all-MiniLM-L6-v2)
 //! cargo bench -p bench --bench eval
+//! # and Python's sentence-transformers on the same pairs, for comparison:
+//! ST_PYTHON=/path/to/venv/bin/python cargo bench -p bench --bench eval
 //! ```
+//!
+//! Semantic similarity runs on the model folder `CHATAN_EMBEDDING_MODEL` names, else
+//! `target/models/all-MiniLM-L6-v2`, and is left out when neither is there.
 
 use std::time::Instant;
 
@@ -43,7 +49,102 @@ fn measure(name: &str, pairs: &[(String, String)], f: impl Fn(&str, &str) -> f64
     );
 }
 
+/// Semantic similarity on all-MiniLM-L6-v2: every pair in one call (batched 32 texts
+/// per pass), one pair per call for a sample, and Python's sentence-transformers on the
+/// same pairs when `ST_PYTHON` names a Python that has it.
+fn semantic(pairs: &[(String, String)]) {
+    let model = std::env::var_os("CHATAN_EMBEDDING_MODEL").map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/models/all-MiniLM-L6-v2")
+        },
+        std::path::PathBuf::from,
+    );
+    if !model.join("model.safetensors").exists() {
+        println!(
+            "semantic: no model at {} (scripts/fetch-embedding-model)",
+            model.display()
+        );
+        return;
+    }
+    let batch = std::env::var("EMBED_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(32);
+    let embedder = eval::Embedder::open(&model)
+        .expect("the model loads")
+        .max_batch(batch);
+    let limit = std::env::var("SEMANTIC_PAIRS")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(pairs.len());
+    let pairs = &pairs[..limit];
+    let started = Instant::now();
+    let scores = embedder.similarities_blocking(pairs).expect("embedded");
+    let seconds = started.elapsed().as_secs_f64();
+    let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+    println!(
+        "{:<18} {:>10.0} pairs/s  (mean {mean:.4}; batched, {} pairs in {seconds:.1} s)",
+        "semantic",
+        pairs.len() as f64 / seconds,
+        pairs.len()
+    );
+    let sample = &pairs[..500];
+    let started = Instant::now();
+    for (a, b) in sample {
+        embedder.similarity_blocking(a, b).expect("embedded");
+    }
+    println!(
+        "{:<18} {:>10.0} pairs/s  (one pair per call, {} pairs)",
+        "semantic unbatched",
+        sample.len() as f64 / started.elapsed().as_secs_f64(),
+        sample.len()
+    );
+    if let Some(python) = std::env::var_os("ST_PYTHON") {
+        let input = std::env::temp_dir().join("chatan-bench-pairs.json");
+        let texts: Vec<&str> = pairs
+            .iter()
+            .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+            .collect();
+        std::fs::write(&input, serde_json::to_string(&texts).unwrap()).unwrap();
+        let script = "import json, sys, time, torch\n\
+            from sentence_transformers import SentenceTransformer\n\
+            torch.set_num_threads(int(sys.argv[3]))\n\
+            m = SentenceTransformer(sys.argv[1], device='cpu')\n\
+            texts = json.load(open(sys.argv[2]))\n\
+            t = time.perf_counter()\n\
+            e = m.encode(texts, batch_size=32, normalize_embeddings=True)\n\
+            s = (e[0::2] * e[1::2]).sum(axis=1)\n\
+            print(len(texts) // 2 / (time.perf_counter() - t), s.mean())\n";
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let output = std::process::Command::new(python)
+            .args(["-c", script])
+            .arg(&model)
+            .arg(&input)
+            .arg(cores.to_string())
+            .output()
+            .expect("the Python runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        match stdout.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [rate, mean, ..] => println!(
+                "{:<18} {:>10.0} pairs/s  (mean {mean}; sentence-transformers, batch 32, {cores} threads)",
+                "semantic (python)",
+                rate.parse::<f64>().unwrap_or(f64::NAN)
+            ),
+            _ => println!(
+                "semantic (python): {}",
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        }
+    }
+}
+
 fn main() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: the program has one thread yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", cores.to_string()) };
+    }
     let pairs: Vec<(String, String)> = (0..10_000u64)
         .map(|i| (sentence(i), sentence(i / 2)))
         .collect();
@@ -58,4 +159,5 @@ fn main() {
     measure("BLEU method1", &pairs, |a, b| {
         eval::bleu(a, b, Smoothing::Method1)
     });
+    semantic(&pairs);
 }

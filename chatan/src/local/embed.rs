@@ -20,8 +20,14 @@ use super::load::{read_json, safetensors};
 use super::model::bert::{self, Bert};
 use crate::error::{ConfigError, Error};
 
-/// Texts per forward pass, by default.
-const DEFAULT_MAX_BATCH: usize = 32;
+/// Texts per forward pass, by default: measured on all-MiniLM-L6-v2 with 2 cores and
+/// texts of about 20 tokens, 117 / 126 / 128 / 144 pairs/s at 16 / 32 / 64 / 128.
+const DEFAULT_MAX_BATCH: usize = 128;
+
+/// The most tokens (padding included) in one forward pass: long texts go in smaller
+/// batches, so attention's `texts x heads x tokens²` scores stay small (50 MB for
+/// 256-token texts with 12 heads).
+const TOKEN_BUDGET: usize = 4096;
 
 /// A sentence-embedding model; clones share it. Semantic similarity is the cosine of two
 /// texts' embeddings.
@@ -153,8 +159,8 @@ impl Embedder {
         Ok(Embedder { jobs, name, shared })
     }
 
-    /// At most `n` texts in one forward pass (default 32; at least 1). Shared by every
-    /// clone.
+    /// At most `n` texts in one forward pass (default 128, and at most 4096 tokens with
+    /// padding; at least 1). Shared by every clone.
     pub fn max_batch(self, n: usize) -> Self {
         self.shared.max_batch.store(n.max(1), Ordering::Relaxed);
         self
@@ -404,7 +410,7 @@ impl Encoder {
         let mut order: Vec<usize> = (0..encodings.len()).collect();
         order.sort_by_key(|&i| encodings[i].len());
         let mut out = vec![Vec::new(); encodings.len()];
-        for chunk in order.chunks(max_batch.max(1)) {
+        for chunk in batches(&order, |i| encodings[i].len(), max_batch) {
             let lengths: Vec<usize> = chunk.iter().map(|&i| encodings[i].len()).collect();
             let longest = lengths.iter().copied().max().unwrap_or(0);
             let mut ids = vec![0u32; chunk.len() * longest];
@@ -443,6 +449,30 @@ impl Encoder {
             })
             .collect())
     }
+}
+
+/// `order` (texts sorted by length, shortest first) cut into batches of at most
+/// `max_batch` texts and [`TOKEN_BUDGET`] padded tokens (a text longer than the budget
+/// goes alone).
+fn batches<'a>(
+    order: &'a [usize],
+    length: impl Fn(usize) -> usize + 'a,
+    max_batch: usize,
+) -> impl Iterator<Item = &'a [usize]> + 'a {
+    let mut rest = order;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut n = 1;
+        // Sorted, so the text just added is the longest of the batch.
+        while n < rest.len() && n < max_batch.max(1) && (n + 1) * length(rest[n]) <= TOKEN_BUDGET {
+            n += 1;
+        }
+        let (batch, after) = rest.split_at(n);
+        rest = after;
+        Some(batch)
+    })
 }
 
 /// One vector from the `tokens.len() / hidden` token states of a text.
@@ -551,6 +581,19 @@ mod tests {
         assert_eq!(pool(Pooling::Max, &tokens, 2), [3.0, 4.0]);
         let s = 2f32.sqrt();
         assert_eq!(pool(Pooling::MeanSqrtLen, &tokens, 2), [4.0 / s, 2.0 / s]);
+    }
+
+    #[test]
+    fn batches_keep_to_the_text_and_token_limits() {
+        let lengths = [10, 10, 10, 100, 1000, 5000];
+        let order: Vec<usize> = (0..lengths.len()).collect();
+        let cut: Vec<&[usize]> = batches(&order, |i| lengths[i], 2).collect();
+        assert_eq!(cut, [&[0, 1][..], &[2, 3], &[4], &[5]]);
+        let cut: Vec<&[usize]> = batches(&order, |i| lengths[i], 128).collect();
+        // Four texts padded to 100 fit the budget; the 1000-token text would pad all
+        // five to 5000, so it starts a batch, and 5000 goes alone.
+        assert_eq!(cut, [&[0, 1, 2, 3][..], &[4], &[5]]);
+        assert_eq!(batches(&[], |_| 1, 8).count(), 0);
     }
 
     #[test]
