@@ -365,6 +365,13 @@ impl<const MIN: i64, const MAX: i64> Scale<MIN, MAX> {
     }
 }
 
+/// A score as a number, for [`Evaluation::judge`](crate::eval::Evaluation::judge).
+impl<const MIN: i64, const MAX: i64> From<Scale<MIN, MAX>> for f64 {
+    fn from(score: Scale<MIN, MAX>) -> f64 {
+        score.0 as f64
+    }
+}
+
 impl<const MIN: i64, const MAX: i64> std::fmt::Display for Scale<MIN, MAX> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)

@@ -87,6 +87,15 @@ pub enum DataError {
         /// What went wrong, and what to do.
         message: String,
     },
+    /// A table's row does not fit the type asked for (a missing column, a value of
+    /// another type).
+    #[error("row {row}: {message}")]
+    Row {
+        /// The row's index.
+        row: usize,
+        /// What does not fit (serde's message names the field).
+        message: String,
+    },
     /// polars could not build or write the frame (a list column in a csv file, say).
     #[error(transparent)]
     Polars(#[from] PolarsError),

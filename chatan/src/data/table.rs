@@ -79,6 +79,45 @@ impl Table {
         self.frame
     }
 
+    /// Every row as a `T` (any serde `Deserialize` type: a struct whose fields are the
+    /// columns it needs, the others ignored), for typed work over existing data, such
+    /// as scoring it with [`Evaluation`](crate::eval::Evaluation), whose closures then
+    /// name the fields so that a typo is a compile error. A row that does not fit is an
+    /// error naming the row and the field.
+    ///
+    /// ```
+    /// use chatan::data::Table;
+    /// use chatan::data::polars::prelude::{Column, DataFrame};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Scored { answer: String, gold: String }
+    ///
+    /// let table = Table::from(DataFrame::new_infer_height(vec![
+    ///     Column::new("answer".into(), ["Paris", "Lyon"]),
+    ///     Column::new("gold".into(), ["Paris", "Paris"]),
+    ///     Column::new("id".into(), [1i64, 2]),
+    /// ])?);
+    /// let rows: Vec<Scored> = table.rows()?;
+    /// let report = chatan::eval::Evaluation::new(&rows)
+    ///     .exact_match("exact", |r| (&r.answer, &r.gold))
+    ///     .run()?;
+    /// assert_eq!(report["exact"].mean, 0.5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rows<T: serde::de::DeserializeOwned>(&self) -> Result<Vec<T>, DataError> {
+        self.records()
+            .enumerate()
+            .map(|(row, record)| {
+                serde_json::to_value(record)
+                    .and_then(serde_json::from_value)
+                    .map_err(|e| DataError::Row {
+                        row,
+                        message: e.to_string(),
+                    })
+            })
+            .collect()
+    }
+
     /// The rows, each as a record that serializes as a map of column name to value.
     pub fn records(&self) -> Records<'_> {
         Records {

@@ -61,7 +61,8 @@ impl<'a, R> Evaluation<'a, R> {
     }
 
     /// Any score computed for all rows at once (a model that batches): `score` gets every
-    /// row and returns one score per row, in order, or an error that fails the run.
+    /// row and returns one score per row, in order (a different count panics: it is a
+    /// bug in `score`), or an error that fails the run.
     pub fn batch_metric(
         mut self,
         name: impl Into<String>,
@@ -161,7 +162,15 @@ impl<'a, R> Evaluation<'a, R> {
         for (name, scorer) in self.metrics {
             let scores = match scorer {
                 Scorer::Row(score) => self.rows.iter().map(score).collect(),
-                Scorer::Rows(score) => score(self.rows)?,
+                Scorer::Rows(score) => {
+                    let scores = score(self.rows)?;
+                    assert_eq!(
+                        scores.len(),
+                        self.rows.len(),
+                        "batch metric {name:?} must return one score per row"
+                    );
+                    scores
+                }
             };
             metrics.push(Metric::new(name, scores));
         }
@@ -185,11 +194,11 @@ pub struct Metric {
     pub name: String,
     /// The mean score (NaN over no rows).
     pub mean: f64,
-    /// The lowest score.
+    /// The lowest score (NaN over no rows).
     pub min: f64,
-    /// The highest score.
+    /// The highest score (NaN over no rows).
     pub max: f64,
-    /// The population standard deviation.
+    /// The population standard deviation (NaN over no rows).
     pub std_dev: f64,
     /// Each row's score, in row order.
     pub scores: Vec<f64>,
@@ -200,11 +209,20 @@ impl Metric {
         let n = scores.len() as f64;
         let mean = scores.iter().sum::<f64>() / n;
         let variance = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n;
+        // Over no rows every figure is NaN (not the folds' infinities).
+        let (min, max) = if scores.is_empty() {
+            (f64::NAN, f64::NAN)
+        } else {
+            (
+                scores.iter().copied().fold(f64::INFINITY, f64::min),
+                scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            )
+        };
         Metric {
             name,
             mean,
-            min: scores.iter().copied().fold(f64::INFINITY, f64::min),
-            max: scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            min,
+            max,
             std_dev: variance.sqrt(),
             scores,
         }
@@ -326,5 +344,62 @@ impl fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_no_rows_every_figure_is_nan() {
+        let rows: [(&str, &str); 0] = [];
+        let report = Evaluation::new(&rows)
+            .exact_match("exact", |r| (r.0, r.1))
+            .run()
+            .unwrap();
+        let m = &report["exact"];
+        assert!(m.mean.is_nan() && m.min.is_nan() && m.max.is_nan() && m.std_dev.is_nan());
+        assert!(m.distribution().is_empty());
+        assert_eq!(m.histogram(3), [0, 0, 0]);
+    }
+
+    #[test]
+    fn judge_scores_summarise_with_their_distribution() {
+        use crate::structured::Scale;
+        let scores: Vec<Scale<1, 5>> = [5, 3, 5, 1]
+            .into_iter()
+            .map(|s| Scale::new(s).unwrap())
+            .collect();
+        let report = Evaluation::new(&scores)
+            .judge("judge", |s| *s)
+            .run()
+            .unwrap();
+        assert_eq!(report["judge"].mean, 3.5);
+        assert_eq!(
+            report["judge"].distribution(),
+            [(1.0, 1), (3.0, 1), (5.0, 2)]
+        );
+    }
+
+    #[test]
+    fn a_batch_metric_scores_every_row_or_fails_the_run() {
+        let rows = [1.0, 2.0, 4.0];
+        let report = Evaluation::new(&rows)
+            .batch_metric("double", |rows| Ok(rows.iter().map(|r| r * 2.0).collect()))
+            .run()
+            .unwrap();
+        assert_eq!(report["double"].scores, [2.0, 4.0, 8.0]);
+        let failed = Evaluation::new(&rows)
+            .metric("fine", |r| *r)
+            .batch_metric("broken", |_| {
+                Err(Error::Embedding {
+                    model: "m".into(),
+                    message: "the model's thread has stopped".into(),
+                })
+            })
+            .run()
+            .unwrap_err();
+        assert!(failed.to_string().contains("embedding model m"), "{failed}");
     }
 }
