@@ -334,6 +334,9 @@ pub enum Error {
         /// What is wrong, and what to do.
         message: String,
     },
+    /// The live viewer could not start (its port is taken, or no tokio runtime runs).
+    #[error("viewer: {0}")]
+    Viewer(String),
     /// An embedding model could not embed texts it was given (a tokenizer or model
     /// fault, or its thread stopped).
     #[error("embedding model {model}: {message}")]

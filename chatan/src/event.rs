@@ -23,6 +23,31 @@ pub enum Event<'a> {
         rows: usize,
         /// The sampling seed (random unless set with [`Runner::seed`](crate::Runner::seed)).
         seed: u64,
+        /// The recipe's columns, in declaration order.
+        columns: &'a [Column],
+    },
+    /// A generated cell's question goes to its generator: the first time, or again
+    /// after a reply that did not parse. `prompt` is the rendered template, as sent.
+    CellStarted {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: &'a str,
+        /// The prompt.
+        prompt: &'a str,
+        /// Which request for the cell this is, from 1.
+        attempt: u32,
+    },
+    /// A cell of any kind was filled. `value` writes it for people to read (by
+    /// `Display`, else as JSON, else by `Debug`) when formatted, and costs nothing
+    /// otherwise.
+    CellFilled {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: &'a str,
+        /// The value.
+        value: CellValue<'a>,
     },
     /// A request failed and will be sent again after `wait` (reported by a
     /// [`Retry`](crate::Retry) layer).
@@ -91,6 +116,83 @@ pub enum Event<'a> {
         /// Tokens of the whole run.
         usage: Usage,
     },
+}
+
+/// A filled cell's value in an [`Event::CellFilled`]: written for people to read (by
+/// the column type's `Display`, else as JSON, else by `Debug`) when it is formatted, and
+/// not before.
+#[derive(Clone, Copy)]
+pub struct CellValue<'a>(&'a dyn std::fmt::Display);
+
+impl<'a> CellValue<'a> {
+    pub(crate) fn new(value: &'a dyn std::fmt::Display) -> Self {
+        CellValue(value)
+    }
+}
+
+impl std::fmt::Display for CellValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for CellValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+/// A column of the recipe a run fills, as [`Event::RunStarted`] lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// The field's name.
+    pub name: &'static str,
+    /// How its cells are filled.
+    pub kind: CellKind,
+}
+
+/// How a column's cells are filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// By a sampler.
+    Sampled,
+    /// The same value in every row.
+    Static,
+    /// By a closure over other columns.
+    Derived,
+    /// By a generator, from a prompt.
+    Generated,
+}
+
+impl CellKind {
+    /// `"sampled"`, `"static"`, `"derived"` or `"generated"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellKind::Sampled => "sampled",
+            CellKind::Static => "static",
+            CellKind::Derived => "derived",
+            CellKind::Generated => "generated",
+        }
+    }
+}
+
+impl Column {
+    /// The columns of a compiled recipe.
+    pub(crate) fn of(spec: &crate::recipe::Spec) -> Vec<Column> {
+        use crate::recipe::ColumnKind;
+        spec.columns
+            .iter()
+            .map(|c| Column {
+                name: c.name,
+                kind: match c.kind {
+                    ColumnKind::Sampled => CellKind::Sampled,
+                    ColumnKind::Static => CellKind::Static,
+                    ColumnKind::Derived => CellKind::Derived,
+                    ColumnKind::Generated(_) => CellKind::Generated,
+                },
+            })
+            .collect()
+    }
 }
 
 /// Receives a run's [`Event`]s. Implemented for closures.

@@ -55,6 +55,7 @@ pub struct Request<'a> {
     observer: Option<&'a dyn Observer>,
 }
 
+#[cfg(any(feature = "http", feature = "local"))]
 /// A generator's defaults for the options a column leaves unset.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Defaults {
@@ -65,6 +66,7 @@ pub(crate) struct Defaults {
     pub(crate) system: Option<String>,
 }
 
+#[cfg(any(feature = "http", feature = "local"))]
 impl Defaults {
     /// `request` with these defaults where it sets nothing.
     pub(crate) fn apply<'a>(&'a self, request: &Request<'a>) -> Request<'a> {
@@ -78,6 +80,7 @@ impl Defaults {
     }
 }
 
+#[cfg(any(feature = "http", feature = "local"))]
 /// The setters of a generator's [`Defaults`] (a `defaults` field), shared by every
 /// generator that has them.
 macro_rules! default_setters {
@@ -114,6 +117,7 @@ macro_rules! default_setters {
         }
     };
 }
+#[cfg(any(feature = "http", feature = "local"))]
 pub(crate) use default_setters;
 
 impl<'a> Request<'a> {

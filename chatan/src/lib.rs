@@ -85,6 +85,8 @@ pub mod sample;
 mod secret;
 mod stop;
 pub mod structured;
+#[cfg(feature = "viewer")]
+pub mod viewer;
 
 // Lets the macros' output (which names `::chatan`) compile inside this crate's tests.
 #[cfg(test)]
@@ -101,7 +103,7 @@ pub struct ReadmeDoctests;
 
 pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
 pub use crate::error::{CellError, ConfigError, Error, GeneratorError, ReplyError, RunError};
-pub use crate::event::{Event, Observer};
+pub use crate::event::{CellKind, CellValue, Column, Event, Observer};
 pub use crate::generator::{
     BoxFuture, DynGenerator, Feedback, Generator, GeneratorSet, Generators, Reply, Request, Usage,
 };

@@ -201,6 +201,77 @@ pub fn not_sampled(name: &'static str) -> crate::dataset::NotSampled {
     crate::dataset::NotSampled::new(name)
 }
 
+/// Cells written for people to read ([`Recipe::show`]). The macro calls
+/// `(&&&&Cell(&cells.field)).__chatan_show(f)` with these traits imported as `_`: method
+/// lookup takes the first impl that applies, from the most references down (autoref
+/// specialization), so a type is shown by `Display` if it has it, else as JSON, else by
+/// `Debug`, else by its type's name.
+pub mod show {
+    use std::fmt::{self, Debug, Display, Formatter};
+
+    /// A cell (empty until filled).
+    pub struct Cell<'a, T>(pub &'a Option<T>);
+
+    /// By `Display`.
+    pub trait ViaDisplay {
+        /// Writes the cell.
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    }
+    impl<T: Display> ViaDisplay for &&&Cell<'_, T> {
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(value) => Display::fmt(value, f),
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// As JSON.
+    pub trait ViaSerialize {
+        /// Writes the cell.
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    }
+    impl<T: serde::Serialize> ViaSerialize for &&Cell<'_, T> {
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(value) => match serde_json::to_string(value) {
+                    Ok(json) => f.write_str(&json),
+                    Err(e) => write!(f, "<not serializable: {e}>"),
+                },
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// By `Debug`.
+    pub trait ViaDebug {
+        /// Writes the cell.
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    }
+    impl<T: Debug> ViaDebug for &Cell<'_, T> {
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(value) => Debug::fmt(value, f),
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// By the type's name.
+    pub trait ViaName {
+        /// Writes the cell.
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    }
+    impl<T> ViaName for Cell<'_, T> {
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(_) => write!(f, "<{}>", std::any::type_name::<T>()),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
 /// The recipe of a struct whose recipe did not compile: lets the rest of the user's code
 /// type-check while the real errors are shown.
 pub struct Unbuildable<R>(PhantomData<fn() -> R>);

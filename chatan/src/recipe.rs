@@ -129,6 +129,15 @@ pub trait Recipe: Send + Sized + 'static {
     /// Fills generated column `column` from a reply.
     fn accept(&mut self, column: usize, reply: String) -> Result<(), ReplyError>;
 
+    /// Writes the value of column `column` for people to read (the live viewer, the
+    /// [`CellFilled`](crate::Event::CellFilled) event): by `Display` where the type has
+    /// it, else as JSON, else by `Debug`, else the type's name; nothing for an empty
+    /// cell.
+    fn show(&self, column: usize, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let _ = (column, f);
+        Ok(())
+    }
+
     /// The finished row (every cell filled).
     fn finish(self) -> Self::Row;
 }

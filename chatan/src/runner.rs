@@ -68,6 +68,8 @@ pub struct Runner<'g, R: Dataset, G: ?Sized> {
     bare: bool,
     failure: FailurePolicy,
     observers: Observers<'g>,
+    #[cfg(feature = "viewer")]
+    viewer: Option<crate::viewer::Viewer>,
 }
 
 impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
@@ -91,6 +93,8 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             bare: false,
             failure: FailurePolicy::Stop,
             observers: Observers::default(),
+            #[cfg(feature = "viewer")]
+            viewer: None,
         }
     }
 
@@ -198,6 +202,14 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         self
     }
 
+    /// Shows the run live in the browser (feature `viewer`): see [`crate::viewer`].
+    /// The viewer serves while the run goes on and stops when it returns.
+    #[cfg(feature = "viewer")]
+    pub fn viewer(mut self, viewer: crate::viewer::Viewer) -> Self {
+        self.viewer = Some(viewer);
+        self
+    }
+
     /// Sends the run's events to a shared observer (one that you read afterwards).
     pub fn observe_shared(mut self, observer: Arc<dyn Observer + 'g>) -> Self {
         self.observers.push_shared(observer);
@@ -242,8 +254,17 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
 
     fn start(self, rows: RowSet, ordered: bool) -> Result<Rows<'g, R::__Recipe>, Error> {
         let limiter = Limiter::new(self.concurrency);
-        #[cfg_attr(not(feature = "progress"), allow(unused_mut))]
+        #[cfg_attr(not(any(feature = "progress", feature = "viewer")), allow(unused_mut))]
         let mut observers = self.observers;
+        #[cfg(feature = "viewer")]
+        let viewer = match self.viewer {
+            Some(viewer) => {
+                let (hub, serving) = viewer.serve((!self.bare).then(|| limiter.clone()))?;
+                observers.push_shared(hub);
+                Some(serving)
+            }
+            None => None,
+        };
         #[cfg(feature = "progress")]
         if self.progress.unwrap_or_else(progress::wanted_by_default) {
             let limiter = (!self.bare).then(|| limiter.clone());
@@ -319,6 +340,10 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         }
         extras.stop = self.stop.clone();
         extras.grace = self.grace;
+        #[cfg(feature = "viewer")]
+        {
+            extras.viewer = viewer;
+        }
         let setup = Setup {
             halt,
             concurrency: self.concurrency,
@@ -369,6 +394,8 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
                 }
             }
         }
+        #[cfg(feature = "viewer")]
+        stream.close_viewer().await;
         done.sort_unstable_by_key(|(i, _)| *i);
         let first = failed.first().cloned();
         failed.sort_by_key(|f| f.row);

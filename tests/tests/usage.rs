@@ -75,7 +75,7 @@ async fn events_tell_the_story_of_a_run() {
         .seed(3)
         .observe(|event: &Event<'_>| {
             let line = match event {
-                Event::RunStarted { rows, seed } => format!("start {rows} {seed}"),
+                Event::RunStarted { rows, seed, .. } => format!("start {rows} {seed}"),
                 Event::Retrying { attempt, .. } => format!("retry {attempt}"),
                 Event::CellGenerated { column, .. } => format!("cell {column}"),
                 Event::RowDone { .. } => "row".to_string(),

@@ -199,6 +199,23 @@ pub fn write_arms(recipe: &Recipe, references: &[Ref]) -> Vec<TokenStream> {
         .collect()
 }
 
+/// `Recipe::show`'s arms: each column by the first of `Display`, `Serialize`, `Debug`
+/// its type has (autoref specialization; see `__private::show`).
+pub fn show_arms(recipe: &Recipe) -> Vec<TokenStream> {
+    let krate = &recipe.krate;
+    recipe
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let ident = &c.ident;
+            quote! {
+                #i => (&&&&#krate::__private::show::Cell(&self.#ident)).__chatan_show(__chatan_f),
+            }
+        })
+        .collect()
+}
+
 /// The finished row's fields, moved out of their cells.
 pub fn finish(recipe: &Recipe) -> Vec<TokenStream> {
     let krate = &recipe.krate;

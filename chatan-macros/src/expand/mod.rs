@@ -59,6 +59,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let references = references(recipe);
     let write_arms = cells::write_arms(recipe, &references);
     let finish_fields = cells::finish(recipe);
+    let show_arms = cells::show_arms(recipe);
     let (frame_type, frame_value) = frame_list(recipe);
 
     let (spec, conditions) = spec(recipe, plan, &references);
@@ -170,6 +171,22 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     match __chatan_column {
                         #(#accept_arms)*
                         _ => #krate::__private::unreachable_column(__chatan_column),
+                    }
+                }
+
+                fn show(
+                    &self,
+                    __chatan_column: usize,
+                    __chatan_f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    // Underscore imports: the methods, no names.
+                    #[allow(unused_imports)]
+                    use #krate::__private::show::{
+                        ViaDebug as _, ViaDisplay as _, ViaName as _, ViaSerialize as _,
+                    };
+                    match __chatan_column {
+                        #(#show_arms)*
+                        _ => ::core::result::Result::Ok(()),
                     }
                 }
 

@@ -87,7 +87,7 @@ pub(crate) fn draw_row<R: Recipe>(
     let mut state = RowState::<R>::new(row, &roots);
     let mut asks = Vec::new();
     state
-        .advance(&draws, &mut asks)
+        .advance(&draws, &mut asks, &mut Vec::new())
         .map_err(|CellFailure { column, cause }| (column, cause))?;
     Ok(state.into_cells())
 }
@@ -189,9 +189,14 @@ impl<'g, R: Recipe> Run<'g, R> {
         };
         let mut state = RowState::<R>::new(row, &self.roots);
         let mut asks = Vec::new();
+        let mut filled = Vec::new();
         let mut pending = FuturesUnordered::new();
         loop {
-            if let Err(CellFailure { column, cause }) = state.advance(&draws, &mut asks) {
+            let advanced = state.advance(&draws, &mut asks, &mut filled);
+            for column in filled.drain(..) {
+                self.filled(row, &state, column);
+            }
+            if let Err(CellFailure { column, cause }) = advanced {
                 return Err(Error::Cell {
                     row,
                     column: columns[column].name,
@@ -208,13 +213,17 @@ impl<'g, R: Recipe> Run<'g, R> {
                 unreachable!("the macro rejects cyclic recipes, so some cell can always run")
             };
             let name = columns[ask.column].name;
+            let column = ask.column;
             match state.on_answer(ask, answer, self.max_asks) {
-                Step::Filled { attempts, usage } => self.emit(&Event::CellGenerated {
-                    row,
-                    column: name,
-                    attempts,
-                    usage,
-                }),
+                Step::Filled { attempts, usage } => {
+                    self.emit(&Event::CellGenerated {
+                        row,
+                        column: name,
+                        attempts,
+                        usage,
+                    });
+                    self.filled(row, &state, column);
+                }
                 Step::Again(ask, cause) => {
                     tracing::warn!(row, column = name, %cause, "reply did not parse; asking again");
                     self.emit(&Event::Reasking {
@@ -236,12 +245,30 @@ impl<'g, R: Recipe> Run<'g, R> {
         }
     }
 
+    /// Tells the observers that `column` of `row` is filled.
+    fn filled(&self, row: usize, state: &RowState<R>, column: usize) {
+        self.emit(&Event::CellFilled {
+            row,
+            column: R::SPEC.columns[column].name,
+            value: crate::event::CellValue::new(&Shown {
+                cells: state.cells(),
+                column,
+            }),
+        });
+    }
+
     /// Sends one question to its column's generator stack.
     async fn send(&self, row: usize, ask: Ask) -> (Ask, Result<Reply, GeneratorError>) {
         let column = &R::SPEC.columns[ask.column];
         let ColumnKind::Generated(spec) = &column.kind else {
             unreachable!("only generated columns make requests")
         };
+        self.emit(&Event::CellStarted {
+            row,
+            column: column.name,
+            prompt: &ask.prompt,
+            attempt: ask.attempt,
+        });
         let generator = &self.stacks[self.routes[ask.column]];
         let mut request = Request::new(&ask.prompt)
             .cell(row, column.name)
@@ -270,5 +297,17 @@ impl<'g, R: Recipe> Run<'g, R> {
         );
         let answer = generator.generate_boxed(&request).instrument(span).await;
         (ask, answer)
+    }
+}
+
+/// A cell as text, formatted only if someone formats it.
+struct Shown<'a, R> {
+    cells: &'a R,
+    column: usize,
+}
+
+impl<R: Recipe> std::fmt::Display for Shown<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.cells.show(self.column, f)
     }
 }

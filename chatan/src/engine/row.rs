@@ -112,12 +112,14 @@ impl<R: Recipe> RowState<R> {
     }
 
     /// Fills every ready cell that needs no generator (sampled, static, derived), and
-    /// whatever they make ready in turn; pushes an [`Ask`] for each ready generated cell.
-    /// A derived closure's error, or a panic in user code, fails the cell.
+    /// whatever they make ready in turn, noting each in `filled`; pushes an [`Ask`] for
+    /// each ready generated cell. A derived closure's error, or a panic in user code,
+    /// fails the cell.
     pub fn advance(
         &mut self,
         draws: &Draws<'_, R>,
         asks: &mut Vec<Ask>,
+        filled: &mut Vec<usize>,
     ) -> Result<(), CellFailure> {
         let columns = R::SPEC.columns;
         while let Some(column) = self.ready.pop() {
@@ -146,7 +148,10 @@ impl<R: Recipe> RowState<R> {
                 }
             });
             match outcome {
-                Ok(None) => self.filled(column),
+                Ok(None) => {
+                    self.filled(column);
+                    filled.push(column);
+                }
                 Ok(Some(prompt)) => {
                     self.asks[column] = 1;
                     asks.push(Ask {
@@ -239,6 +244,11 @@ impl<R: Recipe> RowState<R> {
     }
 
     /// The cells as they are now.
+    pub fn cells(&self) -> &R {
+        &self.cells
+    }
+
+    /// The cells as they are now, owned.
     pub fn into_cells(self) -> R {
         self.cells
     }

@@ -51,6 +51,9 @@ pub(crate) struct Extras<T> {
     pub(crate) failures: Option<(std::path::PathBuf, std::io::BufWriter<std::fs::File>)>,
     pub(crate) stop: Option<Stop>,
     pub(crate) grace: Duration,
+    /// The live viewer's server, stopped when the run is over.
+    #[cfg(feature = "viewer")]
+    pub(crate) viewer: Option<crate::viewer::Serving>,
 }
 
 impl<T> Default for Extras<T> {
@@ -61,6 +64,8 @@ impl<T> Default for Extras<T> {
             failures: None,
             stop: None,
             grace: Duration::from_secs(30),
+            #[cfg(feature = "viewer")]
+            viewer: None,
         }
     }
 }
@@ -121,6 +126,7 @@ where
         run.emit(&Event::RunStarted {
             rows: rows.len(),
             seed: run.seed(),
+            columns: &crate::event::Column::of(&R::SPEC),
         });
         tracing::debug!(
             recipe = R::SPEC.name,
@@ -157,6 +163,15 @@ where
     }
 
     /// The run's seed.
+    /// Stops the live viewer's server (it has sent the run's end), and waits until it
+    /// no longer listens.
+    #[cfg(feature = "viewer")]
+    pub(crate) async fn close_viewer(&mut self) {
+        if let Some(viewer) = self.extras.viewer.take() {
+            viewer.close().await;
+        }
+    }
+
     pub(crate) fn run(&self) -> &Run<'g, R> {
         &self.run
     }

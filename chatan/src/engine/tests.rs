@@ -68,7 +68,7 @@ fn independent_cells_are_asked_together_and_dependents_wait() {
     let mut row = RowState::<Cells>::new(3, &roots());
     let mut asks = Vec::new();
 
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert_eq!(columns_of(&asks), ["hint", "question"]);
     assert_eq!(asks[0].prompt.split(' ').next_back(), Some("rust"));
 
@@ -85,26 +85,26 @@ fn independent_cells_are_asked_together_and_dependents_wait() {
         row.on_answer(hint, reply("H", 2), 3),
         Step::Filled { attempts: 1, .. }
     ));
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert!(asks.is_empty());
     assert!(matches!(
         row.on_answer(question, reply("Q", 3), 3),
         Step::Filled { .. }
     ));
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert_eq!(columns_of(&asks), ["answer"]);
     assert_eq!(asks[0].prompt, "answer Q using H");
 
     // The derived length and the score follow the answer.
     let answer = asks.pop().unwrap();
     row.on_answer(answer, reply("four", 4), 3);
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert_eq!(columns_of(&asks), ["score"]);
     assert_eq!(asks[0].prompt, "score four");
     assert!(!row.is_done());
     let score = asks.pop().unwrap();
     row.on_answer(score, reply("7", 5), 3);
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert!(asks.is_empty() && row.is_done());
 
     let (done, usage) = row.finish();
@@ -134,14 +134,14 @@ fn unparsable_replies_are_asked_again_then_reported() {
     let draws = draws(&samplers);
     let mut row = RowState::<Cells>::new(0, &roots());
     let mut asks = Vec::new();
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     for ask in std::mem::take(&mut asks) {
         row.on_answer(ask, reply("x", 0), 2);
     }
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     let answer = asks.pop().unwrap();
     row.on_answer(answer, reply("x", 0), 2);
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     let score = asks.pop().unwrap();
 
     // A reply that a retry layer took two requests to get counts both.
@@ -174,7 +174,7 @@ fn a_generator_failure_fails_the_cell_with_its_attempts() {
     let draws = draws(&samplers);
     let mut row = RowState::<Cells>::new(0, &roots());
     let mut asks = Vec::new();
-    row.advance(&draws, &mut asks).unwrap();
+    row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     let ask = asks.pop().unwrap();
     let error = GeneratorError::Exhausted {
         attempts: 4,

@@ -1,0 +1,84 @@
+// Opens the live viewer in headless Chromium while a run goes on, and reports what the
+// page shows: a screenshot and counts while rows appear, then the final summary, the
+// DOM, and checks that hostile values stayed text.
+//
+//   node tests/browser/viewer.mjs URL OUT_DIR
+//
+// Prints one JSON object on stdout; exits non-zero on any failure.
+import { chromium } from "playwright-core";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [url, out] = process.argv.slice(2);
+const executablePath = process.env.CHATAN_CHROMIUM || "/usr/bin/chromium";
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const console_errors = [];
+  page.on("pageerror", (error) => console_errors.push(String(error)));
+  // The server starts with the run: try until it answers.
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    try {
+      await page.goto(url, { waitUntil: "domcontentloaded", timeout: 3000 });
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  // Rows appearing while the run goes on.
+  await page.waitForSelector("tbody tr[data-row]", { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelectorAll("tbody tr.done").length >= 2, null, { timeout: 15000 });
+  const midRun = await page.evaluate(() => ({
+    status: document.getElementById("status").textContent,
+    rows: document.querySelectorAll("tbody tr[data-row]:not(.failure)").length,
+    done: document.querySelectorAll("tbody tr.done").length,
+    pending: document.querySelectorAll("td.pending").length,
+    header: document.getElementById("s-rows").textContent,
+  }));
+  await page.screenshot({ path: join(out, "rows-appearing.png") });
+
+  // The end of the run, and its summary.
+  await page.waitForFunction(() => document.getElementById("status").textContent === "finished", null, { timeout: 60000 });
+  // The prompt behind a generated cell, one click away.
+  await page.click("td.cell button.prompt");
+  const panel = await page.evaluate(() => ({
+    hidden: document.getElementById("panel").hidden,
+    title: document.getElementById("panel-title").textContent,
+    text: document.getElementById("panel-text").textContent,
+  }));
+  await page.click("#panel-close");
+  const final = await page.evaluate(() => {
+    const cells = [...document.querySelectorAll("td.cell .value")].map((n) => n.textContent);
+    return {
+      status: document.getElementById("status").textContent,
+      summary: document.getElementById("summary").textContent,
+      rows: document.querySelectorAll("tbody tr[data-row]:not(.failure)").length,
+      done: document.querySelectorAll("tbody tr.done").length,
+      hostile: cells.filter((t) => t.includes("<script>")),
+      pwned: window.pwned === undefined ? null : window.pwned,
+      scripts: document.querySelectorAll("script").length,
+      images: document.querySelectorAll("img").length,
+      header: document.getElementById("s-rows").textContent,
+      cost: document.getElementById("s-cost").textContent,
+      retries: document.getElementById("s-retries").textContent,
+      failures: [...document.querySelectorAll("tr.failure td")].map((n) => n.textContent),
+      pendingAfterEnd: document.querySelectorAll("td.pending").length,
+      stopped: document.querySelectorAll("td.stopped").length,
+    };
+  });
+  await page.screenshot({ path: join(out, "finished.png"), fullPage: false });
+  writeFileSync(join(out, "finished.html"), await page.content());
+  console.log(JSON.stringify({ midRun, panel, final, errors: console_errors }));
+} finally {
+  await browser.close();
+}
