@@ -7,6 +7,10 @@
 //! `https://huggingface.co`), `HF_TOKEN`, `HF_HOME` (default `~/.cache/huggingface`; files
 //! go under `hub/`), and `HF_HUB_OFFLINE=1` (only the cache is used).
 
+// With neither `polars` nor `local` the hub has nothing to fetch or push: its client is
+// built but unused.
+#![cfg_attr(not(any(feature = "polars", feature = "local")), allow(dead_code))]
+
 #[cfg(feature = "local")]
 pub(crate) mod model;
 

@@ -17,8 +17,9 @@ use candle_core::Tensor;
 use tokenizers::Tokenizer;
 
 use super::load::{read_json, safetensors};
+use super::load_error;
 use super::model::bert::{self, Bert};
-use crate::error::{ConfigError, Error};
+use crate::error::Error;
 
 /// Texts per forward pass, by default: measured on all-MiniLM-L6-v2 with 2 cores and
 /// texts of about 20 tokens, 117 / 126 / 128 / 144 pairs/s at 16 / 32 / 64 / 128.
@@ -92,10 +93,6 @@ impl Reply {
     }
 }
 
-fn load_error(what: &str, message: impl std::fmt::Display) -> Error {
-    Error::Config(ConfigError::Local(format!("{what}: {message}")))
-}
-
 impl Embedder {
     /// Loads the sentence-transformers model in folder `path` (`modules.json`,
     /// `config.json`, `tokenizer.json`, `*.safetensors`, `sentence_bert_config.json`,
@@ -112,33 +109,30 @@ impl Embedder {
     /// (`"sentence-transformers/all-MiniLM-L6-v2"`), fetched into the Hugging Face cache
     /// once. Blocks while it loads (and downloads).
     pub fn load(model: &str) -> Result<Self, Error> {
-        if Path::new(model).exists() {
-            return Self::open(model);
-        }
         #[cfg(feature = "hub")]
         {
-            let folder = super::hub::snapshot_blocking(model).map_err(|e| load_error(model, e))?;
-            let mut embedder = Self::open(&folder)?;
-            embedder.name = model.into();
+            let (mut embedder, from_hub) = super::hub::path_or_hub(model, |path| Self::open(path))?;
+            if from_hub {
+                embedder.name = model.into();
+            }
             Ok(embedder)
         }
         #[cfg(not(feature = "hub"))]
-        Err(load_error(
-            model,
-            "no such folder (hub ids need chatan's `hub` feature)",
-        ))
+        if Path::new(model).exists() {
+            Self::open(model)
+        } else {
+            Err(load_error(
+                model,
+                "no such folder (hub ids need chatan's `hub` feature)",
+            ))
+        }
     }
 
     /// A model from the Hugging Face hub by id (feature `hub`), fetched once into the
     /// Hugging Face cache, read from there afterwards.
     #[cfg(feature = "hub")]
     pub async fn from_hub(id: &str) -> Result<Self, Error> {
-        let folder = super::hub::snapshot(id)
-            .await
-            .map_err(|e| load_error(id, e))?;
-        let mut embedder = tokio::task::spawn_blocking(move || Self::open(&folder))
-            .await
-            .map_err(|e| load_error(id, e))??;
+        let mut embedder = super::hub::open_from_hub(id, |path| Self::open(path)).await?;
         embedder.name = id.into();
         Ok(embedder)
     }

@@ -1,6 +1,6 @@
 //! Local models by Hugging Face hub id (features `local` and `hub`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::hub::Hub;
 
@@ -22,4 +22,28 @@ pub(crate) fn snapshot_blocking(id: &str) -> Result<PathBuf, String> {
     })
     .join()
     .map_err(|_| "the download thread panicked".to_owned())?
+}
+
+/// `model` opened by `open`: as a path if one exists, else as a hub id fetched into the
+/// cache (blocking). The flag says it came from the hub (and goes by its id).
+pub(crate) fn path_or_hub<T>(
+    model: &str,
+    open: impl FnOnce(&Path) -> Result<T, crate::Error>,
+) -> Result<(T, bool), crate::Error> {
+    if Path::new(model).exists() {
+        return open(Path::new(model)).map(|t| (t, false));
+    }
+    let folder = snapshot_blocking(model).map_err(|e| super::load_error(model, e))?;
+    open(&folder).map(|t| (t, true))
+}
+
+/// Hub id `id` fetched into the cache, then opened by `open` off the async runtime.
+pub(crate) async fn open_from_hub<T: Send + 'static>(
+    id: &str,
+    open: fn(&Path) -> Result<T, crate::Error>,
+) -> Result<T, crate::Error> {
+    let folder = snapshot(id).await.map_err(|e| super::load_error(id, e))?;
+    tokio::task::spawn_blocking(move || open(&folder))
+        .await
+        .map_err(|e| super::load_error(id, e))?
 }

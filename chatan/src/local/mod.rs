@@ -91,7 +91,7 @@ const REPEAT_WINDOW: usize = 64;
 /// The most sequences in one forward pass, by default.
 const DEFAULT_MAX_BATCH: usize = 32;
 
-fn load_error(what: &str, message: impl std::fmt::Display) -> Error {
+pub(crate) fn load_error(what: &str, message: impl std::fmt::Display) -> Error {
     Error::Config(ConfigError::Local(format!("{what}: {message}")))
 }
 
@@ -118,31 +118,30 @@ impl Local {
     /// (`HF_HOME`, `HF_ENDPOINT`, `HF_TOKEN`; with `HF_HUB_OFFLINE=1` only the cache is
     /// read). Blocks while it loads (and downloads).
     pub fn load(model: &str) -> Result<Self, Error> {
-        if Path::new(model).exists() {
-            return Self::open(model);
-        }
         #[cfg(feature = "hub")]
         {
-            let folder = hub::snapshot_blocking(model).map_err(|e| load_error(model, e))?;
-            let mut local = Self::open(&folder)?;
-            local.model = model.to_owned();
+            let (mut local, from_hub) = hub::path_or_hub(model, |path| Self::open(path))?;
+            if from_hub {
+                local.model = model.to_owned();
+            }
             Ok(local)
         }
         #[cfg(not(feature = "hub"))]
-        Err(load_error(
-            model,
-            "no such file or folder (hub ids need chatan's `hub` feature)",
-        ))
+        if Path::new(model).exists() {
+            Self::open(model)
+        } else {
+            Err(load_error(
+                model,
+                "no such file or folder (hub ids need chatan's `hub` feature)",
+            ))
+        }
     }
 
     /// A model from the Hugging Face hub by id (feature `hub`): fetched once into the
     /// Hugging Face cache, read from there afterwards.
     #[cfg(feature = "hub")]
     pub async fn from_hub(id: &str) -> Result<Self, Error> {
-        let folder = hub::snapshot(id).await.map_err(|e| load_error(id, e))?;
-        let mut local = tokio::task::spawn_blocking(move || Self::open(&folder))
-            .await
-            .map_err(|e| load_error(id, e))??;
+        let mut local = hub::open_from_hub(id, |path| Self::open(path)).await?;
         local.model = id.to_owned();
         Ok(local)
     }

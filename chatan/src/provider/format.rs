@@ -89,6 +89,7 @@ pub trait WireFormat: Clone + Send + Sync + 'static {
     fn endpoint(&mut self, _base_url: &str) {}
 }
 
+#[cfg(any(feature = "openai", feature = "anthropic"))]
 /// One chat message of a request body; both built-in formats send them.
 #[derive(Serialize)]
 pub(crate) struct Message<'a> {
@@ -96,6 +97,7 @@ pub(crate) struct Message<'a> {
     pub content: std::borrow::Cow<'a, str>,
 }
 
+#[cfg(any(feature = "openai", feature = "anthropic"))]
 /// The conversation of a request: the prompt, and when a question is asked again, the
 /// reply that could not be used and the follow-up that says why.
 pub(crate) fn conversation<'a>(

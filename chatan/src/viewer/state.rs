@@ -228,6 +228,23 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// A request (or a question whose reply did not parse) is tried again.
+    fn retried(
+        &self,
+        inner: &mut Inner,
+        row: usize,
+        column: &str,
+        attempt: u32,
+        error: &dyn std::fmt::Display,
+    ) {
+        inner.retries += 1;
+        let message = json!({"type": "retry", "row": row, "column": column,
+            "attempt": attempt, "error": error.to_string(), "stats": self.stats(inner)});
+        Self::publish(inner, message);
+    }
+}
+
 impl Observer for Hub {
     fn on_event(&self, event: &Event<'_>) {
         let mut inner = self.lock();
@@ -294,23 +311,13 @@ impl Observer for Hub {
                 attempt,
                 error,
                 ..
-            } => {
-                inner.retries += 1;
-                let message = json!({"type": "retry", "row": row, "column": column,
-                    "attempt": attempt, "error": error.to_string(), "stats": self.stats(inner)});
-                Self::publish(inner, message);
-            }
+            } => self.retried(inner, *row, column, *attempt, error),
             Event::Reasking {
                 row,
                 column,
                 attempts,
                 error,
-            } => {
-                inner.retries += 1;
-                let message = json!({"type": "retry", "row": row, "column": column,
-                    "attempt": attempts, "error": error.to_string(), "stats": self.stats(inner)});
-                Self::publish(inner, message);
-            }
+            } => self.retried(inner, *row, column, *attempts, error),
             Event::RowDone { row, usage } => {
                 inner.done += 1;
                 inner.usage += *usage;
