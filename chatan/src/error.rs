@@ -334,6 +334,10 @@ pub enum Error {
         /// What is wrong, and what to do.
         message: String,
     },
+    /// A shard cannot be run: an index out of range, a scheduler variable that is not a
+    /// number, or a sharded run without a seed.
+    #[error("shard: {0}")]
+    Shard(String),
     /// The live viewer could not start (its port is taken, or no tokio runtime runs).
     #[error("viewer: {0}")]
     Viewer(String),

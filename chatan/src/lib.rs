@@ -83,6 +83,7 @@ mod runner;
 pub mod sample;
 #[cfg(feature = "http")]
 mod secret;
+mod shard;
 mod stop;
 pub mod structured;
 #[cfg(feature = "viewer")]
@@ -122,6 +123,7 @@ pub use crate::rng::SampleRng;
 pub use crate::rowset::{IntoRowSet, RowSet};
 pub use crate::runner::{Generated, RowStream, Runner, UnorderedRowStream};
 pub use crate::sample::{SampleContext, Sampler};
+pub use crate::shard::Shard;
 pub use crate::stop::Stop;
 
 #[cfg(feature = "polars")]

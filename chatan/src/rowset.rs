@@ -65,6 +65,24 @@ impl RowSet {
         self.range.clone().filter(|r| !self.skip.contains(r))
     }
 
+    /// The range the set spans.
+    pub(crate) fn bounds(&self) -> Range<usize> {
+        self.range.clone()
+    }
+
+    /// Part `index` of `count` nearly equal slices of the range (skips kept): what a
+    /// [`Shard`](crate::Shard) makes.
+    pub(crate) fn part(&self, index: usize, count: usize) -> RowSet {
+        let (start, len) = (self.range.start, self.range.len());
+        let count = count.max(1);
+        let at = |k: usize| start + (len as u128 * k as u128 / count as u128) as usize;
+        let range = at(index)..at(index + 1);
+        RowSet {
+            skip: self.skip.range(range.clone()).copied().collect(),
+            range,
+        }
+    }
+
     /// The row indices, in order, owning the set.
     pub(crate) fn into_indices(self) -> Indices {
         Indices {

@@ -70,6 +70,7 @@ pub struct Runner<'g, R: Dataset, G: ?Sized> {
     observers: Observers<'g>,
     #[cfg(feature = "viewer")]
     viewer: Option<crate::viewer::Viewer>,
+    shard: Option<crate::Shard>,
 }
 
 impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
@@ -95,6 +96,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             observers: Observers::default(),
             #[cfg(feature = "viewer")]
             viewer: None,
+            shard: None,
         }
     }
 
@@ -210,6 +212,24 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         self
     }
 
+    /// Makes only part `shard` of the rows a run is asked for (see [`crate::Shard`]):
+    /// `generate(1_000_000)` in shard 3 of 8 makes rows `375_000..500_000`, exactly as
+    /// the whole run would. A run in more than one part needs a [`seed`](Runner::seed),
+    /// so that every part samples the same dataset.
+    ///
+    /// ```no_run
+    /// # chatan::dataset! { #[derive(Debug)] struct Qa { q: String = gen("a question") } }
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let llm = chatan::OpenAi::from_env()?;
+    /// let shard = chatan::Shard::from_env()?.unwrap_or(chatan::Shard::WHOLE);
+    /// let rows = Qa::runner(&llm).seed(7).shard(shard).generate(1_000_000).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn shard(mut self, shard: crate::Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
     /// Sends the run's events to a shared observer (one that you read afterwards).
     pub fn observe_shared(mut self, observer: Arc<dyn Observer + 'g>) -> Self {
         self.observers.push_shared(observer);
@@ -253,6 +273,16 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     }
 
     fn start(self, rows: RowSet, ordered: bool) -> Result<Rows<'g, R::__Recipe>, Error> {
+        let rows = match self.shard {
+            Some(shard) if shard.count() > 1 && self.seed.is_none() => {
+                return Err(Error::Shard(format!(
+                    "{shard} of a run without a seed: set one with `.seed(..)`, the same \
+                     in every shard, so that all of them sample the same dataset"
+                )));
+            }
+            Some(shard) => shard.part_of(rows),
+            None => rows,
+        };
         let limiter = Limiter::new(self.concurrency);
         #[cfg_attr(not(any(feature = "progress", feature = "viewer")), allow(unused_mut))]
         let mut observers = self.observers;
@@ -586,6 +616,108 @@ where
         match stopped {
             Some(error) => Err(crate::data::StreamError::Run { error, written }),
             None => Ok(written),
+        }
+    }
+}
+
+#[cfg(feature = "polars")]
+impl<'g, R, G> Runner<'g, R, G>
+where
+    R: Dataset + crate::data::ToFrame + serde::Serialize + serde::de::DeserializeOwned,
+    G: Generators + ?Sized,
+{
+    /// Makes this process's [`shard`](Runner::shard) of `rows` (all of them without
+    /// one) as one part of the Hugging Face dataset folder `dir`:
+    /// `data/{split}-{k:05}-of-{n:05}.parquet`, moved into place when complete, with a
+    /// manifest of its rows and its own checkpoint under `dir/.chatan/` (a shard that
+    /// failed or was stopped runs again alone, and makes only what it lacks), and the
+    /// folder's `README.md` card rewritten. Once every shard has run, the folder is one
+    /// dataset that Python's `datasets.load_dataset(dir)` opens;
+    /// [`verify_shards`](crate::data::verify_shards) checks that every row is there
+    /// exactly once.
+    ///
+    /// ```no_run
+    /// # chatan::dataset! { #[derive(Debug, serde::Serialize, serde::Deserialize)] struct Qa { q: String = gen("a question") } }
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let llm = chatan::OpenAi::from_env()?;
+    /// // In each task of a Slurm array or Kubernetes Indexed Job:
+    /// let shard = chatan::Shard::from_env()?.unwrap_or(chatan::Shard::WHOLE);
+    /// let part = Qa::runner(&llm)
+    ///     .seed(7)
+    ///     .shard(shard)
+    ///     .skip_failed()
+    ///     .write_shard("qa-dataset", "train", 1_000_000)
+    ///     .await?;
+    /// println!("{}: {} rows in {}", part.shard, part.rows, part.path.display());
+    /// # Ok(()) }
+    /// ```
+    pub async fn write_shard(
+        mut self,
+        dir: impl AsRef<std::path::Path>,
+        split: &str,
+        rows: impl IntoRowSet,
+    ) -> Result<crate::data::ShardWritten, crate::data::StreamError> {
+        let dir = dir.as_ref();
+        let shard = self.shard.unwrap_or(crate::Shard::WHOLE);
+        let stem = shard.file_stem(split);
+        let paths = crate::data::PartPaths::new(dir, &stem)?;
+        if self.failures.is_none() {
+            self.failures = Some(paths.failures.clone());
+        }
+        self = self.checkpoint(&paths.checkpoint);
+        let skip = self.failure == FailurePolicy::Skip;
+        let rows = rows.into_row_set();
+        let run = rows.bounds();
+        let part = shard.part_of(rows.clone()).bounds();
+        let mut sink = crate::data::Sink::create(&paths.parquet)?;
+        let mut stream = self
+            .start(rows, true)
+            .map_err(|error| crate::data::StreamError::Run { error, written: 0 })?;
+        let seed = stream.run().seed();
+        let mut written = crate::data::Ranges::default();
+        let mut failed = Vec::new();
+        let mut stopped = None;
+        while let Some((index, result)) = stream.next().await {
+            match result {
+                Ok((row, _)) => {
+                    sink.push(row)?;
+                    written.push(index);
+                }
+                Err(Error::Cell { .. }) if skip => failed.push(index),
+                Err(error) => {
+                    stopped.get_or_insert(error);
+                }
+            }
+        }
+        #[cfg(feature = "viewer")]
+        stream.close_viewer().await;
+        let count = sink.finish()?;
+        let spec = &<R::__Recipe as Recipe>::SPEC;
+        crate::data::Manifest {
+            recipe: spec.name.to_owned(),
+            fingerprint: format!("{:016x}", spec.fingerprint),
+            seed: seed.to_string(),
+            split: split.to_owned(),
+            shard: shard.index(),
+            of: shard.count(),
+            run,
+            rows: part,
+            written: written.0,
+            failed: failed.clone(),
+        }
+        .write(&paths.manifest)?;
+        crate::data::write_card::<R>(dir)?;
+        match stopped {
+            Some(error) => Err(crate::data::StreamError::Run {
+                error,
+                written: count,
+            }),
+            None => Ok(crate::data::ShardWritten {
+                shard,
+                path: paths.parquet,
+                rows: count,
+                failed,
+            }),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! seed's `ds.to_huggingface()`).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::{DataType, TimeUnit};
 
@@ -40,52 +40,65 @@ pub fn save_huggingface_split<R: ToFrame>(
 ) -> Result<(), DataError> {
     let dir = dir.as_ref();
     let data = dir.join("data");
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| DataError::Io { path, source }
-    };
-    std::fs::create_dir_all(&data).map_err(io(&data))?;
+    std::fs::create_dir_all(&data).map_err(io_error(&data))?;
     let file = data.join(format!("{split}-00000-of-00001.parquet"));
     save_as(rows, &file, Format::Parquet)?;
+    write_card::<R>(dir)
+}
 
-    let mut splits = Vec::new();
-    for entry in std::fs::read_dir(&data).map_err(io(&data))? {
-        let name = entry.map_err(io(&data))?.file_name();
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DataError {
+    let path = path.to_owned();
+    move |source| DataError::Io { path, source }
+}
+
+/// The split and part of a Hugging Face data file name: `train-00003-of-00008.parquet`
+/// is (`train`, 3, 8).
+pub(crate) fn part_of_name(name: &str) -> Option<(&str, usize, usize)> {
+    let stem = name.strip_suffix(".parquet")?;
+    let (rest, count) = stem.rsplit_once("-of-")?;
+    let (split, index) = rest.rsplit_once('-')?;
+    let digits = |s: &str| s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit());
+    if split.is_empty() || !digits(index) || !digits(count) {
+        return None;
+    }
+    Some((split, index.parse().ok()?, count.parse().ok()?))
+}
+
+/// (Re)writes the dataset card of the folder `dir` from the parquet parts under `data/`
+/// (every split, rows and bytes summed over its parts), replacing `README.md` in one
+/// step, so that shards finishing at once leave a whole card.
+pub(crate) fn write_card<R: ToFrame>(dir: &Path) -> Result<(), DataError> {
+    let data = dir.join("data");
+    let mut splits: Vec<(String, usize, u64)> = Vec::new();
+    for entry in std::fs::read_dir(&data).map_err(io_error(&data))? {
+        let name = entry.map_err(io_error(&data))?.file_name();
         let name = name.to_string_lossy();
-        if let Some(split) = name
-            .strip_suffix(".parquet")
-            .and_then(|n| n.split_once("-00000-of-"))
-            .map(|(split, _)| split.to_owned())
-        {
-            let path = data.join(&*name);
-            let count = if split == split_name(&file) {
-                rows.len()
-            } else {
-                count_rows(&path)?
-            };
-            let bytes = std::fs::metadata(&path).map_err(io(&path))?.len();
-            splits.push((split, count, bytes));
+        let Some((split, _, _)) = part_of_name(&name) else {
+            continue;
+        };
+        let path = data.join(&*name);
+        let count = count_rows(&path)?;
+        let bytes = std::fs::metadata(&path).map_err(io_error(&path))?.len();
+        match splits.iter_mut().find(|s| s.0 == split) {
+            Some(known) => {
+                known.1 += count;
+                known.2 += bytes;
+            }
+            None => splits.push((split.to_owned(), count, bytes)),
         }
     }
     splits.sort();
     let card = card(&R::columns(), &splits);
     let readme = dir.join("README.md");
-    std::fs::write(&readme, card).map_err(io(&readme))
+    let temporary = super::save::temporary(&readme).map_err(io_error(&readme))?;
+    std::fs::write(&temporary, card)
+        .and_then(|()| std::fs::rename(&temporary, &readme))
+        .map_err(io_error(&readme))
 }
 
-fn split_name(file: &Path) -> String {
-    file.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .and_then(|n| n.split_once("-00000-of-").map(|(s, _)| s.to_owned()))
-        .unwrap_or_default()
-}
-
-fn count_rows(path: &PathBuf) -> Result<usize, DataError> {
+pub(crate) fn count_rows(path: &Path) -> Result<usize, DataError> {
     use polars::prelude::{ParquetReader, SerReader};
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let file = std::fs::File::open(path).map_err(io_error(path))?;
     Ok(ParquetReader::new(file).num_rows()?)
 }
 
@@ -166,5 +179,25 @@ fn value_type(dtype: &DataType) -> String {
             }
         }
         _ => "string".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_of_name;
+
+    #[test]
+    fn part_names() {
+        assert_eq!(
+            part_of_name("train-00003-of-00008.parquet"),
+            Some(("train", 3, 8))
+        );
+        assert_eq!(
+            part_of_name("my-split-00000-of-00001.parquet"),
+            Some(("my-split", 0, 1))
+        );
+        assert_eq!(part_of_name("train-3-of-8.parquet"), None);
+        assert_eq!(part_of_name("train.parquet"), None);
+        assert_eq!(part_of_name("-00000-of-00001.parquet"), None);
     }
 }

@@ -30,6 +30,7 @@ pub(crate) mod column;
 #[cfg(feature = "hub")]
 mod hub;
 mod huggingface;
+mod parts;
 #[cfg(feature = "hub")]
 mod push;
 mod save;
@@ -37,7 +38,10 @@ mod sink;
 mod table;
 
 pub use self::column::ColumnType;
+pub(crate) use self::huggingface::write_card;
 pub use self::huggingface::{save_huggingface, save_huggingface_split};
+pub(crate) use self::parts::{Manifest, PartPaths, Ranges};
+pub use self::parts::{ShardCheck, ShardWritten, verify_shards};
 #[cfg(feature = "hub")]
 pub use self::push::Pushed;
 pub use self::save::{DataError, Format, save, save_as, write_frame};

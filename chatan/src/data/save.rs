@@ -96,6 +96,14 @@ pub enum DataError {
         /// What does not fit (serde's message names the field).
         message: String,
     },
+    /// The parts of a sharded dataset do not fit together.
+    #[error("{dir:?}: {message}")]
+    Shards {
+        /// The dataset folder.
+        dir: PathBuf,
+        /// What does not fit.
+        message: String,
+    },
     /// polars could not build or write the frame (a list column in a csv file, say).
     #[error(transparent)]
     Polars(#[from] PolarsError),
