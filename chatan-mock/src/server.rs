@@ -118,6 +118,8 @@ pub struct MockServer {
     addr: SocketAddr,
     state: Arc<State>,
     accept: JoinHandle<()>,
+    /// Set when the server is killed: every open connection closes.
+    killed: tokio::sync::watch::Sender<bool>,
 }
 
 impl MockServer {
@@ -148,6 +150,7 @@ impl MockServer {
             config,
         });
         let accept_state = Arc::clone(&state);
+        let (killed, alive) = tokio::sync::watch::channel(false);
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -155,13 +158,17 @@ impl MockServer {
                 };
                 let _ = stream.set_nodelay(true);
                 let state = Arc::clone(&accept_state);
+                let mut alive = alive.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                    // Errors here are dropped connections, some of them on purpose.
-                    let _ = http1::Builder::new()
+                    let connection = http1::Builder::new()
                         .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                        .serve_connection(TokioIo::new(stream), service);
+                    // Errors here are dropped connections, some of them on purpose.
+                    tokio::select! {
+                        _ = connection => {}
+                        _ = alive.wait_for(|killed| *killed) => {}
+                    }
                 });
             }
         });
@@ -169,7 +176,15 @@ impl MockServer {
             addr,
             state,
             accept,
+            killed,
         })
+    }
+
+    /// Stops the server as a crash would: it listens no more, and every open connection
+    /// is closed, with any request on it unanswered.
+    pub fn kill(&self) {
+        self.accept.abort();
+        let _ = self.killed.send(true);
     }
 
     /// The address the server listens on.

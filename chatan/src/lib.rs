@@ -109,7 +109,7 @@ pub use crate::generator::{
     BoxFuture, DynGenerator, Feedback, Generator, GeneratorSet, Generators, Reply, Request, Usage,
 };
 pub use crate::layer::{
-    Cached, Governance, Governor, Limit, Limiter, ReplyCache, Retry, RetryPolicy,
+    Cached, Endpoint, Fleet, Governance, Governor, Limit, Limiter, ReplyCache, Retry, RetryPolicy,
 };
 pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};
 #[cfg(feature = "anthropic")]

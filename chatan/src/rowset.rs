@@ -66,6 +66,7 @@ impl RowSet {
     }
 
     /// The range the set spans.
+    #[cfg(feature = "polars")]
     pub(crate) fn bounds(&self) -> Range<usize> {
         self.range.clone()
     }
