@@ -93,12 +93,22 @@ pub struct MockConfig {
     pub(crate) requests_per_second: Option<u32>,
     /// A share of replies delayed by this much (drawn with the faults' dice).
     pub(crate) slow: Option<(f64, Duration)>,
+    /// How long a batch takes to process.
+    pub(crate) batch_delay: Duration,
 }
 
 impl MockConfig {
     /// Instant replies, no faults, no key required.
     pub fn new() -> Self {
         MockConfig::default()
+    }
+
+    /// How long a batch (OpenAI Batch, Anthropic Message Batches) takes to process:
+    /// polls before then see it in progress (default zero). Failed entries come from
+    /// [`fail_for`](MockConfig::fail_for) rules, as for single requests.
+    pub fn batch_delay(mut self, delay: Duration) -> Self {
+        self.batch_delay = delay;
+        self
     }
 
     /// Delays every reply by `latency`.

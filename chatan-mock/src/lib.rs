@@ -5,6 +5,9 @@
 //!   real formats for requests, replies and errors, and `GET /health`.
 //! * Replies are deterministic placeholder text derived from the prompt
 //!   (`[mock reply 3f9a1c2b] placeholder text for: ...`), or canned replies per prompt.
+//! * The batch APIs: OpenAI Batch (`/v1/files`, `/v1/batches`) and Anthropic Message
+//!   Batches (`/v1/messages/batches`), with status transitions after a configurable
+//!   processing delay, output and error files, and failed entries from `fail_for` rules.
 //! * Configurable latency (per prompt, too), injected faults (429 with `Retry-After`,
 //!   500, dropped connections, malformed JSON, 401, 400) scripted or at random, an
 //!   optional required API key, and counters: requests, faults, requests in flight now
@@ -26,12 +29,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
 mod config;
 mod hub;
 mod reply;
 mod server;
 mod wire;
 
+pub use batch::BatchInfo;
 pub use config::{Fault, MockConfig};
 pub use hub::{MockHub, MockHubBuilder};
 pub use reply::placeholder;

@@ -21,6 +21,8 @@ OPTIONS:
   --drop P              probability of a dropped connection [default: 0]
   --malformed P         probability of a malformed body   [default: 0]
   --retry-after-ms MS   Retry-After sent with 429s        [default: 0]
+  --batch-delay-ms MS   processing time of a batch (OpenAI Batch, Anthropic
+                        Message Batches)                  [default: 0]
   --seed N              seed of the random faults          [default: 0]
   --api-key KEY         require this key (else 401)
   -h, --help            print this help
@@ -67,6 +69,9 @@ fn run() -> Result<(), String> {
             }
             "--latency-ms" => {
                 config = config.latency(Duration::from_secs_f64(number(&value)? / 1000.0))
+            }
+            "--batch-delay-ms" => {
+                config = config.batch_delay(Duration::from_secs_f64(number(&value)? / 1000.0))
             }
             "--retry-after-ms" => {
                 config = config.retry_after(Duration::from_secs_f64(number(&value)? / 1000.0))
