@@ -248,12 +248,31 @@ impl<F: WireFormat> fmt::Debug for Provider<F> {
     }
 }
 
-impl<F: WireFormat> Generator for Provider<F> {
-    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+impl<F: WireFormat> Provider<F> {
+    /// The body `request` is sent with, as the chat endpoint would get it.
+    pub(crate) fn request_body(&self, request: &Request<'_>) -> Result<Vec<u8>, GeneratorError> {
         let request = self.defaults.apply(request);
         let model = request.model.unwrap_or(&self.model);
-        let body = serde_json::to_vec(&self.format.body(&request, model))
-            .map_err(GeneratorError::other)?;
+        serde_json::to_vec(&self.format.body(&request, model)).map_err(GeneratorError::other)
+    }
+
+    /// The reply in a response body (as JSON) of the chat endpoint.
+    #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
+    pub(crate) fn reply_of(&self, response: serde_json::Value) -> Result<Reply, GeneratorError> {
+        let response: F::Response = serde_json::from_value(response)
+            .map_err(|e| GeneratorError::Malformed(format!("a batch result: {e}")))?;
+        self.format.reply(response)
+    }
+
+    #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+}
+
+impl<F: WireFormat> Generator for Provider<F> {
+    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        let body = self.request_body(request)?;
         let (response, limits): (F::Response, _) = self.transport.post(body).await?;
         let mut reply = self.format.reply(response)?;
         reply.limits = limits;

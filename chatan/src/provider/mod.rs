@@ -6,6 +6,8 @@
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(any(feature = "openai", feature = "anthropic"))]
+pub mod batch;
 #[cfg(feature = "http")]
 mod format;
 #[cfg(feature = "openai")]
@@ -15,6 +17,8 @@ mod transport;
 
 #[cfg(feature = "anthropic")]
 pub use self::anthropic::Anthropic;
+#[cfg(any(feature = "openai", feature = "anthropic"))]
+pub use self::batch::{Batch, BatchApi};
 #[cfg(feature = "http")]
 pub use self::format::{Auth, Info, Provider, WireFormat};
 #[cfg(feature = "openai")]

@@ -70,6 +70,71 @@ impl Transport {
         &self.key
     }
 
+    /// The URL of `path` (`/batches`) under the base URL.
+    #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
+    pub(crate) fn url_of(&self, path: &str) -> String {
+        let base = self.url.strip_suffix(self.path).unwrap_or(&self.url);
+        format!("{base}{path}")
+    }
+
+    /// Sends `method` to `url` with `body` (of `content_type`) and returns the reply's
+    /// bytes, or the error its status stands for, key redacted: for the APIs beside
+    /// the chat endpoint (batches, files).
+    #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<Vec<u8>, GeneratorError> {
+        let timeout = self.timeout;
+        let call = async {
+            let mut request = self.client.request(method, url).timeout(timeout);
+            if let Some((content_type, body)) = body {
+                request = request
+                    .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
+                    .body(body);
+            }
+            let response = request.send().await.map_err(|e| transport(e, timeout))?;
+            let status = response.status();
+            let retry_after = retry_after(response.headers(), std::time::SystemTime::now());
+            let bytes = response.bytes().await.map_err(|e| transport(e, timeout))?;
+            if status.is_success() {
+                return Ok(bytes.to_vec());
+            }
+            let error: Result<serde_json::Value, _> =
+                classify(status, retry_after, &bytes, &|text| self.redact_text(text));
+            Err(error.err().unwrap_or_else(|| {
+                GeneratorError::Malformed(format!("status {status} on success"))
+            }))
+        };
+        call.await.map_err(|e| self.redact(e))
+    }
+
+    /// [`call`](Transport::call) for a JSON reply.
+    #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
+    pub(crate) async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<T, GeneratorError> {
+        let bytes = self.call(method, url, body).await?;
+        read_reply(StatusCode::OK, None, &bytes, &|text| self.redact_text(text))
+    }
+
+    /// The error that `status` and `body` (an error body of this API) stand for.
+    #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
+    pub(crate) fn error_of(&self, status: u16, body: &[u8]) -> GeneratorError {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let error: Result<serde_json::Value, _> =
+            read_reply(status, None, body, &|text| self.redact_text(text));
+        match error {
+            Err(error) => error,
+            Ok(_) => GeneratorError::Malformed("an error entry with a success status".into()),
+        }
+    }
+
     /// Posts a JSON `body` and reads the JSON reply. Every failure passes through
     /// [`redact`](Transport::redact) here, the one place between a server's bytes and an
     /// error or log line, so no path can leak the key.

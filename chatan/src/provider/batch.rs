@@ -1,0 +1,637 @@
+//! Provider batch APIs (half the price, answers within a day): OpenAI's Batch API and
+//! Anthropic's Message Batches, as a generator over the same wire formats.
+//!
+//! [`Batch`] collects the requests the run sends and, once none has come for
+//! [`linger`](Batch::linger), submits every one waiting as one batch: a wave. A recipe
+//! with dependent columns therefore runs as successive waves, one per dependency level
+//! that is ready (questions, then the answers to them), each holding every cell ready.
+//! The wave is polled every [`poll_every`](Batch::poll_every) until it ends; each result
+//! goes back to its request, a failed entry as the error its status stands for (the
+//! runner's retry and failure policy take it from there: a retried entry goes into the
+//! next wave).
+//!
+//! With a [`journal`](Batch::journal), every batch submitted is written down with the
+//! requests in it before the run waits on it: a process that exits while a batch is
+//! pending finds it there on its next run (same recipe and seed, so the same requests)
+//! and waits for that batch instead of paying for a new one.
+//!
+//! A runner admits only as many rows as its [`concurrency`](crate::Runner::concurrency)
+//! allows in flight, so give it room: `.concurrency(50_000)` lets a wave hold 50 000
+//! cells.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use super::format::{Provider, WireFormat};
+use crate::error::GeneratorError;
+use crate::generator::{Generator, Reply, Request};
+
+/// How long a wave waits for more requests after the last one, by default.
+const LINGER: Duration = Duration::from_millis(500);
+/// How often a pending batch is polled, by default.
+const POLL_EVERY: Duration = Duration::from_secs(30);
+
+/// A provider API with a batch endpoint: OpenAI's chat completions (the Batch API) and
+/// Anthropic's messages (Message Batches). Sealed: the two built-in formats have it.
+pub trait BatchApi: WireFormat + sealed::BatchWire {}
+
+impl<F: WireFormat + sealed::BatchWire> BatchApi for F {}
+
+mod sealed {
+    use serde_json::Value;
+
+    use super::Provider;
+    use crate::error::GeneratorError;
+
+    /// How to submit requests as a batch, poll it, and read its results.
+    pub trait BatchWire: Sized {
+        /// Submits `entries` (custom id, request body) as one batch; its id.
+        fn submit(
+            provider: &Provider<Self>,
+            entries: &[(String, Vec<u8>)],
+        ) -> impl Future<Output = Result<String, GeneratorError>> + Send;
+
+        /// The batch's results once it has ended (custom id → response body or error),
+        /// or `None` while it is in progress.
+        #[allow(clippy::type_complexity)]
+        fn poll(
+            provider: &Provider<Self>,
+            id: &str,
+        ) -> impl Future<
+            Output = Result<Option<Vec<(String, Result<Value, GeneratorError>)>>, GeneratorError>,
+        > + Send;
+    }
+}
+
+use self::sealed::BatchWire;
+
+/// A provider's batch API as a [`Generator`]; see the [module docs](self).
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// # chatan::dataset! { #[derive(Debug)] struct Qa { q: String = gen("a question"), a: String = gen("answer: {q}") } }
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let batch = chatan::OpenAi::from_env()?
+///     .batch()
+///     .poll_every(Duration::from_secs(60))
+///     .journal("qa.batches.jsonl");
+/// // Two waves: every question, then every answer.
+/// let rows = Qa::runner(&batch).concurrency(100_000).generate(20_000).await?;
+/// # Ok(()) }
+/// ```
+pub struct Batch<F: BatchApi> {
+    inner: Arc<Inner<F>>,
+}
+
+struct Inner<F: BatchApi> {
+    provider: Provider<F>,
+    linger: Duration,
+    poll_every: Duration,
+    journal: Option<PathBuf>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Requests waiting for the next wave.
+    waiting: Vec<Waiting>,
+    /// Bumped by every request that joins the wave: the wave goes when it stops.
+    arrivals: u64,
+    wave_scheduled: bool,
+    /// Batches in flight: who waits for which result.
+    batches: HashMap<String, Pending>,
+    /// Requests of batches from the journal, not yet ended: custom id → batch id.
+    journaled: HashMap<String, String>,
+    journal_read: bool,
+}
+
+struct Waiting {
+    custom_id: String,
+    body: Vec<u8>,
+    reply: oneshot::Sender<Result<Reply, GeneratorError>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    waiters: HashMap<String, oneshot::Sender<Result<Reply, GeneratorError>>>,
+    /// Results that came before their request (a resumed batch).
+    results: Option<HashMap<String, Result<Value, GeneratorError>>>,
+    polling: bool,
+}
+
+impl<F: BatchApi> std::fmt::Debug for Batch<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("provider", &self.inner.provider)
+            .field("linger", &self.inner.linger)
+            .field("poll_every", &self.inner.poll_every)
+            .field("journal", &self.inner.journal)
+            .finish()
+    }
+}
+
+impl<F: BatchApi> Clone for Batch<F> {
+    fn clone(&self) -> Self {
+        Batch {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<F: BatchApi> Provider<F> {
+    /// This provider's batch API as a generator (see [`Batch`]).
+    pub fn batch(self) -> Batch<F> {
+        Batch {
+            inner: Arc::new(Inner {
+                provider: self,
+                linger: LINGER,
+                poll_every: POLL_EVERY,
+                journal: None,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+}
+
+impl<F: BatchApi> Batch<F> {
+    fn with(self, change: impl FnOnce(&mut Inner<F>)) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| {
+            // Settings are made before the batch is shared; a clone keeps its own.
+            Inner {
+                provider: shared.provider.clone(),
+                linger: shared.linger,
+                poll_every: shared.poll_every,
+                journal: shared.journal.clone(),
+                state: Mutex::new(State::default()),
+            }
+        });
+        change(&mut inner);
+        Batch {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// How long a wave waits after the last request before it is submitted (default
+    /// 0.5 s).
+    pub fn linger(self, time: Duration) -> Self {
+        self.with(|inner| inner.linger = time)
+    }
+
+    /// How often a pending batch is polled (default 30 s).
+    pub fn poll_every(self, time: Duration) -> Self {
+        self.with(|inner| inner.poll_every = time)
+    }
+
+    /// Writes every batch submitted, with its requests, to the jsonl file `path`, and
+    /// reads it at the first request: requests of a batch still pending are answered
+    /// from it instead of being submitted again.
+    pub fn journal(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.with(|inner| inner.journal = Some(path))
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A request's id in a batch: its cell, attempt and a hash of its body, so the same
+/// request in a later run has the same id.
+fn custom_id(request: &Request<'_>, body: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in body {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!(
+        "r{}-{}-a{}-{hash:016x}",
+        request.row, request.column, request.attempt
+    )
+}
+
+impl<F: BatchApi> Inner<F> {
+    /// Reads the journal once: the requests of batches submitted and not ended.
+    fn read_journal(&self, state: &mut State) {
+        if state.journal_read {
+            return;
+        }
+        state.journal_read = true;
+        let Some(path) = &self.journal else { return };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        let mut submitted: HashMap<String, Vec<String>> = HashMap::new();
+        let mut ended = HashSet::new();
+        for line in text.lines() {
+            let Ok(entry) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let Some(batch) = entry["batch"].as_str() else {
+                continue;
+            };
+            if entry["ended"] == true {
+                ended.insert(batch.to_owned());
+            } else if let Some(ids) = entry["requests"].as_array() {
+                submitted.insert(
+                    batch.to_owned(),
+                    ids.iter()
+                        .filter_map(|i| i.as_str().map(str::to_owned))
+                        .collect(),
+                );
+            }
+        }
+        for (batch, ids) in submitted {
+            if ended.contains(&batch) {
+                continue;
+            }
+            tracing::info!(
+                batch,
+                requests = ids.len(),
+                "a pending batch from the journal"
+            );
+            for id in ids {
+                state.journaled.insert(id, batch.clone());
+            }
+            state.batches.entry(batch).or_default();
+        }
+    }
+
+    fn write_journal(&self, entry: &Value) -> Result<(), GeneratorError> {
+        let Some(path) = &self.journal else {
+            return Ok(());
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| GeneratorError::other(format!("batch journal {}: {e}", path.display())))?;
+        writeln!(file, "{entry}")
+            .and_then(|()| file.sync_data())
+            .map_err(|e| GeneratorError::other(format!("batch journal {}: {e}", path.display())))
+    }
+}
+
+/// Waits out the linger, submits every request waiting, and polls the batch until it
+/// ends.
+async fn wave<F: BatchApi>(inner: Arc<Inner<F>>) {
+    // Go once no request has come for a whole linger.
+    loop {
+        let before = lock(&inner.state).arrivals;
+        tokio::time::sleep(inner.linger).await;
+        if lock(&inner.state).arrivals == before {
+            break;
+        }
+    }
+    let waiting = {
+        let mut state = lock(&inner.state);
+        state.wave_scheduled = false;
+        std::mem::take(&mut state.waiting)
+    };
+    if waiting.is_empty() {
+        return;
+    }
+    let entries: Vec<(String, Vec<u8>)> = waiting
+        .iter()
+        .map(|w| (w.custom_id.clone(), w.body.clone()))
+        .collect();
+    let submitted = F::submit(&inner.provider, &entries).await.and_then(|id| {
+        let ids: Vec<&str> = entries.iter().map(|(c, _)| c.as_str()).collect();
+        inner
+            .write_journal(&json!({"batch": id, "requests": ids}))
+            .map(|()| id)
+    });
+    let id = match submitted {
+        Ok(id) => id,
+        Err(error) => {
+            for w in waiting {
+                let _ = w.reply.send(Err(error.clone()));
+            }
+            return;
+        }
+    };
+    tracing::info!(batch = id, requests = entries.len(), "batch submitted");
+    {
+        let mut state = lock(&inner.state);
+        let pending = state.batches.entry(id.clone()).or_default();
+        pending.polling = true;
+        for w in waiting {
+            pending.waiters.insert(w.custom_id, w.reply);
+        }
+    }
+    poll_until_ended(inner, id).await;
+}
+
+/// Polls batch `id` until it ends, then answers every request waiting for it.
+async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
+    let results = loop {
+        match F::poll(&inner.provider, &id).await {
+            Ok(Some(results)) => break Ok(results),
+            Ok(None) => tokio::time::sleep(inner.poll_every).await,
+            // A poll that fails is tried again; one the provider rejects ends the wait.
+            Err(error) if error.cause().is_retryable() => {
+                tracing::warn!(batch = id, %error, "polling the batch failed; trying again");
+                tokio::time::sleep(inner.poll_every).await;
+            }
+            Err(error) => break Err(error),
+        }
+    };
+    let mut results: HashMap<String, Result<Value, GeneratorError>> = match results {
+        Ok(results) => results.into_iter().collect(),
+        Err(error) => {
+            let mut state = lock(&inner.state);
+            if let Some(pending) = state.batches.remove(&id) {
+                for (_, waiter) in pending.waiters {
+                    let _ = waiter.send(Err(error.clone()));
+                }
+            }
+            return;
+        }
+    };
+    tracing::info!(batch = id, results = results.len(), "batch ended");
+    let waiters = {
+        let mut state = lock(&inner.state);
+        let pending = state.batches.entry(id.clone()).or_default();
+        std::mem::take(&mut pending.waiters)
+    };
+    for (custom_id, waiter) in waiters {
+        let _ = waiter.send(answer(
+            &inner.provider,
+            results.remove(&custom_id),
+            &custom_id,
+        ));
+    }
+    // Requests of a resumed batch that have not come yet find their results here.
+    let mut state = lock(&inner.state);
+    if let Some(pending) = state.batches.get_mut(&id) {
+        pending.results = Some(results);
+        pending.polling = false;
+    }
+    drop(state);
+    let _ = inner.write_journal(&json!({"batch": id, "ended": true}));
+}
+
+fn answer<F: BatchApi>(
+    provider: &Provider<F>,
+    result: Option<Result<Value, GeneratorError>>,
+    custom_id: &str,
+) -> Result<Reply, GeneratorError> {
+    match result {
+        Some(Ok(body)) => provider.reply_of(body),
+        Some(Err(error)) => Err(error),
+        None => Err(GeneratorError::Malformed(format!(
+            "the batch's results have nothing for request {custom_id}"
+        ))),
+    }
+}
+
+impl<F: BatchApi> Generator for Batch<F> {
+    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        let inner = &self.inner;
+        let body = inner.provider.request_body(request)?;
+        let custom_id = custom_id(request, &body);
+        let (reply, answered) = oneshot::channel();
+        {
+            let mut state = lock(&inner.state);
+            inner.read_journal(&mut state);
+            if let Some(batch) = state.journaled.remove(&custom_id) {
+                // Submitted by an earlier run and not ended: wait for that batch.
+                let pending = state.batches.entry(batch.clone()).or_default();
+                if let Some(results) = &mut pending.results {
+                    let result = results.remove(&custom_id);
+                    return answer(&inner.provider, result, &custom_id);
+                }
+                pending.waiters.insert(custom_id, reply);
+                if !pending.polling {
+                    pending.polling = true;
+                    tokio::spawn(poll_until_ended(Arc::clone(inner), batch));
+                }
+            } else {
+                state.waiting.push(Waiting {
+                    custom_id,
+                    body,
+                    reply,
+                });
+                state.arrivals += 1;
+                if !state.wave_scheduled {
+                    state.wave_scheduled = true;
+                    tokio::spawn(wave(Arc::clone(inner)));
+                }
+            }
+        }
+        answered
+            .await
+            .unwrap_or_else(|_| Err(GeneratorError::other("the batch was abandoned")))
+    }
+
+    fn name(&self) -> &str {
+        Generator::name(&self.inner.provider)
+    }
+
+    fn model(&self) -> Option<&str> {
+        Generator::model(&self.inner.provider)
+    }
+}
+
+/// One line of a jsonl text.
+fn jsonl(bytes: &[u8]) -> impl Iterator<Item = Value> + '_ {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+#[cfg(feature = "openai")]
+impl BatchWire for super::openai::ChatCompletions {
+    async fn submit(
+        provider: &Provider<Self>,
+        entries: &[(String, Vec<u8>)],
+    ) -> Result<String, GeneratorError> {
+        let transport = provider.transport();
+        let mut file = Vec::new();
+        for (custom_id, body) in entries {
+            let body: Value = serde_json::from_slice(body).map_err(GeneratorError::other)?;
+            let line = json!({"custom_id": custom_id, "method": "POST",
+                              "url": "/v1/chat/completions", "body": body});
+            file.extend_from_slice(line.to_string().as_bytes());
+            file.push(b'\n');
+        }
+        const BOUNDARY: &str = "chatan-batch-boundary-7f3a9c";
+        let mut upload = Vec::new();
+        upload.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n\
+                 --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
+                 filename=\"chatan-batch.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        upload.extend_from_slice(&file);
+        upload.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let uploaded: Value = transport
+            .call_json(
+                Method::POST,
+                &transport.url_of("/files"),
+                Some((
+                    "multipart/form-data; boundary=chatan-batch-boundary-7f3a9c",
+                    upload,
+                )),
+            )
+            .await?;
+        let file_id = uploaded["id"]
+            .as_str()
+            .ok_or_else(|| GeneratorError::Malformed("the file upload has no id".into()))?;
+        let batch = json!({"input_file_id": file_id, "endpoint": "/v1/chat/completions",
+                           "completion_window": "24h"});
+        let created: Value = transport
+            .call_json(
+                Method::POST,
+                &transport.url_of("/batches"),
+                Some(("application/json", batch.to_string().into_bytes())),
+            )
+            .await?;
+        created["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| GeneratorError::Malformed("the batch has no id".into()))
+    }
+
+    async fn poll(
+        provider: &Provider<Self>,
+        id: &str,
+    ) -> Result<Option<Vec<(String, Result<Value, GeneratorError>)>>, GeneratorError> {
+        let transport = provider.transport();
+        let batch: Value = transport
+            .call_json(
+                Method::GET,
+                &transport.url_of(&format!("/batches/{id}")),
+                None,
+            )
+            .await?;
+        match batch["status"].as_str() {
+            Some("completed") => {}
+            Some("failed" | "expired" | "cancelled") => {
+                return Err(GeneratorError::Server {
+                    status: 500,
+                    message: format!("batch {id} ended as {}", batch["status"]),
+                });
+            }
+            _ => return Ok(None),
+        }
+        let mut results = Vec::new();
+        for key in ["output_file_id", "error_file_id"] {
+            let Some(file) = batch[key].as_str() else {
+                continue;
+            };
+            let bytes = transport
+                .call(
+                    Method::GET,
+                    &transport.url_of(&format!("/files/{file}/content")),
+                    None,
+                )
+                .await?;
+            for line in jsonl(&bytes) {
+                let Some(custom_id) = line["custom_id"].as_str() else {
+                    continue;
+                };
+                let response = &line["response"];
+                let status = response["status_code"].as_u64().unwrap_or(500) as u16;
+                let result = if (200..300).contains(&status) {
+                    Ok(response["body"].clone())
+                } else {
+                    Err(transport.error_of(status, response["body"].to_string().as_bytes()))
+                };
+                results.push((custom_id.to_owned(), result));
+            }
+        }
+        Ok(Some(results))
+    }
+}
+
+#[cfg(feature = "anthropic")]
+impl BatchWire for super::anthropic::Messages {
+    async fn submit(
+        provider: &Provider<Self>,
+        entries: &[(String, Vec<u8>)],
+    ) -> Result<String, GeneratorError> {
+        let transport = provider.transport();
+        let mut requests = Vec::with_capacity(entries.len());
+        for (custom_id, body) in entries {
+            let params: Value = serde_json::from_slice(body).map_err(GeneratorError::other)?;
+            requests.push(json!({"custom_id": custom_id, "params": params}));
+        }
+        let body = json!({ "requests": requests });
+        let created: Value = transport
+            .call_json(
+                Method::POST,
+                &transport.url_of("/v1/messages/batches"),
+                Some(("application/json", body.to_string().into_bytes())),
+            )
+            .await?;
+        created["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| GeneratorError::Malformed("the batch has no id".into()))
+    }
+
+    async fn poll(
+        provider: &Provider<Self>,
+        id: &str,
+    ) -> Result<Option<Vec<(String, Result<Value, GeneratorError>)>>, GeneratorError> {
+        let transport = provider.transport();
+        let batch: Value = transport
+            .call_json(
+                Method::GET,
+                &transport.url_of(&format!("/v1/messages/batches/{id}")),
+                None,
+            )
+            .await?;
+        if batch["processing_status"] != "ended" {
+            return Ok(None);
+        }
+        let url = batch["results_url"].as_str().ok_or_else(|| {
+            GeneratorError::Malformed(format!("batch {id} ended with no results_url"))
+        })?;
+        let bytes = transport.call(Method::GET, url, None).await?;
+        let results = jsonl(&bytes)
+            .filter_map(|line| {
+                let custom_id = line["custom_id"].as_str()?.to_owned();
+                let result = &line["result"];
+                let outcome = match result["type"].as_str() {
+                    Some("succeeded") => Ok(result["message"].clone()),
+                    Some("errored") => Err(transport.error_of(
+                        error_status(&result["error"]),
+                        result["error"].to_string().as_bytes(),
+                    )),
+                    other => Err(GeneratorError::Server {
+                        status: 500,
+                        message: format!("the request was {}", other.unwrap_or("not answered")),
+                    }),
+                };
+                Some((custom_id, outcome))
+            })
+            .collect();
+        Ok(Some(results))
+    }
+}
+
+/// The HTTP status an Anthropic error type stands for.
+#[cfg(feature = "anthropic")]
+fn error_status(error: &Value) -> u16 {
+    match error["error"]["type"].as_str() {
+        Some("invalid_request_error") => 400,
+        Some("authentication_error") => 401,
+        Some("permission_error") => 403,
+        Some("not_found_error") => 404,
+        Some("rate_limit_error") => 429,
+        Some("overloaded_error") => 529,
+        _ => 500,
+    }
+}

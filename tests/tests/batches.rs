@@ -1,0 +1,197 @@
+//! Provider batch APIs against the mock server's: a recipe with dependent columns runs
+//! as one batch per wave (questions, then answers) with the same rows a plain run
+//! makes, over OpenAI's Batch API and Anthropic's Message Batches; failed entries are
+//! retried in a later wave and then follow the failure policy; and a process that exits
+//! while a batch is pending picks it up from the journal instead of paying again.
+
+use std::time::Duration;
+
+use chatan::{Anthropic, OpenAi};
+use chatan_mock::{Api, Fault, MockConfig, MockServer};
+
+chatan::dataset! {
+    #[derive(Debug, Clone, PartialEq)]
+    struct Qa {
+        topic: String = sample::choice(["tides", "stars", "moss", "owls"]),
+        question: String = gen("a question about {topic}"),
+        answer: String = gen("answer: {question}", max_tokens = 64),
+    }
+}
+
+const ROWS: usize = 24;
+
+fn config() -> MockConfig {
+    MockConfig::new().batch_delay(Duration::from_millis(80))
+}
+
+/// The same rows made one request at a time.
+async fn plain_rows() -> Vec<Qa> {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    Qa::runner(&llm).seed(4).generate(ROWS).await.unwrap()
+}
+
+#[tokio::test]
+async fn openai_batches_run_one_wave_per_level_and_make_the_same_rows() {
+    let server = MockServer::start(config()).await.unwrap();
+    let batch = OpenAi::compatible(&server.openai_url())
+        .unwrap()
+        .batch()
+        .linger(Duration::from_millis(40))
+        .poll_every(Duration::from_millis(20));
+    let rows = Qa::runner(&batch)
+        .concurrency(1_000)
+        .seed(4)
+        .generate(ROWS)
+        .await
+        .unwrap();
+    assert_eq!(rows, plain_rows().await);
+    let batches = server.batches();
+    assert_eq!(batches.len(), 2, "questions, then answers: {batches:?}");
+    assert!(
+        batches
+            .iter()
+            .all(|b| b.api == Api::OpenAi && b.requests == ROWS && b.ended)
+    );
+    assert_eq!(
+        server.stats().requests,
+        0,
+        "nothing went to the chat endpoint"
+    );
+    assert_eq!(server.stats().batch_requests, 2 * ROWS as u64);
+}
+
+#[tokio::test]
+async fn anthropic_message_batches_make_the_same_rows() {
+    let server = MockServer::start(config().api_key("sk-ant-test"))
+        .await
+        .unwrap();
+    let batch = Anthropic::new("sk-ant-test")
+        .unwrap()
+        .base_url(&server.anthropic_url())
+        .unwrap()
+        .batch()
+        .linger(Duration::from_millis(40))
+        .poll_every(Duration::from_millis(20));
+    let rows = Qa::runner(&batch)
+        .concurrency(1_000)
+        .seed(4)
+        .generate(ROWS)
+        .await
+        .unwrap();
+    // The mock answers Anthropic with the same placeholder text for the same prompt.
+    assert_eq!(rows, plain_rows().await);
+    let batches = server.batches();
+    assert_eq!(batches.len(), 2, "{batches:?}");
+    assert!(
+        batches
+            .iter()
+            .all(|b| b.api == Api::Anthropic && b.requests == ROWS)
+    );
+    assert_eq!(server.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn failed_entries_are_retried_in_later_waves_then_reported() {
+    let server = MockServer::start(config().fail_for("about moss", Fault::ServerError))
+        .await
+        .unwrap();
+    let batch = OpenAi::compatible(&server.openai_url())
+        .unwrap()
+        .batch()
+        .linger(Duration::from_millis(30))
+        .poll_every(Duration::from_millis(20));
+    let generated = Qa::runner(&batch)
+        .concurrency(1_000)
+        .seed(4)
+        .retry(tests::quick_retries().max_attempts(3))
+        .skip_failed()
+        .run(ROWS)
+        .await
+        .unwrap();
+    let moss = plain_rows()
+        .await
+        .iter()
+        .filter(|r| r.topic == "moss")
+        .count();
+    assert!(moss > 0);
+    assert_eq!(generated.rows.len(), ROWS - moss);
+    assert!(generated.rows.iter().all(|r| r.topic != "moss"));
+    assert_eq!(generated.report.failed.len(), moss);
+    for failure in &generated.report.failed {
+        assert_eq!(failure.column, "question");
+        assert_eq!(failure.attempts(), 3, "{failure}");
+        assert!(failure.to_string().contains("500"), "{failure}");
+    }
+    // The failed entries went again in later waves (the first retry with the answers).
+    let batches = server.batches();
+    assert!(batches.len() >= 3, "{batches:?}");
+    assert_eq!(
+        server.stats().batch_requests,
+        (2 * (ROWS - moss) + 3 * moss) as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_batch_is_picked_up_from_the_journal_by_the_next_run() {
+    let server = MockServer::start(MockConfig::new().batch_delay(Duration::from_millis(600)))
+        .await
+        .unwrap();
+    let url = server.openai_url();
+    let journal = std::env::temp_dir().join(format!("chatan-batches-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&journal);
+    let make = |url: &str| {
+        OpenAi::compatible(url)
+            .unwrap()
+            .batch()
+            .linger(Duration::from_millis(30))
+            .poll_every(Duration::from_millis(25))
+            .journal(&journal)
+    };
+
+    // A first process submits the questions' batch and exits before it ends.
+    let first = make(&url);
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let run = Qa::runner(&first).concurrency(1_000).seed(4).generate(ROWS);
+            let _ = tokio::time::timeout(Duration::from_millis(250), run).await;
+        });
+        // Dropping the runtime stops its tasks, as the process's end would.
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        server.batches().len(),
+        1,
+        "the questions' batch was submitted"
+    );
+    assert!(!server.batches()[0].ended);
+
+    // The next run waits for that batch instead of submitting the questions again.
+    let second = make(&url);
+    let rows = Qa::runner(&second)
+        .concurrency(1_000)
+        .seed(4)
+        .generate(ROWS)
+        .await
+        .unwrap();
+    assert_eq!(rows, plain_rows().await);
+    let batches = server.batches();
+    assert_eq!(
+        batches.len(),
+        2,
+        "the old questions' batch and the answers': {batches:?}"
+    );
+    assert_eq!(
+        server.stats().batch_requests,
+        2 * ROWS as u64,
+        "nothing paid twice"
+    );
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(
+        journal_text.matches("\"ended\":true").count(),
+        2,
+        "{journal_text}"
+    );
+    let _ = std::fs::remove_file(&journal);
+}
