@@ -37,7 +37,8 @@ async fn openai_batches_run_one_wave_per_level_and_make_the_same_rows() {
         .unwrap()
         .batch()
         .linger(Duration::from_millis(40))
-        .poll_every(Duration::from_millis(20));
+        .poll_every(Duration::from_millis(20))
+        .prices(2.0, 8.0);
     let rows = Qa::runner(&batch)
         .concurrency(1_000)
         .seed(4)
@@ -47,6 +48,24 @@ async fn openai_batches_run_one_wave_per_level_and_make_the_same_rows() {
     assert_eq!(rows, plain_rows().await);
     let batches = server.batches();
     assert_eq!(batches.len(), 2, "questions, then answers: {batches:?}");
+    // The generator's own account: two waves, every request answered, and the saving.
+    let waves = batch.waves();
+    assert_eq!(waves.len(), 2);
+    for (wave, info) in waves.iter().zip(&batches) {
+        assert_eq!(wave.id, info.id);
+        assert_eq!((wave.requests, wave.done, wave.failed), (ROWS, ROWS, 0));
+        assert!(wave.ended && !wave.resumed);
+        assert!(wave.ended_at.unwrap() >= wave.submitted + Duration::from_millis(80));
+    }
+    assert!(
+        waves[1].submitted >= waves[0].ended_at.unwrap(),
+        "answers after questions"
+    );
+    let usage = batch.usage();
+    assert!(usage.input_tokens > 0 && usage.output_tokens > 0);
+    let (cost, list) = batch.saving().unwrap();
+    let expected = (usage.input_tokens as f64 * 2.0 + usage.output_tokens as f64 * 8.0) / 1e6;
+    assert!((list - expected).abs() < 1e-12 && (cost - list / 2.0).abs() < 1e-12);
     assert!(
         batches
             .iter()

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 
 use super::format::{Provider, WireFormat};
 use crate::error::GeneratorError;
-use crate::generator::{Generator, Reply, Request};
+use crate::generator::{Generator, Reply, Request, Usage};
 
 /// How long a wave waits for more requests after the last one, by default.
 const LINGER: Duration = Duration::from_millis(500);
@@ -45,8 +45,6 @@ pub trait BatchApi: WireFormat + sealed::BatchWire {}
 impl<F: WireFormat + sealed::BatchWire> BatchApi for F {}
 
 mod sealed {
-    use serde_json::Value;
-
     use super::Provider;
     use crate::error::GeneratorError;
 
@@ -58,19 +56,29 @@ mod sealed {
             entries: &[(String, Vec<u8>)],
         ) -> impl Future<Output = Result<String, GeneratorError>> + Send;
 
-        /// The batch's results once it has ended (custom id → response body or error),
-        /// or `None` while it is in progress.
-        #[allow(clippy::type_complexity)]
+        /// The batch's state: in progress (with the counts the provider gives), or
+        /// ended with its results (custom id → response body or error).
         fn poll(
             provider: &Provider<Self>,
             id: &str,
-        ) -> impl Future<
-            Output = Result<Option<Vec<(String, Result<Value, GeneratorError>)>>, GeneratorError>,
-        > + Send;
+        ) -> impl Future<Output = Result<Poll, GeneratorError>> + Send;
+    }
+
+    /// A batch's state, as a poll finds it.
+    pub enum Poll {
+        /// Still running: requests answered and failed so far.
+        Pending {
+            /// Answered.
+            done: usize,
+            /// Failed.
+            failed: usize,
+        },
+        /// Ended: every result.
+        Ended(Vec<(String, Result<serde_json::Value, GeneratorError>)>),
     }
 }
 
-use self::sealed::BatchWire;
+use self::sealed::{BatchWire, Poll};
 
 /// A provider's batch API as a [`Generator`]; see the [module docs](self).
 ///
@@ -96,6 +104,10 @@ struct Inner<F: BatchApi> {
     linger: Duration,
     poll_every: Duration,
     journal: Option<PathBuf>,
+    /// List prices per million input and output tokens, for the saving.
+    prices: Option<(f64, f64)>,
+    progress: bool,
+    started: Instant,
     state: Mutex<State>,
 }
 
@@ -111,6 +123,56 @@ struct State {
     /// Requests of batches from the journal, not yet ended: custom id → batch id.
     journaled: HashMap<String, String>,
     journal_read: bool,
+    waves: Vec<Wave>,
+    usage: Usage,
+}
+
+/// One batch of a [`Batch`] generator's run, as [`Batch::waves`] reports it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Wave {
+    /// The provider's batch id.
+    pub id: String,
+    /// Requests in it (for a batch from the journal: those this run waited for).
+    pub requests: usize,
+    /// Requests answered so far (as the provider counts them while it runs).
+    pub done: usize,
+    /// Requests that failed.
+    pub failed: usize,
+    /// Whether it has ended.
+    pub ended: bool,
+    /// Whether it came from the journal (submitted by an earlier run).
+    pub resumed: bool,
+    /// When it was submitted (or found), since the generator was made.
+    pub submitted: Duration,
+    /// When it ended.
+    pub ended_at: Option<Duration>,
+}
+
+impl std::fmt::Display for Wave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "batch {}{}: {} requests, {} done, {} failed, ",
+            self.id,
+            if self.resumed {
+                " (from the journal)"
+            } else {
+                ""
+            },
+            self.requests,
+            self.done,
+            self.failed
+        )?;
+        match self.ended_at {
+            Some(end) => write!(
+                f,
+                "ended after {:.1} s",
+                (end - self.submitted).as_secs_f64()
+            ),
+            None => write!(f, "in progress"),
+        }
+    }
 }
 
 struct Waiting {
@@ -155,6 +217,9 @@ impl<F: BatchApi> Provider<F> {
                 linger: LINGER,
                 poll_every: POLL_EVERY,
                 journal: None,
+                prices: None,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                started: Instant::now(),
                 state: Mutex::new(State::default()),
             }),
         }
@@ -170,6 +235,9 @@ impl<F: BatchApi> Batch<F> {
                 linger: shared.linger,
                 poll_every: shared.poll_every,
                 journal: shared.journal.clone(),
+                prices: shared.prices,
+                progress: shared.progress,
+                started: Instant::now(),
                 state: Mutex::new(State::default()),
             }
         });
@@ -188,6 +256,39 @@ impl<F: BatchApi> Batch<F> {
     /// How often a pending batch is polled (default 30 s).
     pub fn poll_every(self, time: Duration) -> Self {
         self.with(|inner| inner.poll_every = time)
+    }
+
+    /// The provider's list prices, in dollars per million input and output tokens:
+    /// [`saving`](Batch::saving) then tells what the batches cost and saved (batch
+    /// requests cost half the list price at OpenAI and Anthropic).
+    pub fn prices(self, input_per_million: f64, output_per_million: f64) -> Self {
+        self.with(|inner| inner.prices = Some((input_per_million, output_per_million)))
+    }
+
+    /// Prints a line on standard error as each batch is submitted, progresses and ends
+    /// (default: when standard error is a terminal).
+    pub fn progress(self, show: bool) -> Self {
+        self.with(|inner| inner.progress = show)
+    }
+
+    /// Every batch so far, in the order they were submitted (or found in the journal).
+    pub fn waves(&self) -> Vec<Wave> {
+        lock(&self.inner.state).waves.clone()
+    }
+
+    /// Tokens of every reply the batches gave.
+    pub fn usage(&self) -> Usage {
+        lock(&self.inner.state).usage
+    }
+
+    /// What the batches' tokens cost at half the [`prices`](Batch::prices), and what
+    /// they would have cost at the list prices: `(batch, list)` in dollars. `None`
+    /// without prices.
+    pub fn saving(&self) -> Option<(f64, f64)> {
+        let (input, output) = self.inner.prices?;
+        let usage = self.usage();
+        let list = (usage.input_tokens as f64 * input + usage.output_tokens as f64 * output) / 1e6;
+        Some((list / 2.0, list))
     }
 
     /// Writes every batch submitted, with its requests, to the jsonl file `path`, and
@@ -263,6 +364,34 @@ impl<F: BatchApi> Inner<F> {
         }
     }
 
+    /// Notes a change of batch `id`'s wave (made if new), and says so when asked to.
+    fn wave(&self, id: &str, change: impl FnOnce(&mut Wave)) {
+        let now = self.started.elapsed();
+        let mut state = lock(&self.state);
+        let index = match state.waves.iter().position(|w| w.id == id) {
+            Some(index) => index,
+            None => {
+                state.waves.push(Wave {
+                    id: id.to_owned(),
+                    requests: 0,
+                    done: 0,
+                    failed: 0,
+                    ended: false,
+                    resumed: false,
+                    submitted: now,
+                    ended_at: None,
+                });
+                state.waves.len() - 1
+            }
+        };
+        let before = state.waves[index].clone();
+        change(&mut state.waves[index]);
+        let wave = &state.waves[index];
+        if self.progress && *wave != before {
+            eprintln!("chatan: wave {} — {wave}", index + 1);
+        }
+    }
+
     fn write_journal(&self, entry: &Value) -> Result<(), GeneratorError> {
         let Some(path) = &self.journal else {
             return Ok(());
@@ -317,6 +446,7 @@ async fn wave<F: BatchApi>(inner: Arc<Inner<F>>) {
         }
     };
     tracing::info!(batch = id, requests = entries.len(), "batch submitted");
+    inner.wave(&id, |wave| wave.requests = entries.len());
     {
         let mut state = lock(&inner.state);
         let pending = state.batches.entry(id.clone()).or_default();
@@ -332,8 +462,14 @@ async fn wave<F: BatchApi>(inner: Arc<Inner<F>>) {
 async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
     let results = loop {
         match F::poll(&inner.provider, &id).await {
-            Ok(Some(results)) => break Ok(results),
-            Ok(None) => tokio::time::sleep(inner.poll_every).await,
+            Ok(Poll::Ended(results)) => break Ok(results),
+            Ok(Poll::Pending { done, failed }) => {
+                inner.wave(&id, |wave| {
+                    wave.done = done;
+                    wave.failed = failed;
+                });
+                tokio::time::sleep(inner.poll_every).await;
+            }
             // A poll that fails is tried again; one the provider rejects ends the wait.
             Err(error) if error.cause().is_retryable() => {
                 tracing::warn!(batch = id, %error, "polling the batch failed; trying again");
@@ -355,17 +491,22 @@ async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
         }
     };
     tracing::info!(batch = id, results = results.len(), "batch ended");
+    let failed = results.values().filter(|r| r.is_err()).count();
+    let total = results.len();
+    let ended_at = inner.started.elapsed();
+    inner.wave(&id, |wave| {
+        wave.done = total - failed;
+        wave.failed = failed;
+        wave.ended = true;
+        wave.ended_at = Some(ended_at);
+    });
     let waiters = {
         let mut state = lock(&inner.state);
         let pending = state.batches.entry(id.clone()).or_default();
         std::mem::take(&mut pending.waiters)
     };
     for (custom_id, waiter) in waiters {
-        let _ = waiter.send(answer(
-            &inner.provider,
-            results.remove(&custom_id),
-            &custom_id,
-        ));
+        let _ = waiter.send(answer(&inner, results.remove(&custom_id), &custom_id));
     }
     // Requests of a resumed batch that have not come yet find their results here.
     let mut state = lock(&inner.state);
@@ -378,12 +519,18 @@ async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
 }
 
 fn answer<F: BatchApi>(
-    provider: &Provider<F>,
+    inner: &Inner<F>,
     result: Option<Result<Value, GeneratorError>>,
     custom_id: &str,
 ) -> Result<Reply, GeneratorError> {
     match result {
-        Some(Ok(body)) => provider.reply_of(body),
+        Some(Ok(body)) => {
+            let reply = inner.provider.reply_of(body)?;
+            if let Some(usage) = reply.usage {
+                lock(&inner.state).usage += usage;
+            }
+            Ok(reply)
+        }
         Some(Err(error)) => Err(error),
         None => Err(GeneratorError::Malformed(format!(
             "the batch's results have nothing for request {custom_id}"
@@ -405,7 +552,8 @@ impl<F: BatchApi> Generator for Batch<F> {
                 let pending = state.batches.entry(batch.clone()).or_default();
                 if let Some(results) = &mut pending.results {
                     let result = results.remove(&custom_id);
-                    return answer(&inner.provider, result, &custom_id);
+                    drop(state);
+                    return answer(inner, result, &custom_id);
                 }
                 pending.waiters.insert(custom_id, reply);
                 if !pending.polling {
@@ -503,10 +651,7 @@ impl BatchWire for super::openai::ChatCompletions {
             .ok_or_else(|| GeneratorError::Malformed("the batch has no id".into()))
     }
 
-    async fn poll(
-        provider: &Provider<Self>,
-        id: &str,
-    ) -> Result<Option<Vec<(String, Result<Value, GeneratorError>)>>, GeneratorError> {
+    async fn poll(provider: &Provider<Self>, id: &str) -> Result<Poll, GeneratorError> {
         let transport = provider.transport();
         let batch: Value = transport
             .call_json(
@@ -523,7 +668,14 @@ impl BatchWire for super::openai::ChatCompletions {
                     message: format!("batch {id} ended as {}", batch["status"]),
                 });
             }
-            _ => return Ok(None),
+            _ => {
+                let counts = &batch["request_counts"];
+                let count = |key: &str| counts[key].as_u64().unwrap_or(0) as usize;
+                return Ok(Poll::Pending {
+                    done: count("completed"),
+                    failed: count("failed"),
+                });
+            }
         }
         let mut results = Vec::new();
         for key in ["output_file_id", "error_file_id"] {
@@ -551,7 +703,7 @@ impl BatchWire for super::openai::ChatCompletions {
                 results.push((custom_id.to_owned(), result));
             }
         }
-        Ok(Some(results))
+        Ok(Poll::Ended(results))
     }
 }
 
@@ -581,10 +733,7 @@ impl BatchWire for super::anthropic::Messages {
             .ok_or_else(|| GeneratorError::Malformed("the batch has no id".into()))
     }
 
-    async fn poll(
-        provider: &Provider<Self>,
-        id: &str,
-    ) -> Result<Option<Vec<(String, Result<Value, GeneratorError>)>>, GeneratorError> {
+    async fn poll(provider: &Provider<Self>, id: &str) -> Result<Poll, GeneratorError> {
         let transport = provider.transport();
         let batch: Value = transport
             .call_json(
@@ -594,7 +743,12 @@ impl BatchWire for super::anthropic::Messages {
             )
             .await?;
         if batch["processing_status"] != "ended" {
-            return Ok(None);
+            let counts = &batch["request_counts"];
+            let count = |key: &str| counts[key].as_u64().unwrap_or(0) as usize;
+            return Ok(Poll::Pending {
+                done: count("succeeded"),
+                failed: count("errored") + count("canceled") + count("expired"),
+            });
         }
         let url = batch["results_url"].as_str().ok_or_else(|| {
             GeneratorError::Malformed(format!("batch {id} ended with no results_url"))
@@ -618,7 +772,7 @@ impl BatchWire for super::anthropic::Messages {
                 Some((custom_id, outcome))
             })
             .collect();
-        Ok(Some(results))
+        Ok(Poll::Ended(results))
     }
 }
 
