@@ -652,15 +652,79 @@ where
     /// # Ok(()) }
     /// ```
     pub async fn write_shard(
-        mut self,
+        self,
         dir: impl AsRef<std::path::Path>,
         split: &str,
         rows: impl IntoRowSet,
     ) -> Result<crate::data::ShardWritten, crate::data::StreamError> {
         let dir = dir.as_ref();
         let shard = self.shard.unwrap_or(crate::Shard::WHOLE);
+        let paths = crate::data::PartPaths::new(dir, &shard.file_stem(split))?;
+        let mut sink = crate::data::Sink::create(&paths.parquet)?;
+        let (outcome, manifest) = self
+            .shard_run(&paths, split, rows, |row| {
+                let pushed = sink.push(row);
+                async move { pushed }
+            })
+            .await?;
+        let count = sink.finish()?;
+        manifest.write(&paths.manifest)?;
+        crate::data::write_card::<R>(dir)?;
+        outcome.finish(shard, paths.parquet, count, 0)
+    }
+
+    /// [`write_shard`](Runner::write_shard) into a dataset folder in object storage
+    /// (feature `object-store`; see [`Remote`](crate::data::Remote)): the part goes up
+    /// as a multipart upload while it is written and appears whole when complete; its
+    /// manifest and the card go beside it; its checkpoint stays on local disk, under
+    /// the remote's [`state_dir`](crate::data::Remote::state_dir).
+    #[cfg(feature = "object-store")]
+    pub async fn write_shard_remote(
+        self,
+        remote: &crate::data::Remote,
+        split: &str,
+        rows: impl IntoRowSet,
+    ) -> Result<crate::data::ShardWritten, crate::data::StreamError> {
+        let shard = self.shard.unwrap_or(crate::Shard::WHOLE);
         let stem = shard.file_stem(split);
-        let paths = crate::data::PartPaths::new(dir, &stem)?;
+        let paths = crate::data::PartPaths::new(remote.state(), &stem)?;
+        let relative = format!("data/{stem}.parquet");
+        let part =
+            tokio::sync::Mutex::new(crate::data::RemotePart::<R>::create(remote, &relative).await?);
+        let (outcome, manifest) = {
+            let part = &part;
+            self.shard_run(&paths, split, rows, move |row| async move {
+                // One row at a time: the run's loop awaits each push.
+                part.lock().await.push(row).await
+            })
+            .await?
+        };
+        let (count, uploads) = part.into_inner().finish().await?;
+        let text =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| crate::data::DataError::Remote {
+                url: remote.url().to_owned(),
+                message: e.to_string(),
+            })?;
+        remote.put(&format!(".chatan/{stem}.json"), text).await?;
+        crate::data::write_remote_card::<R>(remote).await?;
+        let path = std::path::PathBuf::from(format!("{}/{relative}", remote.url()));
+        outcome.finish(shard, path, count, uploads)
+    }
+
+    /// The run of a shard into a part: checkpoint and failures list at `paths`, each
+    /// finished row handed to `push` in row order; the outcome and the part's manifest.
+    async fn shard_run<P, Fut>(
+        mut self,
+        paths: &crate::data::PartPaths,
+        split: &str,
+        rows: impl IntoRowSet,
+        mut push: P,
+    ) -> Result<(ShardOutcome, crate::data::Manifest), crate::data::StreamError>
+    where
+        P: FnMut(R) -> Fut,
+        Fut: std::future::Future<Output = Result<(), crate::data::DataError>>,
+    {
+        let shard = self.shard.unwrap_or(crate::Shard::WHOLE);
         if self.failures.is_none() {
             self.failures = Some(paths.failures.clone());
         }
@@ -669,7 +733,6 @@ where
         let rows = rows.into_row_set();
         let run = rows.bounds();
         let part = shard.part_of(rows.clone()).bounds();
-        let mut sink = crate::data::Sink::create(&paths.parquet)?;
         let mut stream = self
             .start(rows, true)
             .map_err(|error| crate::data::StreamError::Run { error, written: 0 })?;
@@ -680,7 +743,7 @@ where
         while let Some((index, result)) = stream.next().await {
             match result {
                 Ok((row, _)) => {
-                    sink.push(row)?;
+                    push(row).await?;
                     written.push(index);
                 }
                 Err(Error::Cell { .. }) if skip => failed.push(index),
@@ -691,9 +754,8 @@ where
         }
         #[cfg(feature = "viewer")]
         stream.close_viewer().await;
-        let count = sink.finish()?;
         let spec = &<R::__Recipe as Recipe>::SPEC;
-        crate::data::Manifest {
+        let manifest = crate::data::Manifest {
             recipe: spec.name.to_owned(),
             fingerprint: format!("{:016x}", spec.fingerprint),
             seed: seed.to_string(),
@@ -704,19 +766,40 @@ where
             rows: part,
             written: written.0,
             failed: failed.clone(),
-        }
-        .write(&paths.manifest)?;
-        crate::data::write_card::<R>(dir)?;
-        match stopped {
+        };
+        Ok((ShardOutcome { failed, stopped }, manifest))
+    }
+}
+
+/// How a shard's run ended: the rows that failed, and the error that stopped it.
+#[cfg(feature = "polars")]
+struct ShardOutcome {
+    failed: Vec<usize>,
+    stopped: Option<Error>,
+}
+
+#[cfg(feature = "polars")]
+impl ShardOutcome {
+    // The error is the public methods' own (`write_shard`'s), passed straight up.
+    #[allow(clippy::result_large_err)]
+    fn finish(
+        self,
+        shard: crate::Shard,
+        path: std::path::PathBuf,
+        rows: usize,
+        uploads: usize,
+    ) -> Result<crate::data::ShardWritten, crate::data::StreamError> {
+        match self.stopped {
             Some(error) => Err(crate::data::StreamError::Run {
                 error,
-                written: count,
+                written: rows,
             }),
             None => Ok(crate::data::ShardWritten {
                 shard,
-                path: paths.parquet,
-                rows: count,
-                failed,
+                path,
+                rows,
+                failed: self.failed,
+                uploads,
             }),
         }
     }

@@ -103,7 +103,7 @@ pub(crate) fn count_rows(path: &Path) -> Result<usize, DataError> {
 }
 
 /// The dataset card: YAML front matter with features, splits and the data files.
-fn card(columns: &[(&str, DataType)], splits: &[(String, usize, u64)]) -> String {
+pub(crate) fn card(columns: &[(&str, DataType)], splits: &[(String, usize, u64)]) -> String {
     let mut out = String::from("---\ndataset_info:\n  features:\n");
     for (name, dtype) in columns {
         let _ = writeln!(out, "  - name: {name}");

@@ -33,6 +33,8 @@ mod huggingface;
 mod parts;
 #[cfg(feature = "hub")]
 mod push;
+#[cfg(feature = "object-store")]
+mod remote;
 mod save;
 mod sink;
 mod table;
@@ -42,8 +44,14 @@ pub(crate) use self::huggingface::write_card;
 pub use self::huggingface::{save_huggingface, save_huggingface_split};
 pub(crate) use self::parts::{Manifest, PartPaths, Ranges};
 pub use self::parts::{ShardCheck, ShardWritten, verify_shards};
+#[cfg(feature = "object-store")]
+pub use self::parts::{verify_shards_remote, write_remote_card};
 #[cfg(feature = "hub")]
 pub use self::push::Pushed;
+#[cfg(feature = "object-store")]
+pub use self::remote::Remote;
+#[cfg(feature = "object-store")]
+pub(crate) use self::remote::RemotePart;
 pub use self::save::{DataError, Format, save, save_as, write_frame};
 pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};
 pub use self::table::{Record, Records, Table};

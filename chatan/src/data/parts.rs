@@ -99,6 +99,8 @@ pub struct ShardWritten {
     /// The rows that failed and were left out (under
     /// [`skip_failed`](crate::Runner::skip_failed)); run the shard again to make them.
     pub failed: Vec<usize>,
+    /// For a part in object storage, the parts of its multipart upload (0 on disk).
+    pub uploads: usize,
 }
 
 /// What [`verify_shards`] found in a dataset folder.
@@ -165,24 +167,46 @@ impl std::fmt::Display for ShardCheck {
 pub fn verify_shards(dir: impl AsRef<Path>, split: &str) -> Result<ShardCheck, DataError> {
     let dir = dir.as_ref();
     let data = dir.join("data");
-    let mismatch = |message: String| DataError::Shards {
-        dir: dir.to_owned(),
-        message,
-    };
-    let mut files: BTreeMap<usize, PathBuf> = BTreeMap::new();
-    let mut parts = None;
-    let entries = std::fs::read_dir(&data).map_err(|source| DataError::Io {
+    let io = |source| DataError::Io {
         path: data.clone(),
         source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| DataError::Io {
-            path: data.clone(),
-            source,
-        })?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let Some((found, index, count)) = part_of_name(&name) else {
+    };
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&data).map_err(io)? {
+        names.push(
+            entry
+                .map_err(io)?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    check(
+        &dir.display().to_string(),
+        split,
+        &names,
+        |stem| std::fs::read_to_string(dir.join(".chatan").join(format!("{stem}.json"))).ok(),
+        |name| count_rows(&data.join(name)),
+    )
+}
+
+/// What [`verify_shards`] checks, over any storage: the data files' `names`, each
+/// part's manifest by stem, and the rows of a data file by name.
+pub(crate) fn check(
+    place: &str,
+    split: &str,
+    names: &[String],
+    manifest_of: impl Fn(&str) -> Option<String>,
+    mut count_rows: impl FnMut(&str) -> Result<usize, DataError>,
+) -> Result<ShardCheck, DataError> {
+    let mismatch = |message: String| DataError::Shards {
+        dir: PathBuf::from(place),
+        message,
+    };
+    let mut files: BTreeMap<usize, &str> = BTreeMap::new();
+    let mut parts = None;
+    for name in names {
+        let Some((found, index, count)) = part_of_name(name) else {
             continue;
         };
         if found != split {
@@ -191,13 +215,12 @@ pub fn verify_shards(dir: impl AsRef<Path>, split: &str) -> Result<ShardCheck, D
         match parts {
             Some(n) if n != count => {
                 return Err(mismatch(format!(
-                    "parts of {n} and of {count} are mixed in {}",
-                    data.display()
+                    "parts of {n} and of {count} are mixed in {place}/data"
                 )));
             }
             _ => parts = Some(count),
         }
-        files.insert(index, entry.path());
+        files.insert(index, name);
     }
     let parts = parts.unwrap_or(0);
     let mut missing_parts = Vec::new();
@@ -209,14 +232,12 @@ pub fn verify_shards(dir: impl AsRef<Path>, split: &str) -> Result<ShardCheck, D
         let stem = crate::Shard::new(index, parts)
             .map_err(|e| mismatch(e.to_string()))?
             .file_stem(split);
-        let manifest_path = dir.join(".chatan").join(format!("{stem}.json"));
-        let (Some(file), Ok(text)) = (files.get(&index), std::fs::read_to_string(&manifest_path))
-        else {
+        let (Some(file), Some(text)) = (files.get(&index), manifest_of(&stem)) else {
             missing_parts.push(index);
             continue;
         };
         let manifest: Manifest = serde_json::from_str(&text)
-            .map_err(|e| mismatch(format!("{}: {e}", manifest_path.display())))?;
+            .map_err(|e| mismatch(format!(".chatan/{stem}.json: {e}")))?;
         let identity = (
             index,
             manifest.fingerprint.clone(),
@@ -240,8 +261,7 @@ pub fn verify_shards(dir: impl AsRef<Path>, split: &str) -> Result<ShardCheck, D
         let in_file = count_rows(file)?;
         if listed != in_file {
             return Err(mismatch(format!(
-                "{} holds {in_file} rows, its manifest lists {listed}",
-                file.display()
+                "data/{file} holds {in_file} rows, its manifest lists {listed}"
             )));
         }
         rows += in_file;
@@ -273,4 +293,85 @@ pub fn verify_shards(dir: impl AsRef<Path>, split: &str) -> Result<ShardCheck, D
         missing_rows,
         duplicate_rows,
     })
+}
+
+/// [`verify_shards`] for a dataset folder in object storage (feature `object-store`).
+#[cfg(feature = "object-store")]
+pub async fn verify_shards_remote(
+    remote: &super::Remote,
+    split: &str,
+) -> Result<ShardCheck, DataError> {
+    let names: Vec<String> = remote
+        .list("data")
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let mut manifests = std::collections::HashMap::new();
+    let mut counts = std::collections::HashMap::new();
+    for name in &names {
+        let Some((found, index, count)) = part_of_name(name) else {
+            continue;
+        };
+        if found != split {
+            continue;
+        }
+        let Ok(shard) = crate::Shard::new(index, count) else {
+            continue;
+        };
+        let stem = shard.file_stem(split);
+        if let Some(bytes) = remote.get(&format!(".chatan/{stem}.json")).await? {
+            manifests.insert(stem, String::from_utf8_lossy(&bytes).into_owned());
+        }
+        counts.insert(
+            name.clone(),
+            remote.count_rows(&format!("data/{name}")).await?,
+        );
+    }
+    check(
+        remote.url(),
+        split,
+        &names,
+        |stem| manifests.get(stem).cloned(),
+        |name| {
+            counts.get(name).copied().ok_or_else(|| DataError::Shards {
+                dir: PathBuf::from(remote.url()),
+                message: format!("data/{name} could not be read"),
+            })
+        },
+    )
+}
+
+/// Rewrites the card of a dataset folder in object storage from its parts' manifests
+/// (rows) and objects (bytes).
+#[cfg(feature = "object-store")]
+pub async fn write_remote_card<R: super::ToFrame>(remote: &super::Remote) -> Result<(), DataError> {
+    let mut splits: Vec<(String, usize, u64)> = Vec::new();
+    for (name, size) in remote.list("data").await? {
+        let Some((split, index, count)) = part_of_name(&name) else {
+            continue;
+        };
+        let Ok(shard) = crate::Shard::new(index, count) else {
+            continue;
+        };
+        let rows = match remote
+            .get(&format!(".chatan/{}.json", shard.file_stem(split)))
+            .await?
+        {
+            Some(bytes) => serde_json::from_slice::<Manifest>(&bytes)
+                .map(|m| m.written.iter().map(Range::len).sum())
+                .unwrap_or(0),
+            None => 0,
+        };
+        match splits.iter_mut().find(|s| s.0 == split) {
+            Some(known) => {
+                known.1 += rows;
+                known.2 += size;
+            }
+            None => splits.push((split.to_owned(), rows, size)),
+        }
+    }
+    splits.sort();
+    let card = super::huggingface::card(&R::columns(), &splits);
+    remote.put("README.md", card.into_bytes()).await
 }

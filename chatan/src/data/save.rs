@@ -104,6 +104,14 @@ pub enum DataError {
         /// What does not fit.
         message: String,
     },
+    /// An object store (S3, GCS, Azure) could not be reached, or refused.
+    #[error("{url}: {message}")]
+    Remote {
+        /// The dataset folder's URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// polars could not build or write the frame (a list column in a csv file, say).
     #[error(transparent)]
     Polars(#[from] PolarsError),
