@@ -9,13 +9,16 @@
 //! CHATAN_SHARD_INDEX=2 CHATAN_SHARD_COUNT=4 cargo run -p examples-data --example shards -- /data/facts
 //! ```
 //!
+//! With `CHATAN_DATASET_URL` set (`s3://bucket/datasets/facts`, credentials and endpoint
+//! from `AWS_*`), the parts go to that bucket instead, as multipart uploads.
+//!
 //! `docs/shards.md` has a Kubernetes Indexed Job and a Slurm array script that run it.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 use chatan::Shard;
-use chatan::data::verify_shards;
+use chatan::data::{Remote, ShardCheck, verify_shards, verify_shards_remote};
 
 chatan::dataset! {
     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -31,6 +34,10 @@ const ROWS: usize = 200;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (llm, _mock) = support::generator().await?;
+    let remote = match std::env::var("CHATAN_DATASET_URL") {
+        Ok(url) => Some(Remote::from_url(&url)?.state_dir(support::output_dir("shards-state")?)),
+        Err(_) => None,
+    };
     // The folder: the first argument, else target/examples-output/shards. A second run
     // into the same folder resumes from the shards' checkpoints.
     let dir = support::output_dir("shards")?;
@@ -39,12 +46,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => (0..4).map(|k| Shard::new(k, 4)).collect::<Result<_, _>>()?,
     };
     for shard in shards {
-        let part = Fact::runner(&llm)
+        let runner = Fact::runner(&llm)
             .seed(42) // the same in every shard: they sample one dataset
             .shard(shard)
-            .skip_failed()
-            .write_shard(&dir, "train", ROWS)
-            .await?;
+            .skip_failed();
+        let part = match &remote {
+            Some(remote) => runner.write_shard_remote(remote, "train", ROWS).await?,
+            None => runner.write_shard(&dir, "train", ROWS).await?,
+        };
         println!(
             "{}: {} rows in {} ({} failed)",
             part.shard,
@@ -53,7 +62,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             part.failed.len()
         );
     }
-    let check = verify_shards(&dir, "train")?;
+    let check: ShardCheck = match &remote {
+        Some(remote) => verify_shards_remote(remote, "train").await?,
+        None => verify_shards(&dir, "train")?,
+    };
     println!("{check}");
     if Shard::from_env()?.is_none() && !check.is_complete() {
         return Err(format!("the dataset is not complete: {check}").into());
