@@ -5,7 +5,7 @@
 //! attention, so a text's state does not depend on its batch-mates beyond rounding.
 
 use candle_core::quantized::QMatMul;
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+use candle_core::{DType, Result, Tensor};
 
 use super::{LayerNorm, Linear, Weights};
 
@@ -204,7 +204,7 @@ impl Bert {
                 .forward(&(x + layer.output.forward(&y, false)?)?)?;
             let h = layer.up.forward(&a, false)?;
             let h = match c.activation {
-                Activation::Gelu => h.apply_op1_no_bwd(&GeluErf)?,
+                Activation::Gelu => h.gelu_erf()?,
                 Activation::GeluTanh => h.gelu()?,
                 Activation::Relu => h.relu()?,
             };
@@ -212,39 +212,5 @@ impl Bert {
             x = layer.output_norm.forward(&(a + m)?)?;
         }
         x.reshape((texts, longest, c.hidden))?.to_dtype(DType::F32)
-    }
-}
-
-/// GELU with the exact error function, as candle's `gelu_erf` computes it, with the work
-/// split across the cores: candle's own runs on one thread (measured on
-/// all-MiniLM-L6-v2 with 2 cores: 11% of an embedding pass, the other core idle).
-struct GeluErf;
-
-impl CustomOp1 for GeluErf {
-    fn name(&self) -> &'static str {
-        "gelu-erf-parallel"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(data), Some((start, end))) = (storage, layout.contiguous_offsets())
-        else {
-            candle_core::bail!("gelu-erf-parallel takes a contiguous f32 tensor");
-        };
-        let input = &data[start..end];
-        let mut output = vec![0f32; input.len()];
-        let threads = candle_core::utils::get_num_threads().max(1);
-        let chunk = input.len().div_ceil(threads).max(1 << 14);
-        std::thread::scope(|scope| {
-            for (input, output) in input.chunks(chunk).zip(output.chunks_mut(chunk)) {
-                scope.spawn(move || {
-                    for (x, y) in input.iter().zip(output) {
-                        let erf =
-                            candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2);
-                        *y = (erf + 1.0) * 0.5 * x;
-                    }
-                });
-            }
-        });
-        Ok((CpuStorage::F32(output), layout.shape().clone()))
     }
 }
