@@ -109,23 +109,11 @@ impl Embedder {
     /// (`"sentence-transformers/all-MiniLM-L6-v2"`), fetched into the Hugging Face cache
     /// once. Blocks while it loads (and downloads).
     pub fn load(model: &str) -> Result<Self, Error> {
-        #[cfg(feature = "hub")]
-        {
-            let (mut embedder, from_hub) = super::hub::path_or_hub(model, |path| Self::open(path))?;
-            if from_hub {
-                embedder.name = model.into();
-            }
-            Ok(embedder)
+        let (mut embedder, from_hub) = super::open_model(model, |path| Self::open(path))?;
+        if from_hub {
+            embedder.name = model.into();
         }
-        #[cfg(not(feature = "hub"))]
-        if Path::new(model).exists() {
-            Self::open(model)
-        } else {
-            Err(load_error(
-                model,
-                "no such folder (hub ids need chatan's `hub` feature)",
-            ))
-        }
+        Ok(embedder)
     }
 
     /// A model from the Hugging Face hub by id (feature `hub`), fetched once into the

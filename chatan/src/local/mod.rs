@@ -91,6 +91,27 @@ const REPEAT_WINDOW: usize = 64;
 /// The most sequences in one forward pass, by default.
 const DEFAULT_MAX_BATCH: usize = 32;
 
+/// `model` opened by `open`: as a path if one exists, else (feature `hub`) as a hub id
+/// fetched into the cache; whether it came from the hub.
+pub(crate) fn open_model<T>(
+    model: &str,
+    open: impl FnOnce(&Path) -> Result<T, Error>,
+) -> Result<(T, bool), Error> {
+    #[cfg(feature = "hub")]
+    {
+        hub::path_or_hub(model, open)
+    }
+    #[cfg(not(feature = "hub"))]
+    if Path::new(model).exists() {
+        open(Path::new(model)).map(|t| (t, false))
+    } else {
+        Err(load_error(
+            model,
+            "no such file or folder (hub ids need chatan's `hub` feature)",
+        ))
+    }
+}
+
 pub(crate) fn load_error(what: &str, message: impl std::fmt::Display) -> Error {
     Error::Config(ConfigError::Local(format!("{what}: {message}")))
 }
@@ -118,23 +139,11 @@ impl Local {
     /// (`HF_HOME`, `HF_ENDPOINT`, `HF_TOKEN`; with `HF_HUB_OFFLINE=1` only the cache is
     /// read). Blocks while it loads (and downloads).
     pub fn load(model: &str) -> Result<Self, Error> {
-        #[cfg(feature = "hub")]
-        {
-            let (mut local, from_hub) = hub::path_or_hub(model, |path| Self::open(path))?;
-            if from_hub {
-                local.model = model.to_owned();
-            }
-            Ok(local)
+        let (mut local, from_hub) = open_model(model, |path| Self::open(path))?;
+        if from_hub {
+            local.model = model.to_owned();
         }
-        #[cfg(not(feature = "hub"))]
-        if Path::new(model).exists() {
-            Self::open(model)
-        } else {
-            Err(load_error(
-                model,
-                "no such file or folder (hub ids need chatan's `hub` feature)",
-            ))
-        }
+        Ok(local)
     }
 
     /// A model from the Hugging Face hub by id (feature `hub`): fetched once into the

@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::format::{Provider, WireFormat};
+use super::transport::Transport;
 use crate::error::GeneratorError;
 use crate::generator::{Generator, Reply, Request, Usage};
 
@@ -587,6 +588,28 @@ impl<F: BatchApi> Generator for Batch<F> {
     }
 }
 
+/// Posts the JSON `body` to `path` of the API and returns the `id` of what it made.
+async fn create(transport: &Transport, path: &str, body: &Value) -> Result<String, GeneratorError> {
+    let created: Value = transport
+        .call_json(
+            Method::POST,
+            &transport.url_of(path),
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+        .await?;
+    created["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| GeneratorError::Malformed(format!("what {path} made has no id")))
+}
+
+/// The JSON at `path` of the API.
+async fn fetch(transport: &Transport, path: &str) -> Result<Value, GeneratorError> {
+    transport
+        .call_json(Method::GET, &transport.url_of(path), None)
+        .await
+}
+
 /// One line of a jsonl text.
 fn jsonl(bytes: &[u8]) -> impl Iterator<Item = Value> + '_ {
     String::from_utf8_lossy(bytes)
@@ -638,28 +661,12 @@ impl BatchWire for super::openai::ChatCompletions {
             .ok_or_else(|| GeneratorError::Malformed("the file upload has no id".into()))?;
         let batch = json!({"input_file_id": file_id, "endpoint": "/v1/chat/completions",
                            "completion_window": "24h"});
-        let created: Value = transport
-            .call_json(
-                Method::POST,
-                &transport.url_of("/batches"),
-                Some(("application/json", batch.to_string().into_bytes())),
-            )
-            .await?;
-        created["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| GeneratorError::Malformed("the batch has no id".into()))
+        create(transport, "/batches", &batch).await
     }
 
     async fn poll(provider: &Provider<Self>, id: &str) -> Result<Poll, GeneratorError> {
         let transport = provider.transport();
-        let batch: Value = transport
-            .call_json(
-                Method::GET,
-                &transport.url_of(&format!("/batches/{id}")),
-                None,
-            )
-            .await?;
+        let batch = fetch(transport, &format!("/batches/{id}")).await?;
         match batch["status"].as_str() {
             Some("completed") => {}
             Some("failed" | "expired" | "cancelled") => {
@@ -719,29 +726,17 @@ impl BatchWire for super::anthropic::Messages {
             let params: Value = serde_json::from_slice(body).map_err(GeneratorError::other)?;
             requests.push(json!({"custom_id": custom_id, "params": params}));
         }
-        let body = json!({ "requests": requests });
-        let created: Value = transport
-            .call_json(
-                Method::POST,
-                &transport.url_of("/v1/messages/batches"),
-                Some(("application/json", body.to_string().into_bytes())),
-            )
-            .await?;
-        created["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| GeneratorError::Malformed("the batch has no id".into()))
+        create(
+            transport,
+            "/v1/messages/batches",
+            &json!({ "requests": requests }),
+        )
+        .await
     }
 
     async fn poll(provider: &Provider<Self>, id: &str) -> Result<Poll, GeneratorError> {
         let transport = provider.transport();
-        let batch: Value = transport
-            .call_json(
-                Method::GET,
-                &transport.url_of(&format!("/v1/messages/batches/{id}")),
-                None,
-            )
-            .await?;
+        let batch = fetch(transport, &format!("/v1/messages/batches/{id}")).await?;
         if batch["processing_status"] != "ended" {
             let counts = &batch["request_counts"];
             let count = |key: &str| counts[key].as_u64().unwrap_or(0) as usize;
