@@ -1,33 +1,33 @@
-//! Shards: one run cut into parts by row ranges, each made by its own process, on the
-//! batch schedulers people already run. Row `i`'s samples depend only on the seed and
-//! `i`, so the parts are independent and together are the run.
-//!
-//! Which part a process makes comes from [`Shard::new`], or from the scheduler's own
-//! environment ([`Shard::from_env`]):
-//!
-//! | scheduler | index | count |
-//! |---|---|---|
-//! | any (generic) | `CHATAN_SHARD_INDEX` | `CHATAN_SHARD_COUNT` |
-//! | Kubernetes Indexed Job | `JOB_COMPLETION_INDEX` | `CHATAN_SHARD_COUNT` (the job's `completions`; Kubernetes does not tell the pod) |
-//! | Slurm job array | `(SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP` | `SLURM_ARRAY_TASK_COUNT` |
-//!
-//! The generic pair serves anything else: Ray tasks, GitHub Actions matrices, GNU
-//! parallel (`CHATAN_SHARD_INDEX={%}`).
-//!
-//! ```
-//! use chatan::{RowSet, Shard};
-//!
-//! let shard = Shard::new(1, 4).unwrap();
-//! // Rows 0..10 in four parts: 0..2, 2..5, 5..7, 7..10.
-//! let part = shard.part_of(RowSet::first(10));
-//! assert_eq!(part.iter().collect::<Vec<_>>(), [2, 3, 4]);
-//! assert_eq!(shard.file_stem("train"), "train-00001-of-00004");
-//! ```
+//! Shards: one run cut into parts by row ranges (see [`Shard`]).
 
 use crate::error::Error;
 use crate::rowset::RowSet;
 
-/// Part `index` of `count` of a run (from 0).
+/// Shards: one run cut into parts by row ranges, each made by its own process, on the
+/// batch schedulers people already run. Row `i`'s samples depend only on the seed and
+/// `i`, so the parts are independent and together are the run.
+///
+/// Which part a process makes comes from [`Shard::new`], or from the scheduler's own
+/// environment ([`Shard::from_env`]):
+///
+/// | scheduler | index | count |
+/// |---|---|---|
+/// | any (generic) | `CHATAN_SHARD_INDEX` | `CHATAN_SHARD_COUNT` |
+/// | Kubernetes Indexed Job | `JOB_COMPLETION_INDEX` | `CHATAN_SHARD_COUNT` (the job's `completions`; Kubernetes does not tell the pod) |
+/// | Slurm job array | `(SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP` | `SLURM_ARRAY_TASK_COUNT` |
+///
+/// The generic pair serves anything else: Ray tasks, GitHub Actions matrices, GNU
+/// parallel (`CHATAN_SHARD_INDEX={%}`).
+///
+/// ```
+/// use chatan::{RowSet, Shard};
+///
+/// let shard = Shard::new(1, 4).unwrap();
+/// // Rows 0..10 in four parts: 0..2, 2..5, 5..7, 7..10.
+/// let part = shard.part_of(RowSet::first(10));
+/// assert_eq!(part.iter().collect::<Vec<_>>(), [2, 3, 4]);
+/// assert_eq!(shard.file_stem("train"), "train-00001-of-00004");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shard {
     index: usize,
@@ -48,8 +48,8 @@ impl Shard {
         Ok(Shard { index, count })
     }
 
-    /// This process's part, from the scheduler's environment (see the
-    /// [module docs](self)); `None` when no scheduler's variables are set. A variable
+    /// This process's part, from the scheduler's environment (see [`Shard`]); `None`
+    /// when no scheduler's variables are set. A variable
     /// that is set but not a number, or an index out of range, is an error naming it.
     pub fn from_env() -> Result<Option<Shard>, Error> {
         Self::from_vars(|name| std::env::var(name).ok())

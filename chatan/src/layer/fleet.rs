@@ -1,20 +1,4 @@
-//! A fleet: one generator over several endpoints (a fleet of vLLM or llama.cpp servers
-//! behind their OpenAI-compatible URLs, or several accounts of one provider).
-//!
-//! - Each request goes to the healthy endpoint with the fewest requests in flight (ties
-//!   to the one used least), so a slow or paused endpoint gets less.
-//! - Each endpoint has its own [`Governor`]: a 429 or rate-limit headers from one pause
-//!   that one, not the fleet.
-//! - A request that fails on one endpoint in a way another might not (a connection
-//!   refused or dropped, a timeout, a 5xx, a 429, a bad key or no quota on that account)
-//!   goes at once to the next endpoint it has not tried; only when every endpoint has
-//!   failed it does the error go up (to the [`Retry`](super::Retry) layer outside). A
-//!   request the provider rejects as such (a 400) is not sent elsewhere.
-//! - An endpoint that fails [`eject_after`](Fleet::eject_after) times in a row is taken
-//!   out for [`eject_for`](Fleet::eject_for) (doubling while it keeps failing, up to 16
-//!   times); then one request probes it, and a success brings it back. A bad key or no
-//!   quota takes an endpoint out at once. With every endpoint out, requests go to the
-//!   one that comes back soonest rather than nowhere.
+//! A fleet: one generator over several endpoints (see [`Fleet`]).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -31,7 +15,23 @@ const EJECT_FOR: Duration = Duration::from_secs(5);
 /// The longest an endpoint stays out: `eject_for` doubled this many times at most.
 const MAX_DOUBLINGS: u32 = 4;
 
-/// One generator over several endpoints; see the [module docs](self).
+/// One generator over several endpoints: a fleet of vLLM or llama.cpp servers behind
+/// their OpenAI-compatible URLs, or several accounts of one provider.
+///
+/// - Each request goes to the healthy endpoint with the fewest requests in flight (ties
+///   to the one used least), so a slow or paused endpoint gets less.
+/// - Each endpoint has its own [`Governor`]: a 429 or rate-limit headers from one pause
+///   that one, not the fleet.
+/// - A request that fails on one endpoint in a way another might not (a connection
+///   refused or dropped, a timeout, a 5xx, a 429, a bad key or no quota on that account)
+///   goes at once to the next endpoint it has not tried; only when every endpoint has
+///   failed it does the error go up (to the [`Retry`](super::Retry) layer outside). A
+///   request the provider rejects as such (a 400) is not sent elsewhere.
+/// - An endpoint that fails [`eject_after`](Fleet::eject_after) times in a row is taken
+///   out for [`eject_for`](Fleet::eject_for) (doubling while it keeps failing, up to 16
+///   times); then one request probes it, and a success brings it back. A bad key or no
+///   quota takes an endpoint out at once. With every endpoint out, requests go to the
+///   one that comes back soonest rather than nowhere.
 ///
 /// ```no_run
 /// use std::time::Duration;
