@@ -214,3 +214,32 @@ async fn a_pending_batch_is_picked_up_from_the_journal_by_the_next_run() {
     );
     let _ = std::fs::remove_file(&journal);
 }
+
+#[tokio::test]
+async fn a_batch_the_provider_refuses_fails_every_cell_with_its_cause() {
+    let server = MockServer::start(config().api_key("right")).await.unwrap();
+    let batch = OpenAi::new("wrong")
+        .unwrap()
+        .base_url(&server.openai_url())
+        .unwrap()
+        .batch()
+        .linger(Duration::from_millis(20))
+        .poll_every(Duration::from_millis(20));
+    let error = Qa::runner(&batch)
+        .concurrency(1_000)
+        .seed(4)
+        .generate(ROWS)
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("column `question`") && message.contains("401"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("wrong"),
+        "the key is not in the error: {message}"
+    );
+    assert!(server.batches().is_empty(), "nothing was submitted");
+    assert!(batch.waves().is_empty());
+}

@@ -281,3 +281,16 @@ impl<R: ToFrame> RemotePart<R> {
         Ok((self.rows, self.parts))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Remote;
+
+    #[test]
+    fn a_url_object_store_cannot_read_is_an_error_naming_it() {
+        for url in ["not a url", "ftp://bucket/prefix"] {
+            let error = Remote::from_url(url).unwrap_err().to_string();
+            assert!(error.starts_with(url), "{error}");
+        }
+    }
+}
