@@ -82,6 +82,26 @@ pub enum Event<'a> {
         /// Why the reply did not parse.
         error: &'a ReplyError,
     },
+    /// A provider batch (a `Batch` generator, from `OpenAi::batch` or `Anthropic::batch`)
+    /// was submitted, moved on, or ended. Reported by a request waiting for it, once per
+    /// change.
+    BatchProgress {
+        /// Which batch of the generator this is, from 1: a recipe with dependent columns
+        /// runs as successive waves.
+        wave: usize,
+        /// The provider's batch id.
+        batch: &'a str,
+        /// Requests in it.
+        requests: usize,
+        /// Requests answered so far.
+        done: usize,
+        /// Requests that failed so far.
+        failed: usize,
+        /// Whether it has ended (its results are going back to their cells).
+        ended: bool,
+        /// Whether an earlier run submitted it (found in the journal).
+        resumed: bool,
+    },
     /// A generated cell was filled.
     CellGenerated {
         /// The row.

@@ -171,6 +171,11 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// Whether [`report`](Request::report) goes anywhere.
+    pub(crate) fn is_observed(&self) -> bool {
+        self.observer.is_some()
+    }
+
     /// With a system prompt.
     pub fn system(mut self, system: &'a str) -> Self {
         self.system = Some(system);

@@ -1,9 +1,11 @@
-//! The progress bar: rows done, rows per second, requests in flight, retries, ETA. An
+//! The progress bar: rows done, rows per second, requests in flight, retries, ETA, and
+//! the state of a provider batch when a run goes through one. An
 //! [`Observer`] of the run's events, drawn on standard error when it is a terminal and
 //! never otherwise. It appears only once a run has gone on for a second, so short runs
 //! (and test suites run in a terminal) stay quiet.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -33,6 +35,8 @@ pub(crate) struct Progress {
     /// When the endpoint's last pause ends (ms since the bar started), and its limit.
     paused_until_ms: AtomicU64,
     throttle_limit: AtomicU64,
+    /// The latest provider batch's state, as the bar says it.
+    batch: Mutex<String>,
 }
 
 impl Progress {
@@ -61,11 +65,12 @@ impl Progress {
             shown: AtomicBool::new(false),
             paused_until_ms: AtomicU64::new(0),
             throttle_limit: AtomicU64::new(0),
+            batch: Mutex::new(String::new()),
         })
     }
 
-    fn row_finished(&self) {
-        self.bar.inc(1);
+    /// Redraws the message, and shows the bar once the run has gone on long enough.
+    fn refresh(&self) {
         let in_flight = match &self.limiter {
             Some(limiter) => format!("{} in flight, ", limiter.in_flight()),
             None => String::new(),
@@ -80,8 +85,9 @@ impl Progress {
             ),
             limit => format!(", rate limited: ≤{limit} at once"),
         };
+        let batch = self.batch.lock().unwrap_or_else(|e| e.into_inner()).clone();
         self.bar.set_message(format!(
-            "{in_flight}{} retries{throttle}",
+            "{in_flight}{} retries{throttle}{batch}",
             self.retries.load(Ordering::Relaxed)
         ));
         // The bar is made as the run starts, so its age is the run's.
@@ -100,7 +106,22 @@ impl Observer for Progress {
             Event::Retrying { .. } | Event::Reasking { .. } => {
                 self.retries.fetch_add(1, Ordering::Relaxed);
             }
-            Event::RowDone { .. } | Event::RowFailed { .. } => self.row_finished(),
+            Event::RowDone { .. } | Event::RowFailed { .. } => {
+                self.bar.inc(1);
+                self.refresh();
+            }
+            Event::BatchProgress {
+                wave,
+                requests,
+                done,
+                failed,
+                ended,
+                ..
+            } => {
+                *self.batch.lock().unwrap_or_else(|e| e.into_inner()) =
+                    batch_text(*wave, *requests, *done, *failed, *ended);
+                self.refresh();
+            }
             Event::Throttled { pause, limit } => {
                 let until = self.bar.elapsed() + *pause;
                 self.paused_until_ms
@@ -110,5 +131,32 @@ impl Observer for Progress {
             Event::RunFinished { .. } if self.shown.load(Ordering::Relaxed) => self.bar.finish(),
             _ => {}
         }
+    }
+}
+
+/// A provider batch's state in a few words: `, batch 2: 120/500 done, 3 failed`.
+fn batch_text(wave: usize, requests: usize, done: usize, failed: usize, ended: bool) -> String {
+    let failed = match failed {
+        0 => String::new(),
+        n => format!(", {n} failed"),
+    };
+    let state = if ended { "ended" } else { "in progress" };
+    format!(", batch {wave} {state}: {done}/{requests} done{failed}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_text;
+
+    #[test]
+    fn a_batch_reads_as_its_wave_and_counts() {
+        assert_eq!(
+            batch_text(2, 500, 120, 0, false),
+            ", batch 2 in progress: 120/500 done"
+        );
+        assert_eq!(
+            batch_text(1, 500, 497, 3, true),
+            ", batch 1 ended: 497/500 done, 3 failed"
+        );
     }
 }

@@ -4,9 +4,10 @@
 //! retried in a later wave and then follow the failure policy; and a process that exits
 //! while a batch is pending picks it up from the journal instead of paying again.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
-use chatan::{Anthropic, OpenAi};
+use chatan::{Anthropic, Event, OpenAi};
 use chatan_mock::{Api, Fault, MockConfig, MockServer};
 
 chatan::dataset! {
@@ -109,6 +110,96 @@ async fn anthropic_message_batches_make_the_same_rows() {
     assert_eq!(server.stats().requests, 0);
 }
 
+/// A batch's state as a `BatchProgress` event reports it.
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    wave: usize,
+    batch: String,
+    requests: usize,
+    done: usize,
+    failed: usize,
+    ended: bool,
+    resumed: bool,
+}
+
+fn seen(event: &Event<'_>) -> Option<Seen> {
+    match *event {
+        Event::BatchProgress {
+            wave,
+            batch,
+            requests,
+            done,
+            failed,
+            ended,
+            resumed,
+        } => Some(Seen {
+            wave,
+            batch: batch.to_owned(),
+            requests,
+            done,
+            failed,
+            ended,
+            resumed,
+        }),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_change_of_a_batch_reaches_the_runs_observers_once() {
+    let server = MockServer::start(MockConfig::new().batch_delay(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    let batch = OpenAi::compatible(&server.openai_url())
+        .unwrap()
+        .batch()
+        .linger(Duration::from_millis(30))
+        .poll_every(Duration::from_millis(20));
+    let events = Mutex::new(Vec::new());
+    let rows_done_at = Mutex::new(Vec::new());
+    Qa::runner(&batch)
+        .concurrency(1_000)
+        .seed(4)
+        .observe(|event: &Event<'_>| {
+            let mut events = events.lock().unwrap();
+            if let Some(seen) = seen(event) {
+                events.push(seen);
+            } else if matches!(event, Event::RowDone { .. }) {
+                rows_done_at.lock().unwrap().push(events.len());
+            }
+        })
+        .generate(ROWS)
+        .await
+        .unwrap();
+    let events = events.into_inner().unwrap();
+    let ids: Vec<String> = server.batches().iter().map(|b| b.id.clone()).collect();
+    assert_eq!(ids.len(), 2);
+    // Per wave: submitted (nothing answered; the mock counts nothing while it works, so
+    // the many polls in between change nothing and report nothing), then ended.
+    let expected: Vec<Seen> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(i, id)| {
+            let wave = |done, ended| Seen {
+                wave: i + 1,
+                batch: id.clone(),
+                requests: ROWS,
+                done,
+                failed: 0,
+                ended,
+                resumed: false,
+            };
+            [wave(0, false), wave(ROWS, true)]
+        })
+        .collect();
+    assert_eq!(events, expected);
+    // Both waves had ended (and were reported) before the first row was done.
+    assert!(
+        rows_done_at.into_inner().unwrap().iter().all(|&n| n == 4),
+        "rows are done only once the answers' batch has ended"
+    );
+}
+
 #[tokio::test]
 async fn failed_entries_are_retried_in_later_waves_then_reported() {
     let server = MockServer::start(config().fail_for("about moss", Fault::ServerError))
@@ -188,12 +279,29 @@ async fn a_pending_batch_is_picked_up_from_the_journal_by_the_next_run() {
 
     // The next run waits for that batch instead of submitting the questions again.
     let second = make(&url);
+    let events = Mutex::new(Vec::new());
     let rows = Qa::runner(&second)
         .concurrency(1_000)
         .seed(4)
+        .observe(|event: &Event<'_>| events.lock().unwrap().extend(seen(event)))
         .generate(ROWS)
         .await
         .unwrap();
+    let events = events.into_inner().unwrap();
+    let first_wave = &events[0];
+    assert_eq!(
+        (
+            first_wave.wave,
+            &first_wave.batch,
+            first_wave.requests,
+            first_wave.resumed
+        ),
+        (1, &server.batches()[0].id, ROWS, true),
+        "the first wave reported is the one from the journal: {events:?}"
+    );
+    assert!(events.iter().any(|e| e.wave == 2 && e.ended && !e.resumed));
+    let waves = second.waves();
+    assert!(waves[0].resumed && waves[0].ended && waves[0].requests == ROWS);
     assert_eq!(rows, plain_rows().await);
     let batches = server.batches();
     assert_eq!(

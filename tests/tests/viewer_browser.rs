@@ -3,7 +3,8 @@
 //! against the mock server with latency. The page shows rows appearing mid-run, the
 //! prompt behind a generated cell, hostile values as text (no script runs), retries and
 //! a failed row with its column, attempts and cause, and the final summary; screenshots and the DOM are written to
-//! `target/test-scratch/viewer-browser/`.
+//! `target/test-scratch/viewer-browser/`. A second run goes through the mock's batch API
+//! (`tests/browser/batches.mjs`): the page lists each wave as it is submitted and ends.
 //!
 //! Needs chromium (`CHATAN_CHROMIUM`, else /usr/bin/chromium), node, and
 //! `npm install` in `tests/browser`. Without them the test says so and passes, unless
@@ -28,6 +29,50 @@ chatan::dataset! {
     }
 }
 
+/// Chromium and the folder of the browser scripts, or `None` when the test should be
+/// skipped (it panics instead when `CHATAN_REQUIRE_BROWSER` is set).
+fn browser_or_skip() -> Option<(PathBuf, PathBuf)> {
+    match browser() {
+        Ok(found) => Some(found),
+        Err(missing) if std::env::var_os("CHATAN_REQUIRE_BROWSER").is_some() => {
+            panic!("the browser test cannot run: {missing}")
+        }
+        Err(missing) => {
+            eprintln!("skipped: {missing} (CHATAN_REQUIRE_BROWSER=1 makes this a failure)");
+            None
+        }
+    }
+}
+
+/// Runs `node script url out` and reads the one JSON object it prints.
+async fn report_of(browser: std::process::Child) -> Value {
+    let waiting = tokio::task::spawn_blocking(move || browser.wait_with_output());
+    let output = tokio::time::timeout(Duration::from_secs(90), waiting)
+        .await
+        .expect("the browser finishes")
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser script failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).expect("one JSON report")
+}
+
+fn start_browser(chromium: &Path, script: &Path, url: &str, out: &Path) -> std::process::Child {
+    std::process::Command::new("node")
+        .arg(script)
+        .arg(url)
+        .arg(out)
+        .env("CHATAN_CHROMIUM", chromium)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node starts")
+}
+
 /// What the browser test needs, or why it cannot run.
 fn browser() -> Result<(PathBuf, PathBuf), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
@@ -46,20 +91,13 @@ fn browser() -> Result<(PathBuf, PathBuf), String> {
     if !node.is_ok_and(|o| o.status.success()) {
         return Err("no node".into());
     }
-    Ok((chromium, root.join("viewer.mjs")))
+    Ok((chromium, root))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_shows_rows_appearing_prompts_and_the_final_summary() {
-    let (chromium, script) = match browser() {
-        Ok(found) => found,
-        Err(missing) if std::env::var_os("CHATAN_REQUIRE_BROWSER").is_some() => {
-            panic!("the browser test cannot run: {missing}")
-        }
-        Err(missing) => {
-            eprintln!("skipped: {missing} (CHATAN_REQUIRE_BROWSER=1 makes this a failure)");
-            return;
-        }
+    let Some((chromium, scripts)) = browser_or_skip() else {
+        return;
     };
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-scratch/viewer-browser");
     let _ = std::fs::remove_dir_all(&out);
@@ -73,15 +111,7 @@ async fn chromium_shows_rows_appearing_prompts_and_the_final_summary() {
     let viewer = Viewer::start().unwrap().quiet().prices(0.40, 1.60);
     let url = viewer.url();
 
-    let browser = std::process::Command::new("node")
-        .arg(&script)
-        .arg(&url)
-        .arg(&out)
-        .env("CHATAN_CHROMIUM", &chromium)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("node starts");
+    let browser = start_browser(&chromium, &scripts.join("viewer.mjs"), &url, &out);
     // 30 rows of two 250 ms requests, 3 at a time: about 5 s to watch.
     let generated = Watched::runner(&llm)
         .concurrency(3)
@@ -99,19 +129,7 @@ async fn chromium_shows_rows_appearing_prompts_and_the_final_summary() {
         "some doomed rows among 30: {failed}"
     );
     let done = 30 - failed;
-    let waiting = tokio::task::spawn_blocking(move || browser.wait_with_output());
-    let output = tokio::time::timeout(Duration::from_secs(90), waiting)
-        .await
-        .expect("the browser finishes")
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON report");
+    let report = report_of(browser).await;
 
     // Mid-run: rows on the page, some done, the run still going.
     let mid = &report["midRun"];
@@ -188,4 +206,69 @@ async fn chromium_shows_rows_appearing_prompts_and_the_final_summary() {
         dom.contains("&lt;script&gt;window.pwned = 1&lt;/script&gt;"),
         "escaped in the DOM"
     );
+}
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    struct Batched {
+        topic: String = sample::choice(["tides", "stars"]),
+        question: String = gen("a question about {topic}"),
+        answer: String = gen("answer: {question}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_shows_each_provider_batch_as_it_goes() {
+    let Some((chromium, scripts)) = browser_or_skip() else {
+        return;
+    };
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-scratch/viewer-batches");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let server =
+        chatan_mock::MockServer::start(MockConfig::new().batch_delay(Duration::from_millis(2500)))
+            .await
+            .unwrap();
+    let batch = chatan::OpenAi::compatible(&server.openai_url())
+        .unwrap()
+        .batch()
+        .linger(Duration::from_millis(100))
+        .poll_every(Duration::from_millis(50));
+    let viewer = Viewer::start().unwrap().quiet();
+    let url = viewer.url();
+    let browser = start_browser(&chromium, &scripts.join("batches.mjs"), &url, &out);
+    let rows = Batched::runner(&batch)
+        .concurrency(1_000)
+        .seed(2)
+        .viewer(viewer)
+        .generate(40)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 40);
+    let report = report_of(browser).await;
+    let ids: Vec<String> = server.batches().iter().map(|b| b.id.clone()).collect();
+    assert_eq!(ids.len(), 2);
+    // While the questions' batch ran: it, in progress, and no row done yet.
+    let first = &report["firstWave"];
+    assert_eq!(
+        first["lines"],
+        serde_json::json!(["batch 1: in progress, 0 / 40 done"]),
+        "{report}"
+    );
+    assert_eq!(first["titles"], serde_json::json!([ids[0]]));
+    assert_eq!(first["done"], 0, "{report}");
+    // At the end: both waves, ended.
+    let last = &report["final"];
+    assert_eq!(
+        last["lines"],
+        serde_json::json!([
+            "batch 1: ended, 40 / 40 done",
+            "batch 2: ended, 40 / 40 done"
+        ]),
+        "{report}"
+    );
+    assert_eq!(last["done"], 40);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{report}");
+    let shot = std::fs::read(out.join("batches.png")).unwrap();
+    assert!(shot.starts_with(b"\x89PNG"));
 }

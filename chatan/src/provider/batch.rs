@@ -27,11 +27,12 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::format::{Provider, WireFormat};
 use super::transport::Transport;
 use crate::error::GeneratorError;
+use crate::event::Event;
 use crate::generator::{Generator, Reply, Request, Usage};
 
 /// How long a wave waits for more requests after the last one, by default.
@@ -110,6 +111,10 @@ struct Inner<F: BatchApi> {
     progress: bool,
     started: Instant,
     state: Mutex<State>,
+    /// Bumped at every change of a wave, for the requests waiting to report it.
+    changes: watch::Sender<u64>,
+    /// The waves as last reported to the run's observers.
+    reported: Mutex<Vec<Wave>>,
 }
 
 #[derive(Default)]
@@ -134,7 +139,7 @@ struct State {
 pub struct Wave {
     /// The provider's batch id.
     pub id: String,
-    /// Requests in it (for a batch from the journal: those this run waited for).
+    /// Requests in it (for a batch from the journal: those the earlier run put in it).
     pub requests: usize,
     /// Requests answered so far (as the provider counts them while it runs).
     pub done: usize,
@@ -219,9 +224,11 @@ impl<F: BatchApi> Provider<F> {
                 poll_every: POLL_EVERY,
                 journal: None,
                 prices: None,
-                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                progress: false,
                 started: Instant::now(),
                 state: Mutex::new(State::default()),
+                changes: watch::Sender::new(0),
+                reported: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -240,6 +247,8 @@ impl<F: BatchApi> Batch<F> {
                 progress: shared.progress,
                 started: Instant::now(),
                 state: Mutex::new(State::default()),
+                changes: watch::Sender::new(0),
+                reported: Mutex::new(Vec::new()),
             }
         });
         change(&mut inner);
@@ -266,8 +275,10 @@ impl<F: BatchApi> Batch<F> {
         self.with(|inner| inner.prices = Some((input_per_million, output_per_million)))
     }
 
-    /// Prints a line on standard error as each batch is submitted, progresses and ends
-    /// (default: when standard error is a terminal).
+    /// Also prints a line on standard error as each batch is submitted, progresses and
+    /// ends, for logs (default: off). The runner's progress bar and the viewer show the
+    /// waves anyway, from the [`BatchProgress`](crate::Event::BatchProgress) events the
+    /// requests waiting for them report.
     pub fn progress(self, show: bool) -> Self {
         self.with(|inner| inner.progress = show)
     }
@@ -301,7 +312,7 @@ impl<F: BatchApi> Batch<F> {
     }
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -319,17 +330,21 @@ fn custom_id(request: &Request<'_>, body: &[u8]) -> String {
 }
 
 impl<F: BatchApi> Inner<F> {
-    /// Reads the journal once: the requests of batches submitted and not ended.
-    fn read_journal(&self, state: &mut State) {
+    /// Reads the journal once: the requests of batches submitted and not ended, each
+    /// batch a wave of this run (in the order they were submitted). Whether it found
+    /// any.
+    fn read_journal(&self, state: &mut State) -> bool {
         if state.journal_read {
-            return;
+            return false;
         }
         state.journal_read = true;
-        let Some(path) = &self.journal else { return };
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return;
+        let Some(path) = &self.journal else {
+            return false;
         };
-        let mut submitted: HashMap<String, Vec<String>> = HashMap::new();
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        let mut submitted: Vec<(String, Vec<String>)> = Vec::new();
         let mut ended = HashSet::new();
         for line in text.lines() {
             let Ok(entry) = serde_json::from_str::<Value>(line) else {
@@ -341,14 +356,15 @@ impl<F: BatchApi> Inner<F> {
             if entry["ended"] == true {
                 ended.insert(batch.to_owned());
             } else if let Some(ids) = entry["requests"].as_array() {
-                submitted.insert(
+                submitted.push((
                     batch.to_owned(),
                     ids.iter()
                         .filter_map(|i| i.as_str().map(str::to_owned))
                         .collect(),
-                );
+                ));
             }
         }
+        let mut found = false;
         for (batch, ids) in submitted {
             if ended.contains(&batch) {
                 continue;
@@ -358,11 +374,23 @@ impl<F: BatchApi> Inner<F> {
                 requests = ids.len(),
                 "a pending batch from the journal"
             );
+            found = true;
+            state.waves.push(Wave {
+                id: batch.clone(),
+                requests: ids.len(),
+                done: 0,
+                failed: 0,
+                ended: false,
+                resumed: true,
+                submitted: self.started.elapsed(),
+                ended_at: None,
+            });
             for id in ids {
                 state.journaled.insert(id, batch.clone());
             }
             state.batches.entry(batch).or_default();
         }
+        found
     }
 
     /// Notes a change of batch `id`'s wave (made if new), and says so when asked to.
@@ -388,9 +416,37 @@ impl<F: BatchApi> Inner<F> {
         let before = state.waves[index].clone();
         change(&mut state.waves[index]);
         let wave = &state.waves[index];
-        if self.progress && *wave != before {
+        if *wave == before {
+            return;
+        }
+        if self.progress {
             eprintln!("chatan: wave {} — {wave}", index + 1);
         }
+        drop(state);
+        self.changes.send_modify(|version| *version += 1);
+    }
+
+    /// Reports every wave that changed since the last report, through `request`'s
+    /// observers. Any waiting request may call it; each change is reported once.
+    fn report_waves(&self, request: &Request<'_>) {
+        // Compared and replaced under one lock, so a report is never older than one
+        // already made.
+        let mut reported = lock(&self.reported);
+        let waves = lock(&self.state).waves.clone();
+        for (index, wave) in waves.iter().enumerate() {
+            if reported.get(index) != Some(wave) {
+                request.report(&Event::BatchProgress {
+                    wave: index + 1,
+                    batch: &wave.id,
+                    requests: wave.requests,
+                    done: wave.done,
+                    failed: wave.failed,
+                    ended: wave.ended,
+                    resumed: wave.resumed,
+                });
+            }
+        }
+        *reported = waves;
     }
 
     fn write_journal(&self, entry: &Value) -> Result<(), GeneratorError> {
@@ -544,16 +600,23 @@ impl<F: BatchApi> Generator for Batch<F> {
         let inner = &self.inner;
         let body = inner.provider.request_body(request)?;
         let custom_id = custom_id(request, &body);
-        let (reply, answered) = oneshot::channel();
+        let (reply, mut answered) = oneshot::channel();
+        // Subscribed before the request joins a wave, so no change of it is missed.
+        let mut changes = request.is_observed().then(|| inner.changes.subscribe());
         {
             let mut state = lock(&inner.state);
-            inner.read_journal(&mut state);
+            if inner.read_journal(&mut state) {
+                inner.changes.send_modify(|version| *version += 1);
+            }
             if let Some(batch) = state.journaled.remove(&custom_id) {
                 // Submitted by an earlier run and not ended: wait for that batch.
                 let pending = state.batches.entry(batch.clone()).or_default();
                 if let Some(results) = &mut pending.results {
                     let result = results.remove(&custom_id);
                     drop(state);
+                    if changes.is_some() {
+                        inner.report_waves(request);
+                    }
                     return answer(inner, result, &custom_id);
                 }
                 pending.waiters.insert(custom_id, reply);
@@ -574,9 +637,22 @@ impl<F: BatchApi> Generator for Batch<F> {
                 }
             }
         }
-        answered
-            .await
-            .unwrap_or_else(|_| Err(GeneratorError::other("the batch was abandoned")))
+        let answer = match &mut changes {
+            None => answered.await,
+            Some(changes) => {
+                let answer = loop {
+                    tokio::select! {
+                        answer = &mut answered => break answer,
+                        // The sender lives as long as `inner`: this never fails.
+                        Ok(()) = changes.changed() => inner.report_waves(request),
+                    }
+                };
+                // The wave's end, if no one has reported it yet.
+                inner.report_waves(request);
+                answer
+            }
+        };
+        answer.unwrap_or_else(|_| Err(GeneratorError::other("the batch was abandoned")))
     }
 
     fn name(&self) -> &str {

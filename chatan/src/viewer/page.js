@@ -11,6 +11,7 @@ const run = {
   window: 200,
   rows: new Map(), // row index -> {tr, status, cells: [{state, value, prompt, attempt}]}
   finished: [],  // finished row indices, oldest first (the page keeps `window` of them)
+  batches: new Map(), // wave -> its line in the header, when the run goes through a provider batch
   ended: false,
 };
 
@@ -200,8 +201,28 @@ function stats(s) {
   }
 }
 
+// A provider batch (one wave of a batch run): submitted, in progress or ended.
+function batch(b) {
+  const box = $("batches");
+  let line = run.batches.get(b.wave);
+  if (!line) {
+    line = text("span");
+    line.dataset.wave = b.wave;
+    run.batches.set(b.wave, line);
+    box.append(line);
+  }
+  line.className = b.ended ? "ended" : "pending";
+  line.textContent = "batch " + b.wave + (b.resumed ? " (resumed)" : "") + ": " +
+    (b.ended ? "ended, " : "in progress, ") + b.done + " / " + b.requests + " done" +
+    (b.failed ? ", " + b.failed + " failed" : "");
+  line.title = b.id;
+  box.hidden = false;
+}
+
 function end(message) {
   run.ended = true;
+  // The bar shows the end at once, not part-way through its animation.
+  $("bar").firstElementChild.style.transition = "none";
   stats(message.stats);
   const failed = message.failed;
   setStatus(failed ? "failed" : "finished", "finished");
@@ -222,6 +243,9 @@ function snapshot(message) {
   run.rows.clear();
   run.finished = [];
   $("rows").replaceChildren();
+  run.batches.clear();
+  $("batches").replaceChildren();
+  for (const b of message.batches || []) batch(b);
   if (message.start) start(message.start);
   for (const view of message.rows) {
     view.cells.forEach((cell, c) => {
@@ -242,6 +266,7 @@ function handle(message) {
       setCell(message.row, message.column, message.state, message);
       break;
     case "retry": stats(message.stats); break;
+    case "batch": batch(message.batch); break;
     case "row":
       finishRow(message.row, message.status, message.failure);
       stats(message.stats);

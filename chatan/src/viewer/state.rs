@@ -23,6 +23,8 @@ const KEEP_FAILED: usize = 100;
 const MAX_VALUE: usize = 64 * 1024;
 /// Messages a slow page may fall behind by before it is sent a fresh snapshot instead.
 const BACKLOG: usize = 4096;
+/// Provider batches kept, at most: the latest ones.
+const KEEP_BATCHES: usize = 50;
 
 /// A message for the pages, with its place in the run's sequence.
 #[derive(Debug, Clone)]
@@ -56,6 +58,8 @@ struct Inner {
     failed_count: usize,
     retries: u64,
     usage: Usage,
+    /// The latest provider batches (wave number → state), when the run goes through one.
+    batches: BTreeMap<usize, Value>,
 }
 
 #[derive(Default)]
@@ -149,6 +153,7 @@ impl Hub {
             "start": inner.start,
             "rows": rows,
             "stats": self.stats(inner),
+            "batches": inner.batches.values().collect::<Vec<_>>(),
             "end": inner.end,
         });
         Message {
@@ -318,6 +323,23 @@ impl Observer for Hub {
                 attempts,
                 error,
             } => self.retried(inner, *row, column, *attempts, error),
+            Event::BatchProgress {
+                wave,
+                batch,
+                requests,
+                done,
+                failed,
+                ended,
+                resumed,
+            } => {
+                let batch = json!({"wave": wave, "id": batch, "requests": requests,
+                    "done": done, "failed": failed, "ended": ended, "resumed": resumed});
+                inner.batches.insert(*wave, batch.clone());
+                while inner.batches.len() > KEEP_BATCHES {
+                    inner.batches.pop_first();
+                }
+                Self::publish(inner, json!({"type": "batch", "batch": batch}));
+            }
             Event::RowDone { row, usage } => {
                 inner.done += 1;
                 inner.usage += *usage;
@@ -490,6 +512,51 @@ mod tests {
             drained += 1;
         }
         assert_eq!(drained, 4, "the second row's four messages");
+    }
+
+    #[test]
+    fn provider_batches_are_sent_and_kept_by_wave() {
+        let hub = Hub::new(10, None, None);
+        let (_, receiver) = hub.subscribe();
+        let mut receiver = receiver.unwrap();
+        let wave = |wave, done, ended| Event::BatchProgress {
+            wave,
+            batch: "batch_1",
+            requests: 8,
+            done,
+            failed: 1,
+            ended,
+            resumed: false,
+        };
+        hub.on_event(&wave(1, 0, false));
+        hub.on_event(&wave(1, 7, true));
+        hub.on_event(&wave(2, 3, false));
+        let sent: Value = serde_json::from_str(&receiver.try_recv().unwrap().json).unwrap();
+        assert_eq!(sent["type"], "batch");
+        assert_eq!(sent["batch"]["wave"], 1);
+        assert_eq!(sent["batch"]["ended"], false);
+        // A page that connects now sees the latest state of each wave, in order.
+        let batches = snapshot(&hub)["batches"].clone();
+        assert_eq!(batches.as_array().unwrap().len(), 2, "{batches}");
+        assert_eq!(
+            (
+                &batches[0]["done"],
+                &batches[0]["ended"],
+                &batches[0]["failed"]
+            ),
+            (&json!(7), &json!(true), &json!(1))
+        );
+        assert_eq!(
+            (&batches[1]["wave"], &batches[1]["done"]),
+            (&json!(2), &json!(3))
+        );
+        // Only the latest waves are kept.
+        for n in 3..=(KEEP_BATCHES + 10) {
+            hub.on_event(&wave(n, 0, false));
+        }
+        let batches = snapshot(&hub)["batches"].clone();
+        assert_eq!(batches.as_array().unwrap().len(), KEEP_BATCHES);
+        assert_eq!(batches[0]["wave"], 11);
     }
 
     #[test]
