@@ -52,6 +52,10 @@ pub struct Request<'a> {
     /// asked again after a reply that did not parse count up. A cache must not answer a
     /// request with `attempt > 1` from an earlier reply to the same prompt.
     pub attempt: u32,
+    /// The run's [checkpoint](crate::Runner::checkpoint) file, if it has one: a layer
+    /// that keeps state across runs of the same recipe keeps it beside this file (a
+    /// [`Batch`](crate::provider::Batch)'s journal of submitted batches does).
+    pub checkpoint: Option<&'a std::path::Path>,
     observer: Option<&'a dyn Observer>,
 }
 
@@ -140,6 +144,7 @@ impl<'a> Request<'a> {
             row: 0,
             column: "",
             attempt: 1,
+            checkpoint: None,
             observer: None,
         }
     }

@@ -382,6 +382,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             failure: self.failure,
             observers,
             stack,
+            checkpoint: self.checkpoint.as_ref().map(|(path, _)| path.clone()),
         };
         let run = Run::<R::__Recipe>::start(self.generators, self.samplers, setup)?;
         Ok(Rows::new(run, rows, ordered, extras))

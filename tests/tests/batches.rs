@@ -4,6 +4,7 @@
 //! retried in a later wave and then follow the failure policy; and a process that exits
 //! while a batch is pending picks it up from the journal instead of paying again.
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use chatan::{Anthropic, Event, OpenAi};
 use chatan_mock::{Api, Fault, MockConfig, MockServer};
 
 chatan::dataset! {
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Qa {
         topic: String = sample::choice(["tides", "stars", "moss", "owls"]),
         question: String = gen("a question about {topic}"),
@@ -241,29 +242,63 @@ async fn failed_entries_are_retried_in_later_waves_then_reported() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pending_batch_is_picked_up_from_the_journal_by_the_next_run() {
+/// Where a run keeps its batches' journal in [`resume_a_pending_batch`].
+#[derive(Clone, Copy)]
+enum JournalAt {
+    /// Set with `Batch::journal`.
+    Set,
+    /// Beside the runner's checkpoint, without being asked.
+    BesideTheCheckpoint,
+}
+
+/// A first process submits the questions' batch and exits before it ends; the next run
+/// waits for that batch instead of submitting the questions again.
+async fn resume_a_pending_batch(at: JournalAt) {
     let server = MockServer::start(MockConfig::new().batch_delay(Duration::from_millis(600)))
         .await
         .unwrap();
     let url = server.openai_url();
-    let journal = std::env::temp_dir().join(format!("chatan-batches-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&journal);
-    let make = |url: &str| {
-        OpenAi::compatible(url)
+    let dir = std::env::temp_dir().join(format!(
+        "chatan-batches-{}-{}",
+        std::process::id(),
+        at as u8
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let checkpoint = dir.join("qa.checkpoint.jsonl");
+    let journal = match at {
+        JournalAt::Set => dir.join("my-batches.jsonl"),
+        JournalAt::BesideTheCheckpoint => dir.join("qa.checkpoint.batches.jsonl"),
+    };
+    let make = || {
+        let batch = OpenAi::compatible(&url)
             .unwrap()
             .batch()
             .linger(Duration::from_millis(30))
-            .poll_every(Duration::from_millis(25))
-            .journal(&journal)
+            .poll_every(Duration::from_millis(25));
+        match at {
+            JournalAt::Set => batch.journal(&journal),
+            JournalAt::BesideTheCheckpoint => batch,
+        }
     };
+    fn runner<'g, G: chatan::Generator>(
+        at: JournalAt,
+        checkpoint: &Path,
+        batch: &'g G,
+    ) -> chatan::Runner<'g, Qa, G> {
+        let runner = Qa::runner(batch).concurrency(1_000).seed(4);
+        match at {
+            JournalAt::Set => runner,
+            JournalAt::BesideTheCheckpoint => runner.checkpoint(checkpoint),
+        }
+    }
 
-    // A first process submits the questions' batch and exits before it ends.
-    let first = make(&url);
+    let first = make();
+    let first_checkpoint = checkpoint.clone();
     tokio::task::spawn_blocking(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
-            let run = Qa::runner(&first).concurrency(1_000).seed(4).generate(ROWS);
+            let run = runner(at, &first_checkpoint, &first).generate(ROWS);
             let _ = tokio::time::timeout(Duration::from_millis(250), run).await;
         });
         // Dropping the runtime stops its tasks, as the process's end would.
@@ -276,32 +311,15 @@ async fn a_pending_batch_is_picked_up_from_the_journal_by_the_next_run() {
         "the questions' batch was submitted"
     );
     assert!(!server.batches()[0].ended);
+    assert!(journal.exists(), "the journal is at {}", journal.display());
 
-    // The next run waits for that batch instead of submitting the questions again.
-    let second = make(&url);
+    let second = make();
     let events = Mutex::new(Vec::new());
-    let rows = Qa::runner(&second)
-        .concurrency(1_000)
-        .seed(4)
+    let rows = runner(at, &checkpoint, &second)
         .observe(|event: &Event<'_>| events.lock().unwrap().extend(seen(event)))
         .generate(ROWS)
         .await
         .unwrap();
-    let events = events.into_inner().unwrap();
-    let first_wave = &events[0];
-    assert_eq!(
-        (
-            first_wave.wave,
-            &first_wave.batch,
-            first_wave.requests,
-            first_wave.resumed
-        ),
-        (1, &server.batches()[0].id, ROWS, true),
-        "the first wave reported is the one from the journal: {events:?}"
-    );
-    assert!(events.iter().any(|e| e.wave == 2 && e.ended && !e.resumed));
-    let waves = second.waves();
-    assert!(waves[0].resumed && waves[0].ended && waves[0].requests == ROWS);
     assert_eq!(rows, plain_rows().await);
     let batches = server.batches();
     assert_eq!(
@@ -314,13 +332,38 @@ async fn a_pending_batch_is_picked_up_from_the_journal_by_the_next_run() {
         2 * ROWS as u64,
         "nothing paid twice"
     );
+    let events = events.into_inner().unwrap();
+    let first_wave = &events[0];
+    assert_eq!(
+        (
+            first_wave.wave,
+            &first_wave.batch,
+            first_wave.requests,
+            first_wave.resumed
+        ),
+        (1, &batches[0].id, ROWS, true),
+        "the first wave reported is the one from the journal: {events:?}"
+    );
+    assert!(events.iter().any(|e| e.wave == 2 && e.ended && !e.resumed));
+    let waves = second.waves();
+    assert!(waves[0].resumed && waves[0].ended && waves[0].requests == ROWS);
     let journal_text = std::fs::read_to_string(&journal).unwrap();
     assert_eq!(
         journal_text.matches("\"ended\":true").count(),
         2,
         "{journal_text}"
     );
-    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_batch_is_picked_up_from_the_journal_by_the_next_run() {
+    resume_a_pending_batch(JournalAt::Set).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_a_checkpoint_keeps_its_batches_journal_beside_it() {
+    resume_a_pending_batch(JournalAt::BesideTheCheckpoint).await;
 }
 
 #[tokio::test]

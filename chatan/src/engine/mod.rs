@@ -51,6 +51,8 @@ pub(crate) struct Run<'g, R: Recipe> {
     window: usize,
     failure: FailurePolicy,
     halt: crate::layer::Halt,
+    /// The run's checkpoint file, told to every request.
+    checkpoint: Option<std::path::PathBuf>,
 }
 
 /// What a run starts from (collected by the `Runner`).
@@ -65,6 +67,8 @@ pub(crate) struct Setup<'g> {
     pub observers: Observers<'g>,
     /// Wraps each generator the recipe uses in the runner's layers.
     pub stack: Box<dyn Fn(&'g dyn DynGenerator) -> Box<dyn DynGenerator + 'g> + 'g>,
+    /// The run's checkpoint file, if it has one.
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 /// Row `row` with every cell filled that needs no generator (sampled, static, and
@@ -159,6 +163,7 @@ impl<'g, R: Recipe> Run<'g, R> {
             window: (setup.concurrency.max(1) * 2).max(16),
             failure: setup.failure,
             halt: setup.halt,
+            checkpoint: setup.checkpoint,
         })
     }
 
@@ -274,6 +279,7 @@ impl<'g, R: Recipe> Run<'g, R> {
             .cell(row, column.name)
             .attempt(ask.attempt)
             .observed_by(&self.observers);
+        request.checkpoint = self.checkpoint.as_deref();
         request.system = spec.system;
         request.temperature = spec.temperature;
         request.max_tokens = spec.max_tokens;

@@ -10,7 +10,9 @@
 //! runner's retry and failure policy take it from there: a retried entry goes into the
 //! next wave).
 //!
-//! With a [`journal`](Batch::journal), every batch submitted is written down with the
+//! With a journal — beside the run's [checkpoint](crate::Runner::checkpoint) when it has
+//! one (`qa.checkpoint.batches.jsonl` for `qa.checkpoint.jsonl`), or at
+//! [`journal`](Batch::journal)'s path — every batch submitted is written down with the
 //! requests in it before the run waits on it: a process that exits while a batch is
 //! pending finds it there on its next run (same recipe and seed, so the same requests)
 //! and waits for that batch instead of paying for a new one.
@@ -21,7 +23,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -129,6 +131,9 @@ struct State {
     /// Requests of batches from the journal, not yet ended: custom id → batch id.
     journaled: HashMap<String, String>,
     journal_read: bool,
+    /// The journal's path: the one set, else beside the run's checkpoint (known at the
+    /// first request).
+    journal: Option<PathBuf>,
     waves: Vec<Wave>,
     usage: Usage,
 }
@@ -305,7 +310,10 @@ impl<F: BatchApi> Batch<F> {
 
     /// Writes every batch submitted, with its requests, to the jsonl file `path`, and
     /// reads it at the first request: requests of a batch still pending are answered
-    /// from it instead of being submitted again.
+    /// from it instead of being submitted again. A run with a
+    /// [checkpoint](crate::Runner::checkpoint) keeps this journal beside it without
+    /// being asked (`qa.checkpoint.batches.jsonl` for `qa.checkpoint.jsonl`); a path set
+    /// here wins.
     pub fn journal(self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         self.with(|inner| inner.journal = Some(path))
@@ -333,12 +341,17 @@ impl<F: BatchApi> Inner<F> {
     /// Reads the journal once: the requests of batches submitted and not ended, each
     /// batch a wave of this run (in the order they were submitted). Whether it found
     /// any.
-    fn read_journal(&self, state: &mut State) -> bool {
+    fn read_journal(&self, state: &mut State, checkpoint: Option<&Path>) -> bool {
         if state.journal_read {
             return false;
         }
         state.journal_read = true;
-        let Some(path) = &self.journal else {
+        state.journal = self.journal.clone().or_else(|| {
+            let checkpoint = checkpoint?;
+            let stem = checkpoint.file_stem()?.to_string_lossy().into_owned();
+            Some(checkpoint.with_file_name(format!("{stem}.batches.jsonl")))
+        });
+        let Some(path) = &state.journal else {
             return false;
         };
         let Ok(text) = std::fs::read_to_string(path) else {
@@ -450,13 +463,13 @@ impl<F: BatchApi> Inner<F> {
     }
 
     fn write_journal(&self, entry: &Value) -> Result<(), GeneratorError> {
-        let Some(path) = &self.journal else {
+        let Some(path) = lock(&self.state).journal.clone() else {
             return Ok(());
         };
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)
+            .open(&path)
             .map_err(|e| GeneratorError::other(format!("batch journal {}: {e}", path.display())))?;
         writeln!(file, "{entry}")
             .and_then(|()| file.sync_data())
@@ -605,7 +618,7 @@ impl<F: BatchApi> Generator for Batch<F> {
         let mut changes = request.is_observed().then(|| inner.changes.subscribe());
         {
             let mut state = lock(&inner.state);
-            if inner.read_journal(&mut state) {
+            if inner.read_journal(&mut state, request.checkpoint) {
                 inner.changes.send_modify(|version| *version += 1);
             }
             if let Some(batch) = state.journaled.remove(&custom_id) {
