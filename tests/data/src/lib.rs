@@ -1,4 +1,7 @@
-//! Helpers for the data tests: a scratch folder per test.
+//! Helpers for the data tests: a scratch folder per test, the sharded recipe, and the
+//! object stores the remote tests write to.
+
+pub mod remote;
 
 use std::path::PathBuf;
 
