@@ -677,8 +677,11 @@ where
     /// [`write_shard`](Runner::write_shard) into a dataset folder in object storage
     /// (feature `object-store`; see [`Remote`](crate::data::Remote)): the part goes up
     /// as a multipart upload while it is written and appears whole when complete; its
-    /// manifest and the card go beside it; its checkpoint stays on local disk, under
-    /// the remote's [`state_dir`](crate::data::Remote::state_dir).
+    /// manifest and the card go beside it. Its checkpoint is written on local disk,
+    /// under the remote's [`state_dir`](crate::data::Remote::state_dir), and goes up to
+    /// the store too, a segment per row group (`.chatan/{split}-{k}-of-{n}.checkpoint/`):
+    /// the shard run again on another machine (a rescheduled pod) fetches it and makes
+    /// only the rows the store does not have.
     #[cfg(feature = "object-store")]
     pub async fn write_shard_remote(
         self,
@@ -690,17 +693,30 @@ where
         let stem = shard.file_stem(split);
         let paths = crate::data::PartPaths::new(remote.state(), &stem)?;
         let relative = format!("data/{stem}.parquet");
-        let part =
-            tokio::sync::Mutex::new(crate::data::RemotePart::<R>::create(remote, &relative).await?);
+        let checkpoint =
+            crate::data::RemoteCheckpoint::restore(remote, &stem, &paths.checkpoint).await?;
+        let part = crate::data::RemotePart::<R>::create(remote, &relative).await?;
+        let writing = tokio::sync::Mutex::new((part, checkpoint, 0usize));
         let (outcome, manifest) = {
-            let part = &part;
+            let writing = &writing;
             self.shard_run(&paths, split, rows, move |row| async move {
                 // One row at a time: the run's loop awaits each push.
-                part.lock().await.push(row).await
+                let (part, checkpoint, since) = &mut *writing.lock().await;
+                part.push(row).await?;
+                *since += 1;
+                if *since >= checkpoint.every() {
+                    *since = 0;
+                    checkpoint.upload().await?;
+                }
+                Ok(())
             })
             .await?
         };
-        let (count, uploads) = part.into_inner().finish().await?;
+        let (part, mut checkpoint, _) = writing.into_inner();
+        // The rows the run ended with (and the failed ones' absence) reach the store
+        // before the part is complete.
+        checkpoint.upload().await?;
+        let (count, uploads) = part.finish().await?;
         let text =
             serde_json::to_vec_pretty(&manifest).map_err(|e| crate::data::DataError::Remote {
                 url: remote.url().to_owned(),

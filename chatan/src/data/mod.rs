@@ -51,7 +51,7 @@ pub use self::push::Pushed;
 #[cfg(feature = "object-store")]
 pub use self::remote::Remote;
 #[cfg(feature = "object-store")]
-pub(crate) use self::remote::RemotePart;
+pub(crate) use self::remote::{RemoteCheckpoint, RemotePart};
 pub use self::save::{DataError, Format, save, save_as, write_frame};
 pub use self::sink::{DEFAULT_BATCH, Sink, StreamError, write_stream};
 pub use self::table::{Record, Records, Table};

@@ -3,11 +3,13 @@
 //! `.chatan/{split}-{k}-of-{n}.json` manifests, `README.md` — under a prefix of an S3,
 //! GCS or Azure bucket, through the `object_store` crate. Each part is uploaded as a
 //! multipart upload while it is written (a part per 8 MiB of row groups), completed
-//! only when the part is whole, so a reader never sees half a part. Checkpoints stay on
-//! local disk (they are appended to row by row), under [`Remote::state_dir`].
+//! only when the part is whole, so a reader never sees half a part. A shard's checkpoint
+//! is appended to row by row on local disk, under [`Remote::state_dir`], and goes up to
+//! the store in segments as the shard runs (`.chatan/{split}-{k}-of-{n}.checkpoint/`), so
+//! a shard that runs again on another machine resumes from what reached the store.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -282,9 +284,172 @@ impl<R: ToFrame> RemotePart<R> {
     }
 }
 
+/// A shard's checkpoint kept in the store as well as on local disk: the local journal's
+/// new complete lines go up as numbered segments (`{folder}/00000000.jsonl`, ...), and a
+/// machine whose journal holds less than the store rebuilds it from the segments before
+/// the run. Segments hold whole lines only, so their concatenation is always a journal.
+pub(crate) struct RemoteCheckpoint {
+    remote: Remote,
+    folder: String,
+    local: PathBuf,
+    /// Bytes of the local journal the store has.
+    stored: u64,
+    /// The next segment's number.
+    next: usize,
+}
+
+impl RemoteCheckpoint {
+    /// The checkpoint `local` of shard `stem`, rebuilt from the store's segments when it
+    /// holds less than they do (a new machine has none).
+    pub(crate) async fn restore(
+        remote: &Remote,
+        stem: &str,
+        local: &Path,
+    ) -> Result<Self, DataError> {
+        let folder = format!(".chatan/{stem}.checkpoint");
+        let mut segments: Vec<(usize, String, u64)> = remote
+            .list(&folder)
+            .await?
+            .into_iter()
+            .filter_map(|(name, size)| {
+                let number = name.strip_suffix(".jsonl")?.parse().ok()?;
+                Some((number, name, size))
+            })
+            .collect();
+        segments.sort();
+        if let Some(gap) = segments.iter().enumerate().find(|(i, s)| s.0 != *i) {
+            return Err(remote_error(
+                &remote.url,
+                format!("{folder}: checkpoint segment {} is missing", gap.0),
+            ));
+        }
+        let stored: u64 = segments.iter().map(|s| s.2).sum();
+        let io = |source| DataError::Io {
+            path: local.to_owned(),
+            source,
+        };
+        let here = std::fs::metadata(local).map_or(0, |m| m.len());
+        if here < stored {
+            let mut journal = Vec::with_capacity(stored as usize);
+            for (_, name, _) in &segments {
+                let segment = remote
+                    .get(&format!("{folder}/{name}"))
+                    .await?
+                    .ok_or_else(|| remote_error(&remote.url, format!("{folder}/{name} went")))?;
+                journal.extend_from_slice(&segment);
+            }
+            let part = local.with_extension("jsonl.part");
+            std::fs::write(&part, &journal).map_err(io)?;
+            std::fs::rename(&part, local).map_err(io)?;
+            tracing::info!(
+                checkpoint = %local.display(),
+                segments = segments.len(),
+                "the shard's checkpoint came from the store"
+            );
+        }
+        Ok(RemoteCheckpoint {
+            remote: remote.clone(),
+            folder,
+            local: local.to_owned(),
+            stored,
+            next: segments.len(),
+        })
+    }
+
+    /// Sends what the local journal has gained, up to its last complete line, as the
+    /// next segment.
+    pub(crate) async fn upload(&mut self) -> Result<(), DataError> {
+        let io = |source| DataError::Io {
+            path: self.local.clone(),
+            source,
+        };
+        let mut file = std::fs::File::open(&self.local).map_err(io)?;
+        file.seek(std::io::SeekFrom::Start(self.stored))
+            .map_err(io)?;
+        let mut new = Vec::new();
+        file.read_to_end(&mut new).map_err(io)?;
+        let Some(end) = new.iter().rposition(|&b| b == b'\n') else {
+            return Ok(());
+        };
+        new.truncate(end + 1);
+        let len = new.len() as u64;
+        self.remote
+            .put(&format!("{}/{:08}.jsonl", self.folder, self.next), new)
+            .await?;
+        self.stored += len;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Rows per segment: one per row group.
+    pub(crate) fn every(&self) -> usize {
+        self.remote.row_group
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Remote;
+    use super::{Remote, RemoteCheckpoint};
+    use object_store::memory::InMemory;
+    use std::sync::Arc;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "chatan-remote-checkpoint-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_goes_up_in_whole_lines_and_comes_back_on_a_new_machine() {
+        let remote = Remote::new(Arc::new(InMemory::new()), "ds").row_group(2);
+        let here = scratch("first").join("train.checkpoint.jsonl");
+        let mut checkpoint = RemoteCheckpoint::restore(&remote, "train", &here)
+            .await
+            .unwrap();
+        // A torn last line (a row being written) stays behind until it is whole.
+        std::fs::write(&here, "{\"h\":1}\n{\"row\":0}\n{\"ro").unwrap();
+        checkpoint.upload().await.unwrap();
+        let first = remote.get(".chatan/train.checkpoint/00000000.jsonl").await;
+        assert_eq!(&first.unwrap().unwrap()[..], b"{\"h\":1}\n{\"row\":0}\n");
+        std::fs::write(&here, "{\"h\":1}\n{\"row\":0}\n{\"row\":1}\n").unwrap();
+        checkpoint.upload().await.unwrap();
+        // Nothing new: no segment.
+        checkpoint.upload().await.unwrap();
+        assert_eq!(
+            remote.list(".chatan/train.checkpoint").await.unwrap().len(),
+            2
+        );
+
+        let there = scratch("second").join("train.checkpoint.jsonl");
+        RemoteCheckpoint::restore(&remote, "train", &there)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&there).unwrap(),
+            "{\"h\":1}\n{\"row\":0}\n{\"row\":1}\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_checkpoint_segment_is_an_error_naming_it() {
+        let remote = Remote::new(Arc::new(InMemory::new()), "ds");
+        for n in [0, 2] {
+            let name = format!(".chatan/train.checkpoint/{n:08}.jsonl");
+            remote.put(&name, b"{}\n".to_vec()).await.unwrap();
+        }
+        let here = scratch("gap").join("train.checkpoint.jsonl");
+        let error = RemoteCheckpoint::restore(&remote, "train", &here)
+            .await
+            .err()
+            .expect("a gap is refused")
+            .to_string();
+        assert!(error.contains("checkpoint segment 1 is missing"), "{error}");
+        assert!(!here.exists(), "nothing half-made on disk");
+    }
 
     #[test]
     fn a_url_object_store_cannot_read_is_an_error_naming_it() {

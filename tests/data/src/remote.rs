@@ -195,3 +195,75 @@ pub async fn create_azure_container(url: &str, name: &str) {
         response.text().await.unwrap_or_default()
     );
 }
+
+/// A shard loses some rows to a provider outage; run again on "another machine" (a
+/// fresh state folder: no local checkpoint), it fetches its checkpoint from the store
+/// and asks only for the rows it lacks; the dataset is then complete and equal to the
+/// unsharded run.
+pub async fn a_shard_resumes_on_another_machine(url: &str, scratch: &Path) {
+    use chatan_mock::Fault;
+    let shard = Shard::new(1, 3).unwrap();
+    let retry = chatan::RetryPolicy::new()
+        .max_attempts(2)
+        .base_delay(Duration::from_millis(1));
+    // Moss rows fail (an outage for them) on the first machine.
+    let failing = MockServer::start(MockConfig::new().fail_for("moss", Fault::ServerError))
+        .await
+        .unwrap();
+    let llm = chatan::OpenAi::compatible(&failing.openai_url()).unwrap();
+    let first_machine = Remote::from_url(url)
+        .unwrap()
+        .state_dir(scratch.join("first-machine"))
+        .row_group(4);
+    let first = Fact::runner(&llm)
+        .seed(SEED)
+        .shard(shard)
+        .retry(retry)
+        .skip_failed()
+        .write_shard_remote(&first_machine, "train", ROWS)
+        .await
+        .unwrap();
+    assert!(!first.failed.is_empty(), "some moss rows in shard 1");
+    let check = verify_shards_remote(&first_machine, "train").await.unwrap();
+    assert_eq!(check.missing_rows, first.failed, "{check}");
+
+    // Another machine, the outage over: only the failed rows are asked for.
+    let healthy = MockServer::start(MockConfig::new()).await.unwrap();
+    let llm = chatan::OpenAi::compatible(&healthy.openai_url()).unwrap();
+    let second_machine = Remote::from_url(url)
+        .unwrap()
+        .state_dir(scratch.join("second-machine"))
+        .row_group(4);
+    let again = Fact::runner(&llm)
+        .seed(SEED)
+        .shard(shard)
+        .write_shard_remote(&second_machine, "train", ROWS)
+        .await
+        .unwrap();
+    assert!(again.failed.is_empty());
+    assert_eq!(again.rows, ROWS / 3);
+    assert_eq!(
+        healthy.stats().requests,
+        2 * first.failed.len() as u64,
+        "two generated cells per failed row, nothing else"
+    );
+    let check = verify_shards_remote(&second_machine, "train")
+        .await
+        .unwrap();
+    assert!(check.missing_rows.is_empty(), "{check}");
+    let whole = Fact::runner(&llm).seed(SEED).generate(ROWS).await.unwrap();
+    let bytes = second_machine
+        .read("data/train-00001-of-00003.parquet")
+        .await
+        .unwrap()
+        .expect("the part is there");
+    let file = scratch.join("part-1.parquet");
+    std::fs::write(&file, &bytes).unwrap();
+    let read = Table::read(&file).unwrap().rows::<Fact>().unwrap();
+    let expected: Vec<Fact> = shard
+        .part_of(chatan::RowSet::first(ROWS))
+        .iter()
+        .map(|i| whole[i].clone())
+        .collect();
+    assert_eq!(read, expected, "the part is the run's rows 30..60");
+}

@@ -1,16 +1,18 @@
 //! Shards written to object storage: an S3-compatible server (moto, from PyPI, started
 //! by the test) receives three shards' parts as multipart uploads of their row groups,
 //! their manifests and the card; `verify_shards_remote` finds the dataset complete and
-//! the parts, read back from the bucket, are the unsharded run row for row.
+//! the parts, read back from the bucket, are the unsharded run row for row. Then a
+//! shard that lost rows runs again on "another machine" (no local state) and resumes
+//! from the checkpoint segments in the bucket.
 //!
 //! Needs moto's server: `CHATAN_MOTO_SERVER` names its `moto_server` (`.ci/run`
 //! installs it), else `moto_server` on the PATH. Without it the test says so and
 //! passes, unless `CHATAN_REQUIRE_S3=1` (set by `.ci/run`), where it fails.
 
-use tests_data::remote::{Server, or_skip, shards_round_trip};
+use tests_data::remote::{Server, a_shard_resumes_on_another_machine, or_skip, shards_round_trip};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shards_go_to_an_s3_bucket_as_multipart_uploads_and_verify() {
+async fn shards_go_to_an_s3_bucket_verify_and_resume_elsewhere() {
     let program = std::env::var("CHATAN_MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
     let moto = Server::start(&program, |port| {
         vec![
@@ -40,4 +42,7 @@ async fn shards_go_to_an_s3_bucket_as_multipart_uploads_and_verify() {
     }
     let state = tests_data::scratch("object-store-s3");
     shards_round_trip("s3://chatan-data/datasets/facts", &state).await;
+    // The same store: a shard run again elsewhere resumes from the checkpoint in it.
+    let scratch = tests_data::scratch("object-store-s3-resume");
+    a_shard_resumes_on_another_machine("s3://chatan-data/datasets/resumed", &scratch).await;
 }

@@ -1,18 +1,22 @@
 //! Shards written to Azure Blob Storage: Azurite (Microsoft's emulator, from npm, started
 //! by the test) receives three shards' parts as block-blob uploads of their row groups,
 //! their manifests and the card; `verify_shards_remote` finds the dataset complete and
-//! the parts, read back from the container, are the unsharded run row for row. The
-//! store is configured as users configure it: `az://` and `AZURE_*` variables.
+//! the parts, read back from the container, are the unsharded run row for row. Then a
+//! shard that lost rows runs again on "another machine" (no local state) and resumes
+//! from the checkpoint segments in the container. The store is configured as users
+//! configure it: `az://` and `AZURE_*` variables.
 //!
 //! Needs Azurite: `CHATAN_AZURITE` names its `azurite-blob` (`.ci/run` installs it with
 //! `npm ci` in `tests/data/azurite`), else `azurite-blob` on the PATH. Without it the
 //! test says so and passes, unless `CHATAN_REQUIRE_AZURE=1` (set by `.ci/run`), where
 //! it fails.
 
-use tests_data::remote::{Server, create_azure_container, or_skip, shards_round_trip};
+use tests_data::remote::{
+    Server, a_shard_resumes_on_another_machine, create_azure_container, or_skip, shards_round_trip,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shards_go_to_an_azure_container_as_block_uploads_and_verify() {
+async fn shards_go_to_an_azure_container_verify_and_resume_elsewhere() {
     let program = std::env::var("CHATAN_AZURITE").unwrap_or_else(|_| "azurite-blob".to_owned());
     let azurite = Server::start(&program, |port| {
         [
@@ -39,4 +43,7 @@ async fn shards_go_to_an_azure_container_as_block_uploads_and_verify() {
     }
     let state = tests_data::scratch("object-store-azure");
     shards_round_trip("az://chatan-data/datasets/facts", &state).await;
+    // The same store: a shard run again elsewhere resumes from the checkpoint in it.
+    let scratch = tests_data::scratch("object-store-azure-resume");
+    a_shard_resumes_on_another_machine("az://chatan-data/datasets/resumed", &scratch).await;
 }
