@@ -5,36 +5,16 @@
 //   node tests/browser/viewer.mjs URL OUT_DIR
 //
 // Prints one JSON object on stdout; exits non-zero on any failure.
-import { chromium } from "playwright-core";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { launch, open } from "./open.mjs";
 
 const [url, out] = process.argv.slice(2);
-const executablePath = process.env.CHATAN_CHROMIUM || "/usr/bin/chromium";
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const console_errors = [];
-  page.on("pageerror", (error) => console_errors.push(String(error)));
-  // The server starts with the run: try until it answers.
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    try {
-      await page.goto(url, { waitUntil: "domcontentloaded", timeout: 3000 });
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const page = await open(browser, url, console_errors);
   // Rows appearing while the run goes on.
   await page.waitForSelector("tbody tr[data-row]", { timeout: 15000 });
   await page.waitForFunction(() => document.querySelectorAll("tbody tr.done").length >= 2, null, { timeout: 15000 });

@@ -26,6 +26,15 @@ fn config() -> MockConfig {
     MockConfig::new().batch_delay(Duration::from_millis(80))
 }
 
+/// OpenAI's batch API at `url`, with waves and polls quick enough for a test.
+fn quick_batch(url: &str) -> chatan::provider::Batch<chatan::provider::openai::ChatCompletions> {
+    OpenAi::compatible(url)
+        .unwrap()
+        .batch()
+        .linger(Duration::from_millis(30))
+        .poll_every(Duration::from_millis(20))
+}
+
 /// The same rows made one request at a time.
 async fn plain_rows() -> Vec<Qa> {
     let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
@@ -151,11 +160,7 @@ async fn each_change_of_a_batch_reaches_the_runs_observers_once() {
     let server = MockServer::start(MockConfig::new().batch_delay(Duration::from_millis(300)))
         .await
         .unwrap();
-    let batch = OpenAi::compatible(&server.openai_url())
-        .unwrap()
-        .batch()
-        .linger(Duration::from_millis(30))
-        .poll_every(Duration::from_millis(20));
+    let batch = quick_batch(&server.openai_url());
     let events = Mutex::new(Vec::new());
     let rows_done_at = Mutex::new(Vec::new());
     Qa::runner(&batch)
@@ -206,11 +211,7 @@ async fn failed_entries_are_retried_in_later_waves_then_reported() {
     let server = MockServer::start(config().fail_for("about moss", Fault::ServerError))
         .await
         .unwrap();
-    let batch = OpenAi::compatible(&server.openai_url())
-        .unwrap()
-        .batch()
-        .linger(Duration::from_millis(30))
-        .poll_every(Duration::from_millis(20));
+    let batch = quick_batch(&server.openai_url());
     let generated = Qa::runner(&batch)
         .concurrency(1_000)
         .seed(4)
@@ -271,11 +272,7 @@ async fn resume_a_pending_batch(at: JournalAt) {
         JournalAt::BesideTheCheckpoint => dir.join("qa.checkpoint.batches.jsonl"),
     };
     let make = || {
-        let batch = OpenAi::compatible(&url)
-            .unwrap()
-            .batch()
-            .linger(Duration::from_millis(30))
-            .poll_every(Duration::from_millis(25));
+        let batch = quick_batch(&url);
         match at {
             JournalAt::Set => batch.journal(&journal),
             JournalAt::BesideTheCheckpoint => batch,

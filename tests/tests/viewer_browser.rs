@@ -248,7 +248,9 @@ async fn chromium_shows_each_provider_batch_as_it_goes() {
     let report = report_of(browser).await;
     let ids: Vec<String> = server.batches().iter().map(|b| b.id.clone()).collect();
     assert_eq!(ids.len(), 2);
-    // While the questions' batch ran: it, in progress, and no row done yet.
+    // While the questions' batch ran: it, in progress, and no row done yet. (Each batch
+    // takes 5 s at the mock, so a browser slow to start on a loaded machine still opens
+    // the page during the first.)
     let first = &report["firstWave"];
     assert_eq!(
         first["lines"],
