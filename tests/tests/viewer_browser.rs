@@ -226,7 +226,7 @@ async fn chromium_shows_each_provider_batch_as_it_goes() {
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
     let server =
-        chatan_mock::MockServer::start(MockConfig::new().batch_delay(Duration::from_millis(2500)))
+        chatan_mock::MockServer::start(MockConfig::new().batch_delay(Duration::from_millis(5000)))
             .await
             .unwrap();
     let batch = chatan::OpenAi::compatible(&server.openai_url())
