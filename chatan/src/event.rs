@@ -38,6 +38,18 @@ pub enum Event<'a> {
         /// Which request for the cell this is, from 1.
         attempt: u32,
     },
+    /// A generated cell's request passed the run's own layers (retry, rate governor,
+    /// concurrency limit) and goes to the generator: it is in flight from here until
+    /// its reply or error. Between [`CellStarted`](Event::CellStarted) and this, it
+    /// waits for a slot (or for a paused endpoint); each retry is sent again.
+    RequestSent {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: &'a str,
+        /// Which request for the cell this is, from 1.
+        attempt: u32,
+    },
     /// A cell of any kind was filled. `value` writes it for people to read (by
     /// `Display`, else as JSON, else by `Debug`) when formatted, and costs nothing
     /// otherwise.

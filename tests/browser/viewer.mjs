@@ -23,6 +23,8 @@ try {
     rows: document.querySelectorAll("tbody tr[data-row]:not(.failure)").length,
     done: document.querySelectorAll("tbody tr.done").length,
     pending: document.querySelectorAll("td.pending").length,
+    flight: document.querySelectorAll("td.flight").length,
+    flightText: [...document.querySelectorAll("td.flight span")].map((n) => n.textContent),
     header: document.getElementById("s-rows").textContent,
   }));
   await page.screenshot({ path: join(out, "rows-appearing.png") });
@@ -52,7 +54,7 @@ try {
       cost: document.getElementById("s-cost").textContent,
       retries: document.getElementById("s-retries").textContent,
       failures: [...document.querySelectorAll("tr.failure td")].map((n) => n.textContent),
-      pendingAfterEnd: document.querySelectorAll("td.pending").length,
+      pendingAfterEnd: document.querySelectorAll("td.pending, td.flight").length,
       stopped: document.querySelectorAll("td.stopped").length,
     };
   });

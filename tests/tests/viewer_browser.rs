@@ -139,6 +139,16 @@ async fn chromium_shows_rows_appearing_prompts_and_the_final_summary() {
         mid["done"].as_u64().unwrap() < done as u64,
         "seen before the end: {mid}"
     );
+    // Requests on their way are told apart from cells waiting for a slot.
+    assert!(mid["flight"].as_u64().unwrap() >= 1, "{mid}");
+    assert!(
+        mid["flightText"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t.as_str().unwrap().starts_with("in flight")),
+        "{mid}"
+    );
 
     // The prompt behind a generated cell.
     let panel = &report["panel"];

@@ -1,7 +1,9 @@
 //! Stopping a run's requests at once: after a failure that every request would meet (a
 //! bad key, a missing model, no quota), requests that have not gone out yet are not sent.
 //! The runner puts this innermost, so a request waiting for a concurrency slot is
-//! checked after it gets one, right before it would reach the server.
+//! checked after it gets one, right before it would reach the server; there it also
+//! tells the run's observers that the request is on its way
+//! ([`Event::RequestSent`](crate::Event::RequestSent)).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +44,11 @@ impl<G: Generator> Generator for Halting<G> {
         if self.halt.is_halted() {
             return Err(GeneratorError::Cancelled);
         }
+        request.report(&crate::event::Event::RequestSent {
+            row: request.row,
+            column: request.column,
+            attempt: request.attempt,
+        });
         let outcome = self.inner.generate(request).await;
         if let Err(error) = &outcome {
             let rejected = matches!(error.cause(), GeneratorError::Rejected { .. });

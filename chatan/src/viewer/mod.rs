@@ -5,13 +5,14 @@
 //! interface for the run, prints its address once, and serves one self-contained page
 //! (embedded in the crate: no CDN, no build step) with an event stream:
 //!
-//! - one column per recipe column; rows appear as they start, cells go from pending to
-//!   filled as they fill; long values are folded (click to expand);
+//! - one column per recipe column; rows appear as they start, cells go from queued
+//!   (waiting for a slot or a retry) to in flight ([`Event::RequestSent`](crate::Event::RequestSent)) to filled;
+//!   long values are folded (click to expand);
 //! - the prompt behind a generated cell, as it was sent, one click away;
 //! - failed cells with row, column, attempts and cause; retries counted;
 //! - a header with rows done of all, rows/s, ETA, requests in flight, retries, tokens
-//!   and, given [`Viewer::prices`], the estimated cost; the final summary when the run
-//!   ends.
+//!   and, given [`Viewer::prices`], the estimated cost; each provider batch of the run
+//!   ([`Event::BatchProgress`](crate::Event::BatchProgress)); the final summary when the run ends.
 //!
 //! Memory is bounded: the server keeps the rows under way, the latest
 //! [`window`](Viewer::window) finished rows and up to 100 failed ones; the page keeps

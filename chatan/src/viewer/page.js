@@ -101,7 +101,11 @@ function renderCell(row, c) {
     td.append(button);
   }
   if (cell.state === "pending") {
-    td.append(text("span", "pending…"));
+    td.append(text("span", cell.attempt > 1 ? "queued (attempt " + cell.attempt + ")…" : "queued…"));
+    return;
+  }
+  if (cell.state === "flight") {
+    td.append(text("span", cell.attempt > 1 ? "in flight (attempt " + cell.attempt + ")…" : "in flight…"));
     return;
   }
   if (cell.state === "stopped") {
@@ -146,7 +150,7 @@ function finishRow(row, status, failure) {
   if (status === "failed") {
     // The cells that were still being asked for will not be filled.
     entry.cells.forEach((cell, c) => {
-      if (cell.state === "pending") {
+      if (cell.state === "pending" || cell.state === "flight") {
         cell.state = "stopped";
         renderCell(row, c);
       }

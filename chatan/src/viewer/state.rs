@@ -234,6 +234,31 @@ impl Hub {
 }
 
 impl Hub {
+    /// A generated cell is waiting for its request to be sent (`pending`) or has it in
+    /// flight (`flight`), at request number `attempt`.
+    fn cell_state(
+        &self,
+        inner: &mut Inner,
+        row: usize,
+        column: &str,
+        state: &'static str,
+        attempt: u32,
+    ) {
+        let Some(c) = Self::column(inner, column) else {
+            return;
+        };
+        let cell = &mut Self::row(inner, row).cells[c];
+        if cell.state == "filled" {
+            return;
+        }
+        cell.state = state;
+        cell.attempt = attempt;
+        Self::publish(
+            inner,
+            json!({"type": "cell", "row": row, "column": c, "state": state, "attempt": attempt}),
+        );
+    }
+
     /// A request (or a question whose reply did not parse) is tried again.
     fn retried(
         &self,
@@ -296,6 +321,11 @@ impl Observer for Hub {
                            "prompt": prompt, "attempt": attempt}),
                 );
             }
+            Event::RequestSent {
+                row,
+                column,
+                attempt,
+            } => self.cell_state(inner, *row, column, "flight", *attempt),
             Event::CellFilled { row, column, value } => {
                 let Some(c) = Self::column(inner, column) else {
                     return;
@@ -316,7 +346,11 @@ impl Observer for Hub {
                 attempt,
                 error,
                 ..
-            } => self.retried(inner, *row, column, *attempt, error),
+            } => {
+                // Waiting to be sent again.
+                self.cell_state(inner, *row, column, "pending", *attempt + 1);
+                self.retried(inner, *row, column, *attempt, error);
+            }
             Event::Reasking {
                 row,
                 column,
@@ -512,6 +546,51 @@ mod tests {
             drained += 1;
         }
         assert_eq!(drained, 4, "the second row's four messages");
+    }
+
+    #[test]
+    fn a_cell_is_queued_then_in_flight_then_queued_again_for_its_retry() {
+        let hub = Hub::new(10, None, None);
+        hub.on_event(&Event::RunStarted {
+            rows: 1,
+            seed: 7,
+            columns: &columns(),
+        });
+        let state = |hub: &Hub| {
+            let cell = snapshot(hub)["rows"][0]["cells"][1].clone();
+            (cell["state"].clone(), cell["attempt"].clone())
+        };
+        hub.on_event(&Event::CellStarted {
+            row: 0,
+            column: "answer",
+            prompt: "about tides",
+            attempt: 1,
+        });
+        assert_eq!(state(&hub), (json!("pending"), json!(1)));
+        let sent = |attempt| Event::RequestSent {
+            row: 0,
+            column: "answer",
+            attempt,
+        };
+        hub.on_event(&sent(1));
+        assert_eq!(state(&hub), (json!("flight"), json!(1)));
+        let error = crate::GeneratorError::Timeout(std::time::Duration::from_secs(30));
+        hub.on_event(&Event::Retrying {
+            row: 0,
+            column: "answer",
+            attempt: 1,
+            error: &error,
+            wait: std::time::Duration::from_millis(5),
+        });
+        assert_eq!(state(&hub), (json!("pending"), json!(2)));
+        hub.on_event(&sent(2));
+        assert_eq!(state(&hub), (json!("flight"), json!(2)));
+        hub.on_event(&Event::CellFilled {
+            row: 0,
+            column: "answer",
+            value: CellValue::new(&"waves"),
+        });
+        assert_eq!(state(&hub).0, json!("filled"));
     }
 
     #[test]
