@@ -40,9 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .prices(0.40, 1.60) // list prices, $ per million tokens in and out
         .progress(true);
     let started = Instant::now();
-    // Room for a whole wave: the runner admits as many rows as requests may be in flight.
+    // No concurrency to set: the batch asks the runner for a whole batch's worth in
+    // flight, so each wave holds every cell that is ready.
     let rows = Qa::runner(&batch)
-        .concurrency(10_000)
         .seed(8)
         .progress(false)
         .generate(500)

@@ -448,6 +448,14 @@ pub trait Generator: Send + Sync {
         None
     }
 
+    /// How many requests a runner should keep in flight through this generator when it
+    /// is not told ([`Runner::concurrency`](crate::Runner::concurrency)): `None`, the
+    /// default, leaves the runner's 64. A provider [`Batch`](crate::provider::Batch)
+    /// asks for a whole batch's worth, since a wave holds only the requests in flight.
+    fn concurrency_hint(&self) -> Option<usize> {
+        None
+    }
+
     /// Retries this generator's retryable failures by `policy` (see [`Retry`]).
     fn retry(self, policy: RetryPolicy) -> Retry<Self>
     where
@@ -506,6 +514,9 @@ impl<G: Generator + ?Sized> Generator for &G {
     fn model(&self) -> Option<&str> {
         (**self).model()
     }
+    fn concurrency_hint(&self) -> Option<usize> {
+        (**self).concurrency_hint()
+    }
 }
 
 impl<G: Generator + ?Sized> Generator for Arc<G> {
@@ -521,6 +532,9 @@ impl<G: Generator + ?Sized> Generator for Arc<G> {
     fn model(&self) -> Option<&str> {
         (**self).model()
     }
+    fn concurrency_hint(&self) -> Option<usize> {
+        (**self).concurrency_hint()
+    }
 }
 
 /// A boxed generator, as a generator (for the runner's own stacks).
@@ -535,6 +549,9 @@ impl Generator for Boxed<'_> {
     }
     fn model(&self) -> Option<&str> {
         self.0.model()
+    }
+    fn concurrency_hint(&self) -> Option<usize> {
+        self.0.concurrency_hint()
     }
 }
 
@@ -555,6 +572,9 @@ pub trait DynGenerator: Send + Sync {
 
     /// [`Generator::model`].
     fn model(&self) -> Option<&str>;
+
+    /// [`Generator::concurrency_hint`].
+    fn concurrency_hint(&self) -> Option<usize>;
 }
 
 impl<G: Generator> DynGenerator for G {
@@ -572,6 +592,10 @@ impl<G: Generator> DynGenerator for G {
     fn model(&self) -> Option<&str> {
         Generator::model(self)
     }
+
+    fn concurrency_hint(&self) -> Option<usize> {
+        Generator::concurrency_hint(self)
+    }
 }
 
 impl Generator for dyn DynGenerator + '_ {
@@ -585,6 +609,10 @@ impl Generator for dyn DynGenerator + '_ {
 
     fn model(&self) -> Option<&str> {
         DynGenerator::model(self)
+    }
+
+    fn concurrency_hint(&self) -> Option<usize> {
+        DynGenerator::concurrency_hint(self)
     }
 }
 

@@ -56,6 +56,9 @@ pub struct Runner<'g, R: Dataset, G: ?Sized> {
     generators: &'g G,
     samplers: SamplersOf<R>,
     concurrency: usize,
+    /// Whether `concurrency` was set, rather than the default (which a generator's
+    /// [`concurrency_hint`](crate::Generator::concurrency_hint) may replace).
+    concurrency_set: bool,
     seed: Option<u64>,
     progress: Option<bool>,
     retry: RetryPolicy,
@@ -82,6 +85,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             generators,
             samplers: <R::__Recipe as Recipe>::samplers(),
             concurrency: 64,
+            concurrency_set: false,
             seed: None,
             progress: None,
             retry: RetryPolicy::default(),
@@ -101,10 +105,13 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     }
 
     /// How many requests may be in flight at once, across all rows and columns
-    /// (at least 1; default 64). Also sets how many rows are open at once (twice this,
-    /// at least 16), which bounds memory.
+    /// (at least 1; default 64, or what the generators ask for with
+    /// [`concurrency_hint`](crate::Generator::concurrency_hint), such as a provider batch's
+    /// size). Also sets how many rows are open at once (twice this, at least 16), which
+    /// bounds memory.
     pub fn concurrency(mut self, requests: usize) -> Self {
         self.concurrency = requests.max(1);
+        self.concurrency_set = true;
         self
     }
 
@@ -272,7 +279,16 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         self
     }
 
-    fn start(self, rows: RowSet, ordered: bool) -> Result<Rows<'g, R::__Recipe>, Error> {
+    fn start(mut self, rows: RowSet, ordered: bool) -> Result<Rows<'g, R::__Recipe>, Error> {
+        if !self.concurrency_set {
+            // The most any of the run's generators asks for.
+            let generators = std::iter::once(None)
+                .chain(self.generators.names().into_iter().map(Some))
+                .filter_map(|name| self.generators.get(name.as_deref()));
+            if let Some(hint) = generators.filter_map(|g| g.concurrency_hint()).max() {
+                self.concurrency = hint.max(1);
+            }
+        }
         let rows = match self.shard {
             Some(shard) if shard.count() > 1 && self.seed.is_none() => {
                 return Err(Error::Shard(format!(

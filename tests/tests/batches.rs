@@ -90,6 +90,73 @@ async fn openai_batches_run_one_wave_per_level_and_make_the_same_rows() {
     assert_eq!(server.stats().batch_requests, 2 * ROWS as u64);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wave_larger_than_a_batch_goes_as_several_side_by_side() {
+    let server = MockServer::start(config()).await.unwrap();
+    let batch = quick_batch(&server.openai_url()).max_requests(10);
+    let rows = Qa::runner(&batch)
+        .concurrency(1_000)
+        .seed(4)
+        .generate(ROWS)
+        .await
+        .unwrap();
+    assert_eq!(rows, plain_rows().await);
+    let batches = server.batches();
+    let sizes: Vec<usize> = batches.iter().map(|b| b.requests).collect();
+    // Questions, then answers: each 24 requests as 10 + 10 + 4.
+    let mut sorted = sizes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [4, 4, 10, 10, 10, 10], "{sizes:?}");
+    assert_eq!(server.stats().batch_requests, 2 * ROWS as u64);
+    let waves = batch.waves();
+    assert_eq!(waves.len(), 6);
+    // The three batches of a level ran side by side: the answers' batches were all
+    // submitted after every question's batch had ended.
+    let questions_ended = waves[..3]
+        .iter()
+        .map(|w| w.ended_at.unwrap())
+        .max()
+        .unwrap();
+    let first_answer = waves[3..].iter().map(|w| w.submitted).min().unwrap();
+    assert!(first_answer >= questions_ended, "{waves:?}");
+    let answers_started = waves[3..].iter().map(|w| w.submitted).max().unwrap();
+    let answers_ended = waves[3..]
+        .iter()
+        .map(|w| w.ended_at.unwrap())
+        .min()
+        .unwrap();
+    assert!(
+        answers_started <= answers_ended,
+        "all three submitted before any ended: {waves:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_run_keeps_a_whole_wave_in_flight_without_being_told() {
+    // More rows than a runner's default concurrency (64): the batch asks for a batch's
+    // worth, so each level still goes as one batch.
+    let server = MockServer::start(config()).await.unwrap();
+    let batch = quick_batch(&server.openai_url());
+    let rows = Qa::runner(&batch).seed(4).generate(100).await.unwrap();
+    assert_eq!(rows.len(), 100);
+    let sizes: Vec<usize> = server.batches().iter().map(|b| b.requests).collect();
+    assert_eq!(sizes, [100, 100]);
+    // A concurrency set on the runner still wins.
+    let server = MockServer::start(config()).await.unwrap();
+    let batch = quick_batch(&server.openai_url());
+    Qa::runner(&batch)
+        .seed(4)
+        .concurrency(40)
+        .generate(100)
+        .await
+        .unwrap();
+    assert!(
+        server.batches().iter().all(|b| b.requests <= 40),
+        "{:?}",
+        server.batches()
+    );
+}
+
 #[tokio::test]
 async fn anthropic_message_batches_make_the_same_rows() {
     let server = MockServer::start(config().api_key("sk-ant-test"))

@@ -200,4 +200,8 @@ impl<G: Generator> Generator for Cached<G> {
     fn model(&self) -> Option<&str> {
         self.inner.model()
     }
+
+    fn concurrency_hint(&self) -> Option<usize> {
+        self.inner.concurrency_hint()
+    }
 }

@@ -319,4 +319,8 @@ impl<G: Generator> Generator for Governor<G> {
     fn model(&self) -> Option<&str> {
         self.inner.model()
     }
+
+    fn concurrency_hint(&self) -> Option<usize> {
+        self.inner.concurrency_hint()
+    }
 }

@@ -100,6 +100,10 @@ impl<G: Generator> Generator for Retry<G> {
     fn model(&self) -> Option<&str> {
         self.inner.model()
     }
+
+    fn concurrency_hint(&self) -> Option<usize> {
+        self.inner.concurrency_hint()
+    }
 }
 
 /// How failed requests are retried: attempts, and the waits between them.

@@ -17,9 +17,10 @@
 //! pending finds it there on its next run (same recipe and seed, so the same requests)
 //! and waits for that batch instead of paying for a new one.
 //!
-//! A runner admits only as many rows as its [`concurrency`](crate::Runner::concurrency)
-//! allows in flight, so give it room: `.concurrency(50_000)` lets a wave hold 50 000
-//! cells.
+//! A wave holds the requests in flight, so a runner not told its
+//! [`concurrency`](crate::Runner::concurrency) keeps a whole batch's worth in flight
+//! through a `Batch` ([`Generator::concurrency_hint`]): 50 000 for OpenAI, 100 000 for
+//! Anthropic, or [`max_requests`](Batch::max_requests).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
@@ -54,6 +55,12 @@ mod sealed {
 
     /// How to submit requests as a batch, poll it, and read its results.
     pub trait BatchWire: Sized {
+        /// The most requests the provider takes in one batch.
+        const MAX_REQUESTS: usize;
+        /// The most bytes of request bodies (with their ids) to put in one batch: under
+        /// the provider's limit on the batch's size, with room for the framing.
+        const MAX_BYTES: usize;
+
         /// Submits `entries` (custom id, request body) as one batch; its id.
         fn submit(
             provider: &Provider<Self>,
@@ -96,7 +103,7 @@ use self::sealed::{BatchWire, Poll};
 ///     .poll_every(Duration::from_secs(60))
 ///     .journal("qa.batches.jsonl");
 /// // Two waves: every question, then every answer.
-/// let rows = Qa::runner(&batch).concurrency(100_000).generate(20_000).await?;
+/// let rows = Qa::runner(&batch).generate(20_000).await?;
 /// # Ok(()) }
 /// ```
 pub struct Batch<F: BatchApi> {
@@ -110,6 +117,8 @@ struct Inner<F: BatchApi> {
     journal: Option<PathBuf>,
     /// List prices per million input and output tokens, for the saving.
     prices: Option<(f64, f64)>,
+    /// Requests in one batch, at most.
+    max_requests: usize,
     progress: bool,
     started: Instant,
     state: Mutex<State>,
@@ -229,6 +238,7 @@ impl<F: BatchApi> Provider<F> {
                 poll_every: POLL_EVERY,
                 journal: None,
                 prices: None,
+                max_requests: F::MAX_REQUESTS,
                 progress: false,
                 started: Instant::now(),
                 state: Mutex::new(State::default()),
@@ -249,6 +259,7 @@ impl<F: BatchApi> Batch<F> {
                 poll_every: shared.poll_every,
                 journal: shared.journal.clone(),
                 prices: shared.prices,
+                max_requests: shared.max_requests,
                 progress: shared.progress,
                 started: Instant::now(),
                 state: Mutex::new(State::default()),
@@ -286,6 +297,14 @@ impl<F: BatchApi> Batch<F> {
     /// requests waiting for them report.
     pub fn progress(self, show: bool) -> Self {
         self.with(|inner| inner.progress = show)
+    }
+
+    /// At most `requests` requests in one batch (default, and at most: the provider's
+    /// limit, 50 000 for OpenAI and 100 000 for Anthropic; batches are also kept under
+    /// its size limit, 200 MB and 256 MB). A wave with more goes as several batches,
+    /// submitted and polled side by side.
+    pub fn max_requests(self, requests: usize) -> Self {
+        self.with(|inner| inner.max_requests = requests.clamp(1, F::MAX_REQUESTS))
     }
 
     /// Every batch so far, in the order they were submitted (or found in the journal).
@@ -433,7 +452,7 @@ impl<F: BatchApi> Inner<F> {
             return;
         }
         if self.progress {
-            eprintln!("chatan: wave {} — {wave}", index + 1);
+            eprintln!("chatan: {wave}");
         }
         drop(state);
         self.changes.send_modify(|version| *version += 1);
@@ -477,8 +496,32 @@ impl<F: BatchApi> Inner<F> {
     }
 }
 
-/// Waits out the linger, submits every request waiting, and polls the batch until it
-/// ends.
+/// How a wave of requests (their sizes in bytes, in order) is cut into batches of at most
+/// `max_requests` requests and `max_bytes` bytes: the length of each batch. A request
+/// larger than `max_bytes` goes alone (the provider then says what it thinks of it).
+fn batch_lengths(
+    sizes: impl IntoIterator<Item = usize>,
+    max_requests: usize,
+    max_bytes: usize,
+) -> Vec<usize> {
+    let mut lengths = Vec::new();
+    let (mut count, mut bytes) = (0, 0);
+    for size in sizes {
+        if count > 0 && (count == max_requests || bytes + size > max_bytes) {
+            lengths.push(count);
+            (count, bytes) = (0, 0);
+        }
+        count += 1;
+        bytes += size;
+    }
+    if count > 0 {
+        lengths.push(count);
+    }
+    lengths
+}
+
+/// Waits out the linger, then submits every request waiting, in as many batches as the
+/// provider's limits need, and polls them until they end.
 async fn wave<F: BatchApi>(inner: Arc<Inner<F>>) {
     // Go once no request has come for a whole linger.
     loop {
@@ -493,9 +536,25 @@ async fn wave<F: BatchApi>(inner: Arc<Inner<F>>) {
         state.wave_scheduled = false;
         std::mem::take(&mut state.waiting)
     };
-    if waiting.is_empty() {
-        return;
+    // Each entry's share of the batch: its body, its id and the line's framing.
+    let sizes = waiting
+        .iter()
+        .map(|w| w.body.len() + w.custom_id.len() + 128);
+    let lengths = batch_lengths(sizes, inner.max_requests, F::MAX_BYTES);
+    let mut rest = waiting.into_iter();
+    let mut batches = Vec::new();
+    for length in lengths {
+        let batch: Vec<Waiting> = rest.by_ref().take(length).collect();
+        batches.push(tokio::spawn(submit_and_poll(Arc::clone(&inner), batch)));
     }
+    for batch in batches {
+        // A panic in one batch's task leaves its requests to report "abandoned".
+        let _ = batch.await;
+    }
+}
+
+/// Submits `waiting` as one batch, and polls it until it ends.
+async fn submit_and_poll<F: BatchApi>(inner: Arc<Inner<F>>, waiting: Vec<Waiting>) {
     let entries: Vec<(String, Vec<u8>)> = waiting
         .iter()
         .map(|w| (w.custom_id.clone(), w.body.clone()))
@@ -675,6 +734,13 @@ impl<F: BatchApi> Generator for Batch<F> {
     fn model(&self) -> Option<&str> {
         Generator::model(&self.inner.provider)
     }
+
+    /// A batch's worth ([`max_requests`](Batch::max_requests)): every cell that is
+    /// ready goes into the wave, up to what one batch holds (a larger concurrency set
+    /// on the runner makes waves of several batches).
+    fn concurrency_hint(&self) -> Option<usize> {
+        Some(self.inner.max_requests)
+    }
 }
 
 /// Posts the JSON `body` to `path` of the API and returns the `id` of what it made.
@@ -710,6 +776,10 @@ fn jsonl(bytes: &[u8]) -> impl Iterator<Item = Value> + '_ {
 
 #[cfg(feature = "openai")]
 impl BatchWire for super::openai::ChatCompletions {
+    // 50 000 requests and a 200 MB input file.
+    const MAX_REQUESTS: usize = 50_000;
+    const MAX_BYTES: usize = 190_000_000;
+
     async fn submit(
         provider: &Provider<Self>,
         entries: &[(String, Vec<u8>)],
@@ -805,6 +875,10 @@ impl BatchWire for super::openai::ChatCompletions {
 
 #[cfg(feature = "anthropic")]
 impl BatchWire for super::anthropic::Messages {
+    // 100 000 requests and 256 MB.
+    const MAX_REQUESTS: usize = 100_000;
+    const MAX_BYTES: usize = 240_000_000;
+
     async fn submit(
         provider: &Provider<Self>,
         entries: &[(String, Vec<u8>)],
@@ -871,5 +945,20 @@ fn error_status(error: &Value) -> u16 {
         Some("rate_limit_error") => 429,
         Some("overloaded_error") => 529,
         _ => 500,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_lengths;
+
+    #[test]
+    fn a_wave_is_cut_at_the_request_and_byte_limits() {
+        assert_eq!(batch_lengths([1; 7], 3, 100), [3, 3, 1]);
+        assert_eq!(batch_lengths([1; 6], 3, 100), [3, 3]);
+        assert_eq!(batch_lengths([40, 40, 40, 10, 50], 10, 100), [2, 3]);
+        // A request over the byte limit goes alone.
+        assert_eq!(batch_lengths([10, 500, 10], 10, 100), [1, 1, 1]);
+        assert!(batch_lengths([0; 0], 3, 100).is_empty());
     }
 }
