@@ -177,6 +177,7 @@ impl<'a> Request<'a> {
     }
 
     /// Whether [`report`](Request::report) goes anywhere.
+    #[cfg(any(feature = "openai", feature = "anthropic"))]
     pub(crate) fn is_observed(&self) -> bool {
         self.observer.is_some()
     }
