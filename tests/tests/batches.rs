@@ -35,6 +35,11 @@ fn quick_batch(url: &str) -> chatan::provider::Batch<chatan::provider::openai::C
         .poll_every(Duration::from_millis(20))
 }
 
+/// The test's rows through `batch` (no concurrency set: a batch asks for its own).
+async fn batch_rows<G: chatan::Generator>(batch: &G) -> Vec<Qa> {
+    Qa::runner(batch).seed(4).generate(ROWS).await.unwrap()
+}
+
 /// The same rows made one request at a time.
 async fn plain_rows() -> Vec<Qa> {
     let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
@@ -50,12 +55,7 @@ async fn openai_batches_run_one_wave_per_level_and_make_the_same_rows() {
         .linger(Duration::from_millis(40))
         .poll_every(Duration::from_millis(20))
         .prices(2.0, 8.0);
-    let rows = Qa::runner(&batch)
-        .concurrency(1_000)
-        .seed(4)
-        .generate(ROWS)
-        .await
-        .unwrap();
+    let rows = batch_rows(&batch).await;
     assert_eq!(rows, plain_rows().await);
     let batches = server.batches();
     assert_eq!(batches.len(), 2, "questions, then answers: {batches:?}");
@@ -94,6 +94,7 @@ async fn openai_batches_run_one_wave_per_level_and_make_the_same_rows() {
 async fn a_wave_larger_than_a_batch_goes_as_several_side_by_side() {
     let server = MockServer::start(config()).await.unwrap();
     let batch = quick_batch(&server.openai_url()).max_requests(10);
+    // More in flight than a batch holds (the batch alone would ask for 10).
     let rows = Qa::runner(&batch)
         .concurrency(1_000)
         .seed(4)
@@ -169,12 +170,7 @@ async fn anthropic_message_batches_make_the_same_rows() {
         .batch()
         .linger(Duration::from_millis(40))
         .poll_every(Duration::from_millis(20));
-    let rows = Qa::runner(&batch)
-        .concurrency(1_000)
-        .seed(4)
-        .generate(ROWS)
-        .await
-        .unwrap();
+    let rows = batch_rows(&batch).await;
     // The mock answers Anthropic with the same placeholder text for the same prompt.
     assert_eq!(rows, plain_rows().await);
     let batches = server.batches();
@@ -231,7 +227,6 @@ async fn each_change_of_a_batch_reaches_the_runs_observers_once() {
     let events = Mutex::new(Vec::new());
     let rows_done_at = Mutex::new(Vec::new());
     Qa::runner(&batch)
-        .concurrency(1_000)
         .seed(4)
         .observe(|event: &Event<'_>| {
             let mut events = events.lock().unwrap();
@@ -280,7 +275,6 @@ async fn failed_entries_are_retried_in_later_waves_then_reported() {
         .unwrap();
     let batch = quick_batch(&server.openai_url());
     let generated = Qa::runner(&batch)
-        .concurrency(1_000)
         .seed(4)
         .retry(tests::quick_retries().max_attempts(3))
         .skip_failed()
@@ -350,7 +344,7 @@ async fn resume_a_pending_batch(at: JournalAt) {
         checkpoint: &Path,
         batch: &'g G,
     ) -> chatan::Runner<'g, Qa, G> {
-        let runner = Qa::runner(batch).concurrency(1_000).seed(4);
+        let runner = Qa::runner(batch).seed(4);
         match at {
             JournalAt::Set => runner,
             JournalAt::BesideTheCheckpoint => runner.checkpoint(checkpoint),
@@ -440,12 +434,7 @@ async fn a_batch_the_provider_refuses_fails_every_cell_with_its_cause() {
         .batch()
         .linger(Duration::from_millis(20))
         .poll_every(Duration::from_millis(20));
-    let error = Qa::runner(&batch)
-        .concurrency(1_000)
-        .seed(4)
-        .generate(ROWS)
-        .await
-        .unwrap_err();
+    let error = Qa::runner(&batch).seed(4).generate(ROWS).await.unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains("column `question`") && message.contains("401"),
