@@ -22,6 +22,16 @@ fn chat(prompt: &str) -> Value {
     json!({"model": "gpt-test", "messages": [{"role": "user", "content": prompt}]})
 }
 
+/// Sends `request` and reads the reply's body as text.
+async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// Sends `request` and reads the reply's body as JSON.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    serde_json::from_str(&text_of(request).await).unwrap()
+}
+
 fn lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -49,44 +59,35 @@ async fn openai_batches_go_from_a_file_to_output_and_error_files() {
          --b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\n\
          Content-Type: application/jsonl\r\n\r\n{jsonl}\r\n--b0undary--\r\n"
     );
-    let file: Value = client
-        .post(format!("{base}/v1/files"))
-        .header("authorization", &auth)
-        .header("content-type", "multipart/form-data; boundary=b0undary")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let file: Value = json_of(
+        client
+            .post(format!("{base}/v1/files"))
+            .header("authorization", &auth)
+            .header("content-type", "multipart/form-data; boundary=b0undary")
+            .body(body),
+    )
+    .await;
     assert_eq!(file["purpose"], "batch");
     assert_eq!(file["bytes"], jsonl.len());
-    let batch: Value = client
-        .post(format!("{base}/v1/batches"))
-        .header("authorization", &auth)
-        .json(
-            &json!({"input_file_id": file["id"], "endpoint": "/v1/chat/completions",
+    let batch: Value = json_of(
+        client
+            .post(format!("{base}/v1/batches"))
+            .header("authorization", &auth)
+            .json(
+                &json!({"input_file_id": file["id"], "endpoint": "/v1/chat/completions",
                       "completion_window": "24h"}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+            ),
+    )
+    .await;
     assert_eq!(batch["status"], "validating");
     let id = batch["id"].as_str().unwrap().to_owned();
     let poll = || async {
-        client
-            .get(format!("{base}/v1/batches/{id}"))
-            .header("authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
+        json_of(
+            client
+                .get(format!("{base}/v1/batches/{id}"))
+                .header("authorization", &auth),
+        )
+        .await
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(poll().await["status"], "in_progress");
@@ -106,18 +107,15 @@ async fn openai_batches_go_from_a_file_to_output_and_error_files() {
         let client = client.clone();
         let (base, auth) = (base.clone(), auth.clone());
         async move {
-            client
-                .get(format!(
-                    "{base}/v1/files/{}/content",
-                    file.as_str().unwrap()
-                ))
-                .header("authorization", &auth)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
+            text_of(
+                client
+                    .get(format!(
+                        "{base}/v1/files/{}/content",
+                        file.as_str().unwrap()
+                    ))
+                    .header("authorization", &auth),
+            )
+            .await
         }
     };
     let output = lines(&download(done["output_file_id"].clone()).await);
@@ -175,42 +173,24 @@ async fn anthropic_message_batches_end_with_results() {
             .header("x-api-key", KEY)
             .header("anthropic-version", "2023-06-01")
     };
-    let batch: Value = send(client.post(format!("{base}/v1/messages/batches")))
-        .json(&json!({"requests": [
+    let batch: Value = json_of(
+        send(client.post(format!("{base}/v1/messages/batches"))).json(&json!({"requests": [
             {"custom_id": "a", "params": params("moss")},
             {"custom_id": "b", "params": params("doomed glaciers")},
-        ]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ]})),
+    )
+    .await;
     assert_eq!(batch["type"], "message_batch");
     assert_eq!(batch["processing_status"], "in_progress");
     assert_eq!(batch["request_counts"]["processing"], 2);
     let id = batch["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(350)).await;
-    let ended: Value = send(client.get(format!("{base}/v1/messages/batches/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ended: Value = json_of(send(client.get(format!("{base}/v1/messages/batches/{id}")))).await;
     assert_eq!(ended["processing_status"], "ended");
     assert_eq!(ended["request_counts"]["succeeded"], 1);
     assert_eq!(ended["request_counts"]["errored"], 1);
     let url = ended["results_url"].as_str().unwrap();
-    let results = lines(
-        &send(client.get(url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let results = lines(&text_of(send(client.get(url))).await);
     assert_eq!(results[0]["custom_id"], "a");
     assert_eq!(results[0]["result"]["type"], "succeeded");
     assert_eq!(
