@@ -124,8 +124,9 @@ struct Inner<F: BatchApi> {
     state: Mutex<State>,
     /// Bumped at every change of a wave, for the requests waiting to report it.
     changes: watch::Sender<u64>,
-    /// The waves as last reported to the run's observers.
-    reported: Mutex<Vec<Wave>>,
+    /// The waves as last reported to the run's observers, and the version of `changes`
+    /// they were read at.
+    reported: Mutex<(u64, Vec<Wave>)>,
 }
 
 #[derive(Default)]
@@ -243,7 +244,7 @@ impl<F: BatchApi> Provider<F> {
                 started: Instant::now(),
                 state: Mutex::new(State::default()),
                 changes: watch::Sender::new(0),
-                reported: Mutex::new(Vec::new()),
+                reported: Mutex::new((0, Vec::new())),
             }),
         }
     }
@@ -264,7 +265,7 @@ impl<F: BatchApi> Batch<F> {
                 started: Instant::now(),
                 state: Mutex::new(State::default()),
                 changes: watch::Sender::new(0),
-                reported: Mutex::new(Vec::new()),
+                reported: Mutex::new((0, Vec::new())),
             }
         });
         change(&mut inner);
@@ -464,9 +465,14 @@ impl<F: BatchApi> Inner<F> {
         // Compared and replaced under one lock, so a report is never older than one
         // already made.
         let mut reported = lock(&self.reported);
+        // Most waiters woken by a change find it reported already: no copy for them.
+        let version = *self.changes.borrow();
+        if reported.0 == version {
+            return;
+        }
         let waves = lock(&self.state).waves.clone();
         for (index, wave) in waves.iter().enumerate() {
-            if reported.get(index) != Some(wave) {
+            if reported.1.get(index) != Some(wave) {
                 request.report(&Event::BatchProgress {
                     wave: index + 1,
                     batch: &wave.id,
@@ -478,7 +484,7 @@ impl<F: BatchApi> Inner<F> {
                 });
             }
         }
-        *reported = waves;
+        *reported = (version, waves);
     }
 
     fn write_journal(&self, entry: &Value) -> Result<(), GeneratorError> {
