@@ -36,7 +36,7 @@ chatan::dataset! {
 /// `dataset_type`.
 fn jinja_rendered(dataset_type: &str) -> String {
     let fixture: serde_json::Value = serde_json::from_str(include_str!(
-        "../../chatan-template/tests/jinja/fixture.json"
+        "../../../chatan-template/tests/jinja/fixture.json"
     ))
     .unwrap();
     let case = fixture["cases"]
