@@ -71,6 +71,16 @@ pub enum GeneratorError {
     /// Any other failure of a user-written generator; not retried.
     #[error("{0}")]
     Other(std::sync::Arc<dyn std::error::Error + Send + Sync>),
+    /// A layer that sends one request to several places (a [`Fleet`](crate::Fleet) trying
+    /// each endpoint in turn) made `attempts` requests and all failed; `cause` is the
+    /// last failure. Retried by an outer layer exactly when `cause` would be.
+    #[error("{cause} ({attempts} attempts, one per endpoint)")]
+    Failover {
+        /// Requests made.
+        attempts: u32,
+        /// The last failure.
+        cause: Box<GeneratorError>,
+    },
     /// A [`Retry`](crate::Retry) layer made `attempts` requests and gave up; `cause` is
     /// the last failure. Not retried again by an outer layer.
     #[error("{cause} (gave up after {attempts} attempts)")]
@@ -125,12 +135,19 @@ impl GeneratorError {
                 attempts,
                 cause: Box::new(cause.map_messages(f)),
             },
+            GeneratorError::Failover { attempts, cause } => GeneratorError::Failover {
+                attempts,
+                cause: Box::new(cause.map_messages(f)),
+            },
             other => other,
         }
     }
 
     /// Whether trying the same request again may succeed.
     pub fn is_retryable(&self) -> bool {
+        if let GeneratorError::Failover { cause, .. } = self {
+            return cause.is_retryable();
+        }
         matches!(
             self,
             GeneratorError::RateLimited { .. }
@@ -150,18 +167,23 @@ impl GeneratorError {
     }
 
     /// How many requests this failure stands for: the attempts of
-    /// [`Exhausted`](GeneratorError::Exhausted), else 1.
+    /// [`Exhausted`](GeneratorError::Exhausted) or [`Failover`](GeneratorError::Failover),
+    /// else 1.
     pub fn attempts(&self) -> u32 {
         match self {
-            GeneratorError::Exhausted { attempts, .. } => *attempts,
+            GeneratorError::Exhausted { attempts, .. }
+            | GeneratorError::Failover { attempts, .. } => *attempts,
             _ => 1,
         }
     }
 
-    /// The failure itself, without the [`Exhausted`](GeneratorError::Exhausted) wrapper.
+    /// The failure itself, without the [`Exhausted`](GeneratorError::Exhausted) or
+    /// [`Failover`](GeneratorError::Failover) wrapper.
     pub fn cause(&self) -> &GeneratorError {
         match self {
-            GeneratorError::Exhausted { cause, .. } => cause.cause(),
+            GeneratorError::Exhausted { cause, .. } | GeneratorError::Failover { cause, .. } => {
+                cause.cause()
+            }
             other => other,
         }
     }
@@ -169,7 +191,8 @@ impl GeneratorError {
     /// Splits into the number of requests made and the failure itself.
     pub fn into_parts(self) -> (u32, GeneratorError) {
         match self {
-            GeneratorError::Exhausted { attempts, cause } => (attempts, cause.into_parts().1),
+            GeneratorError::Exhausted { attempts, cause }
+            | GeneratorError::Failover { attempts, cause } => (attempts, cause.into_parts().1),
             other => (1, other),
         }
     }

@@ -25,8 +25,9 @@ const MAX_DOUBLINGS: u32 = 4;
 /// - A request that fails on one endpoint in a way another might not (a connection
 ///   refused or dropped, a timeout, a 5xx, a 429, a bad key or no quota on that account)
 ///   goes at once to the next endpoint it has not tried; only when every endpoint has
-///   failed it does the error go up (to the [`Retry`](super::Retry) layer outside). A
-///   request the provider rejects as such (a 400) is not sent elsewhere.
+///   failed it does the error go up (to the [`Retry`](super::Retry) layer outside), as
+///   [`GeneratorError::Failover`] counting every request made. A request the provider
+///   rejects as such (a 400) is not sent elsewhere.
 /// - An endpoint that fails [`eject_after`](Fleet::eject_after) times in a row is taken
 ///   out for [`eject_for`](Fleet::eject_for) (doubling while it keeps failing, up to 16
 ///   times); then one request probes it, and a success brings it back. A bad key or no
@@ -293,7 +294,16 @@ impl<G: Generator> Generator for Fleet<G> {
                 }
             }
         }
-        Err(last.expect("a fleet has an endpoint, so one was tried"))
+        let last = last.expect("a fleet has an endpoint, so one was tried");
+        if made <= 1 {
+            return Err(last);
+        }
+        // Every request made counts (a Retry outside adds them up), and the failure stays
+        // as retryable as its cause: the next attempt may find an endpoint back.
+        Err(GeneratorError::Failover {
+            attempts: made,
+            cause: Box::new(last.into_parts().1),
+        })
     }
 
     fn name(&self) -> &str {

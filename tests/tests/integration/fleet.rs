@@ -1,7 +1,8 @@
 //! A fleet of endpoints (several mock servers): requests spread over them, a server that
 //! dies mid-run has its share moved to the others with every row made exactly once, a
 //! rate-limited or bad-key endpoint is set aside alone, an endpoint that recovers is
-//! probed back, and a fleet with every endpoint down fails with a clear error.
+//! probed back, and a fleet with every endpoint down fails with a clear error that
+//! counts every request made.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -212,7 +213,7 @@ async fn with_every_endpoint_down_the_run_fails_naming_the_cell() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let error = Line::runner(&fleet)
         .retry(tests::quick_retries())
-        .generate(5)
+        .generate(1)
         .await
         .unwrap_err();
     let message = error.to_string();
@@ -220,5 +221,61 @@ async fn with_every_endpoint_down_the_run_fails_naming_the_cell() {
     assert!(
         message.contains("connect") || message.contains("connection"),
         "{message}"
+    );
+    // Every request counts: each retry tried both endpoints, and the retry policy's 8
+    // attempts are 8 requests (4 rounds of 2), not 8 rounds.
+    match error.error() {
+        chatan::Error::Cell {
+            cause: chatan::CellError::Generator { attempts, cause },
+            ..
+        } => {
+            assert_eq!(*attempts, 8, "{message}");
+            let sent: u64 = fleet.endpoints().iter().map(|e| e.requests).sum();
+            assert_eq!(sent, 8);
+            assert!(
+                matches!(cause, chatan::GeneratorError::Connection(_)),
+                "the cause without its wrappers: {cause:?}"
+            );
+        }
+        other => panic!("expected a cell error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_request_every_endpoint_failed_is_retried_and_counts_every_attempt() {
+    // Each endpoint fails its first request with a 500: the first round fails on both,
+    // the retry finds them working. The reply counts the three requests it took.
+    let flaky = servers(vec![
+        MockConfig::new().script([Fault::ServerError]),
+        MockConfig::new().script([Fault::ServerError]),
+    ])
+    .await;
+    let both = fleet(&flaky);
+    let request = chatan::Request::new("line number 7");
+    let reply = chatan::Generator::generate(
+        &chatan::Generator::retry(&both, tests::quick_retries()),
+        &request,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.attempts, 3);
+    let requests: u64 = both.endpoints().iter().map(|e| e.requests).sum();
+    assert_eq!(requests, 3);
+
+    // Without a retry outside, the failure says how many requests it stands for, and is
+    // still retryable.
+    let down = servers(vec![
+        MockConfig::new().fail_from(0, Fault::ServerError),
+        MockConfig::new().fail_from(0, Fault::ServerError),
+    ])
+    .await;
+    let error = chatan::Generator::generate(&fleet(&down), &request)
+        .await
+        .unwrap_err();
+    assert_eq!(error.attempts(), 2, "{error}");
+    assert!(error.is_retryable(), "{error}");
+    assert!(
+        error.to_string().contains("2 attempts, one per endpoint"),
+        "{error}"
     );
 }
