@@ -155,32 +155,32 @@ impl Rewriter<'_> {
 
 impl VisitMut for Rewriter<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
-        if let Expr::Field(field) = expr {
-            if self.is_param(&field.base) {
-                match &field.member {
-                    Member::Named(name) => {
-                        let (param, name, krate) = (self.param, name.clone(), self.krate);
-                        self.fields.push(name.clone());
-                        // A bare `*filled(..)`, parenthesized below only where the
-                        // surrounding expression needs it (`(*filled(..)).len()`), so no
-                        // `unused_parens` lands on the user's code.
-                        *expr = syn::parse_quote_spanned! {name.span()=>
-                            *#krate::__private::filled(&#param.#name)
-                        };
-                    }
-                    Member::Unnamed(index) => {
-                        self.cx.error_spanned(
-                            index,
-                            format!(
-                                "`{}` has named columns only; write `{}.<column>`",
-                                self.param, self.param
-                            ),
-                        );
-                        self.ok = false;
-                    }
+        if let Expr::Field(field) = expr
+            && self.is_param(&field.base)
+        {
+            match &field.member {
+                Member::Named(name) => {
+                    let (param, name, krate) = (self.param, name.clone(), self.krate);
+                    self.fields.push(name.clone());
+                    // A bare `*filled(..)`, parenthesized below only where the
+                    // surrounding expression needs it (`(*filled(..)).len()`), so no
+                    // `unused_parens` lands on the user's code.
+                    *expr = syn::parse_quote_spanned! {name.span()=>
+                        *#krate::__private::filled(&#param.#name)
+                    };
                 }
-                return;
+                Member::Unnamed(index) => {
+                    self.cx.error_spanned(
+                        index,
+                        format!(
+                            "`{}` has named columns only; write `{}.<column>`",
+                            self.param, self.param
+                        ),
+                    );
+                    self.ok = false;
+                }
             }
+            return;
         }
         if self.is_param(expr) {
             let span = match expr {
@@ -274,16 +274,16 @@ fn parenthesize_operands(expr: &mut Expr) {
         Expr::Call(e) => &mut e.func,
         _ => return,
     };
-    if let Expr::Unary(unary) = &**operand {
-        if matches!(unary.op, syn::UnOp::Deref(_)) {
-            let span = syn::spanned::Spanned::span(&**operand);
-            let inner = std::mem::replace(&mut **operand, Expr::Verbatim(TokenStream::new()));
-            **operand = Expr::Paren(syn::ExprParen {
-                attrs: Vec::new(),
-                paren_token: syn::token::Paren(span),
-                expr: Box::new(inner),
-            });
-        }
+    if let Expr::Unary(unary) = &**operand
+        && matches!(unary.op, syn::UnOp::Deref(_))
+    {
+        let span = syn::spanned::Spanned::span(&**operand);
+        let inner = std::mem::replace(&mut **operand, Expr::Verbatim(TokenStream::new()));
+        **operand = Expr::Paren(syn::ExprParen {
+            attrs: Vec::new(),
+            paren_token: syn::token::Paren(span),
+            expr: Box::new(inner),
+        });
     }
 }
 

@@ -37,18 +37,17 @@ struct Qualify<'a> {
 
 impl VisitMut for Qualify<'_> {
     fn visit_expr_call_mut(&mut self, call: &mut ExprCall) {
-        if self.bare {
-            if let Expr::Path(ExprPath {
+        if self.bare
+            && let Expr::Path(ExprPath {
                 qself: None, path, ..
             }) = &mut *call.func
-            {
-                let known = path.leading_colon.is_none()
-                    && path.segments.len() == 1
-                    && SAMPLERS.iter().any(|s| path.segments[0].ident == s);
-                if known {
-                    let span = path.segments[0].ident.span();
-                    prefix(path, self.krate, Some("sample"), span);
-                }
+        {
+            let known = path.leading_colon.is_none()
+                && path.segments.len() == 1
+                && SAMPLERS.iter().any(|s| path.segments[0].ident == s);
+            if known {
+                let span = path.segments[0].ident.span();
+                prefix(path, self.krate, Some("sample"), span);
             }
         }
         visit_mut::visit_expr_call_mut(self, call);

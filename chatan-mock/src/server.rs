@@ -534,10 +534,10 @@ fn next_fault(state: &State, id: u64) -> Option<Fault> {
     if let Some(fault) = lock(&state.script).pop_front() {
         return Some(fault);
     }
-    if let Some((from, fault)) = state.config.fail_from {
-        if id >= from {
-            return Some(fault);
-        }
+    if let Some((from, fault)) = state.config.fail_from
+        && id >= from
+    {
+        return Some(fault);
     }
     let c = &state.config;
     if c.rate_limit + c.server_error + c.drop + c.malformed <= 0.0 {

@@ -402,15 +402,14 @@ fn trim_whitespace(tokens: &mut [Token]) {
             continue;
         };
         let (before, after) = (tag.trim_before, tag.trim_after);
-        if before && i > 0 {
-            if let Token::Text(text) = &mut tokens[i - 1] {
-                text.truncate(text.trim_end().len());
-            }
+        if before
+            && i > 0
+            && let Token::Text(text) = &mut tokens[i - 1]
+        {
+            text.truncate(text.trim_end().len());
         }
-        if after {
-            if let Some(Token::Text(text)) = tokens.get_mut(i + 1) {
-                *text = text.trim_start().to_owned();
-            }
+        if after && let Some(Token::Text(text)) = tokens.get_mut(i + 1) {
+            *text = text.trim_start().to_owned();
         }
     }
 }

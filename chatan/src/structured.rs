@@ -126,12 +126,11 @@ impl Schema {
         let schema = if self.wrapped {
             // `{"value": ...}` as asked, or the bare value from a server that ignored
             // the wrapper.
-            if let Value::Object(map) = &mut value {
-                if map.len() == 1 {
-                    if let Some(inner) = map.remove("value") {
-                        value = inner;
-                    }
-                }
+            if let Value::Object(map) = &mut value
+                && map.len() == 1
+                && let Some(inner) = map.remove("value")
+            {
+                value = inner;
             }
             &self.json["properties"]["value"]
         } else {
@@ -210,29 +209,28 @@ fn validate(schema: &Value, value: &Value, path: &mut String) -> Result<(), Stri
         }
     };
     for key in ["anyOf", "oneOf"] {
-        if let Some(Value::Array(options)) = s.get(key) {
-            if !options
+        if let Some(Value::Array(options)) = s.get(key)
+            && !options
                 .iter()
                 .any(|o| validate(o, value, &mut path.clone()).is_ok())
-            {
-                return Err(format!("{} matches none of the allowed shapes", at(path)));
-            }
+        {
+            return Err(format!("{} matches none of the allowed shapes", at(path)));
         }
     }
-    if let Some(Value::Array(allowed)) = s.get("enum") {
-        if !allowed.contains(value) {
-            let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            return Err(format!(
-                "{} is {value}, not one of {}",
-                at(path),
-                list.join(", ")
-            ));
-        }
+    if let Some(Value::Array(allowed)) = s.get("enum")
+        && !allowed.contains(value)
+    {
+        let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        return Err(format!(
+            "{} is {value}, not one of {}",
+            at(path),
+            list.join(", ")
+        ));
     }
-    if let Some(expected) = s.get("const") {
-        if expected != value {
-            return Err(format!("{} is {value}, not {expected}", at(path)));
-        }
+    if let Some(expected) = s.get("const")
+        && expected != value
+    {
+        return Err(format!("{} is {value}, not {expected}", at(path)));
     }
     if let Some(types) = s.get("type") {
         let fits = |t: &Value| match t.as_str() {

@@ -178,10 +178,10 @@ impl<R: Recipe> RowState<R> {
         let column = ask.column;
         match answer {
             Ok(mut reply) => {
-                if let ColumnKind::Generated(spec) = &R::SPEC.columns[column].kind {
-                    if spec.trim {
-                        trim_in_place(&mut reply.text);
-                    }
+                if let ColumnKind::Generated(spec) = &R::SPEC.columns[column].kind
+                    && spec.trim
+                {
+                    trim_in_place(&mut reply.text);
                 }
                 self.attempts[column] += reply.attempts.max(1);
                 let attempts = self.attempts[column];

@@ -253,32 +253,32 @@ where
     /// Notices the stop switch: no new rows, and a grace period for the rows under way,
     /// after which they are given up.
     fn watch_stop(&mut self, cx: &mut Context<'_>) {
-        if let Some(signal) = &mut self.stop_signal {
-            if signal.as_mut().poll(cx).is_ready() {
-                self.stop_signal = None;
-                self.stopped = true;
-                self.ending.get_or_insert(Error::Stopped);
-                self.grace_ends = Some(Box::pin(tokio::time::sleep(self.extras.grace)));
-                tracing::warn!(
-                    open = self.open.len(),
-                    "stop requested; finishing the rows under way"
-                );
-            }
+        if let Some(signal) = &mut self.stop_signal
+            && signal.as_mut().poll(cx).is_ready()
+        {
+            self.stop_signal = None;
+            self.stopped = true;
+            self.ending.get_or_insert(Error::Stopped);
+            self.grace_ends = Some(Box::pin(tokio::time::sleep(self.extras.grace)));
+            tracing::warn!(
+                open = self.open.len(),
+                "stop requested; finishing the rows under way"
+            );
         }
-        if let Some(grace) = &mut self.grace_ends {
-            if grace.as_mut().poll(cx).is_ready() {
-                self.grace_ends = None;
-                if !self.open.is_empty() {
-                    tracing::warn!(
-                        abandoned = self.open.len(),
-                        "grace period over; giving up the rows under way"
-                    );
-                    self.open = FuturesUnordered::new();
-                }
-                if let Some(reorder) = &mut self.reorder {
-                    // Rows given up leave holes: hand over what finished.
-                    reorder.waiting.retain(Option::is_some);
-                }
+        if let Some(grace) = &mut self.grace_ends
+            && grace.as_mut().poll(cx).is_ready()
+        {
+            self.grace_ends = None;
+            if !self.open.is_empty() {
+                tracing::warn!(
+                    abandoned = self.open.len(),
+                    "grace period over; giving up the rows under way"
+                );
+                self.open = FuturesUnordered::new();
+            }
+            if let Some(reorder) = &mut self.reorder {
+                // Rows given up leave holes: hand over what finished.
+                reorder.waiting.retain(Option::is_some);
             }
         }
     }
@@ -323,24 +323,24 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(reorder) = &mut this.reorder {
-                if let Some(Some(_)) = reorder.waiting.front() {
-                    let item = reorder
-                        .waiting
-                        .pop_front()
-                        .flatten()
-                        .expect("front is filled");
-                    reorder.base += 1;
-                    if item.1.is_err() && this.run.failure == FailurePolicy::Stop {
-                        // The stopping failure waits for the end; the others (rows
-                        // cancelled or failed after it) are in the report's count.
-                        if Some(item.0) == this.first_failure || this.deferred.is_none() {
-                            this.deferred = Some(item);
-                        }
-                        continue;
+            if let Some(reorder) = &mut this.reorder
+                && let Some(Some(_)) = reorder.waiting.front()
+            {
+                let item = reorder
+                    .waiting
+                    .pop_front()
+                    .flatten()
+                    .expect("front is filled");
+                reorder.base += 1;
+                if item.1.is_err() && this.run.failure == FailurePolicy::Stop {
+                    // The stopping failure waits for the end; the others (rows
+                    // cancelled or failed after it) are in the report's count.
+                    if Some(item.0) == this.first_failure || this.deferred.is_none() {
+                        this.deferred = Some(item);
                     }
-                    return Poll::Ready(Some(item));
+                    continue;
                 }
+                return Poll::Ready(Some(item));
             }
             this.watch_stop(cx);
             this.admit();
@@ -362,10 +362,10 @@ where
                     }
                 }
                 Poll::Ready(None) => {
-                    if let Some(journal) = &mut this.extras.journal {
-                        if let Err(e) = journal.sync() {
-                            this.ending.get_or_insert(e);
-                        }
+                    if let Some(journal) = &mut this.extras.journal
+                        && let Err(e) = journal.sync()
+                    {
+                        this.ending.get_or_insert(e);
                     }
                     if let Some(item) = this.deferred.take() {
                         return Poll::Ready(Some(item));
