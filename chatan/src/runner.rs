@@ -151,8 +151,8 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     /// SIGTERM): no new rows start, the rows under way finish within the
     /// [`grace`](Runner::grace) period, finished rows are kept (and journaled, with a
     /// [`checkpoint`](Runner::checkpoint)), and the run ends with [`Error::Stopped`] and
-    /// the rows it has (`RunError::completed`); a stream yields every finished row, then
-    /// that error.
+    /// the rows it has (`RunError::completed`); a stream yields the finished rows up to
+    /// the first one given up (a prefix of the row order), then that error.
     pub fn stop_on(mut self, stop: Stop) -> Self {
         self.stop = Some(stop);
         self
@@ -519,12 +519,15 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     /// are still generating.
     ///
     /// Fails at once if the recipe cannot run (a generator or sampler is missing or
-    /// unusable). When a row fails, no new rows start, the rows already under way
-    /// finish, and every row that finished is yielded (in row order, the failed one
-    /// left out) before the `Err` item, which is the last: a loop that stops at its
-    /// first `Err` (`let row = row?;`) loses no finished row. Under
-    /// [`skip_failed`](Runner::skip_failed), failed rows are `Err` items in their place
-    /// and the stream goes on.
+    /// unusable). When a row fails, no new rows start and the rows already under way
+    /// finish (after a rejection such as a 400, only those before the failed row are
+    /// still sent). What is yielded is always a prefix of the row order: every row
+    /// before the first one that did not finish, then the `Err` item that stopped the
+    /// run, which is the last. A loop that stops at its first `Err` (`let row = row?;`)
+    /// has rows `0..k`, every one of them; a row that finished after the gap is not
+    /// yielded (with a [`checkpoint`](Runner::checkpoint) it is journaled, and a resume
+    /// has it). Under [`skip_failed`](Runner::skip_failed), failed rows are `Err` items
+    /// in their place and the stream goes on.
     pub fn stream(self, rows: impl IntoRowSet) -> Result<RowStream<'g, R>, Error> {
         Ok(RowStream {
             rows: self.start(rows.into_row_set(), true)?,
@@ -590,8 +593,9 @@ where
     /// [`skip_failed`](Runner::skip_failed), failed rows are left out of the file and
     /// listed beside it, as they fail, in `<name>.failed.jsonl` (unless
     /// [`failures_to`](Runner::failures_to) names another file), and the run goes on;
-    /// otherwise the first failure stops the run, the rows that finished are written and
-    /// the file completed, and the error is returned.
+    /// otherwise the first failure stops the run, the file is completed with the rows
+    /// before the first one that did not finish (the first `written` rows of `rows`,
+    /// with no gap), and the error is returned.
     ///
     /// ```no_run
     /// # chatan::dataset! { #[derive(Debug)] struct Qa { q: String = gen("a question") } }

@@ -215,8 +215,9 @@ pub enum StreamError {
 
 /// Writes a run's rows to `path` as they come (see [`Runner::stream`](crate::Runner::stream)),
 /// in the format its extension names; the number of rows written. If a row fails, the
-/// rows that finished are written and the file is completed before the error is
-/// returned.
+/// rows the stream yielded are written and the file is completed before the error is
+/// returned: from [`Runner::stream`](crate::Runner::stream), the first `written` rows,
+/// with no gap.
 pub async fn write_stream<R, S>(rows: S, path: impl AsRef<Path>) -> Result<usize, StreamError>
 where
     R: ToFrame,

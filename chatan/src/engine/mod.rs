@@ -180,6 +180,11 @@ impl<'g, R: Recipe> Run<'g, R> {
         self.halt.halt();
     }
 
+    /// Stops the requests not yet sent of the rows after `row`.
+    pub(crate) fn halt_after(&self, row: usize) {
+        self.halt.halt_after(row);
+    }
+
     pub(crate) fn emit(&self, event: &Event<'_>) {
         self.observers.on_event(event);
     }

@@ -20,19 +20,32 @@ use crate::report::FailurePolicy;
 use crate::rowset::{Indices, RowSet};
 use crate::stop::Stop;
 
-/// Whether `error` is one every other request would meet too: a failure that
-/// [`is_fatal`](GeneratorError::is_fatal) (bad key, no permission, no model, no quota)
-/// always; any other rejection (400, 422: a bad parameter) when the run stops at its
-/// first failure anyway.
-fn will_not_change(error: &Error, stopping: bool) -> bool {
+/// Which requests a failed row's error stops: every row's after a failure that
+/// [`is_fatal`](GeneratorError::is_fatal) (bad key, no permission, no model, no quota),
+/// which every other request would meet too; the later rows' after any other rejection
+/// (400, 422: a bad parameter) when the run stops at its first failure anyway, so that
+/// the rows before the failed one still finish.
+fn halts(error: &Error, stopping: bool) -> Option<Halts> {
     let Error::Cell {
         cause: CellError::Generator { cause, .. },
         ..
     } = error
     else {
-        return false;
+        return None;
     };
-    cause.is_fatal() || (stopping && matches!(cause.cause(), GeneratorError::Rejected { .. }))
+    if cause.is_fatal() {
+        Some(Halts::All)
+    } else if stopping && matches!(cause.cause(), GeneratorError::Rejected { .. }) {
+        Some(Halts::Later)
+    } else {
+        None
+    }
+}
+
+/// See [`halts`].
+enum Halts {
+    All,
+    Later,
 }
 
 /// A finished row with the tokens it took, or why it failed.
@@ -89,12 +102,11 @@ pub(crate) struct Rows<'g, R: Recipe> {
     usage: Usage,
     started: Instant,
     finished: bool,
-    /// In row order under [`FailurePolicy::Stop`]: the failure that stopped the run,
-    /// held back until every finished row is out, so a loop that stops at the first
-    /// `Err` still gets every row that finished.
+    /// In row order under [`FailurePolicy::Stop`]: the failure that stopped the run
+    /// (the first in completion order that is not a cancellation), held back until the
+    /// rows before the first gap are out, so a loop that stops at the first `Err` still
+    /// gets all of them.
     deferred: Option<(usize, RowResult<R::Row>)>,
-    /// The row of the first failure, in completion order (the one that stopped the run).
-    first_failure: Option<usize>,
     extras: Extras<R::Row>,
     /// Resolves when the stop switch is thrown.
     stop_signal: Option<Pin<Box<dyn Future<Output = ()> + Send + 'g>>>,
@@ -104,9 +116,26 @@ pub(crate) struct Rows<'g, R: Recipe> {
     ending: Option<Error>,
 }
 
+/// Rows in row order. Under [`FailurePolicy::Stop`] what is handed over is always a
+/// prefix of the run's rows: once the next row in order has failed (or was cancelled,
+/// or given up after a stop), no later row is handed over, though the rows under way
+/// still finish (and are journaled with a checkpoint, so a resume has them). A file
+/// written from the stream then holds rows `0..k` of the row set, every one of them.
 struct Reorder<T> {
     base: usize,
-    waiting: VecDeque<Option<(usize, RowResult<T>)>>,
+    waiting: VecDeque<Slot<T>>,
+    /// The prefix has ended: rows that finish now are not handed over.
+    ended: bool,
+}
+
+/// A place in the row order.
+enum Slot<T> {
+    /// The row is under way.
+    Open,
+    /// Finished (or failed, under [`FailurePolicy::Skip`]), to be handed over.
+    Ready(usize, RowResult<T>),
+    /// Failed under [`FailurePolicy::Stop`]: the prefix ends here.
+    Failed,
 }
 
 // Rows are never pinned in place (the open futures are boxed, the finished rows just
@@ -144,6 +173,7 @@ where
             reorder: ordered.then(|| Reorder {
                 base: 0,
                 waiting: VecDeque::new(),
+                ended: false,
             }),
             done: 0,
             failed: 0,
@@ -151,7 +181,6 @@ where
             started: Instant::now(),
             finished: false,
             deferred: None,
-            first_failure: None,
             stop_signal: extras.stop.clone().map(|stop| {
                 Box::pin(async move { stop.stopped().await })
                     as Pin<Box<dyn Future<Output = ()> + Send + 'g>>
@@ -277,8 +306,15 @@ where
                 self.open = FuturesUnordered::new();
             }
             if let Some(reorder) = &mut self.reorder {
-                // Rows given up leave holes: hand over what finished.
-                reorder.waiting.retain(Option::is_some);
+                // The rows given up are holes: what is handed over ends at the first.
+                if let Some(hole) = reorder
+                    .waiting
+                    .iter()
+                    .position(|slot| matches!(slot, Slot::Open))
+                {
+                    reorder.waiting.truncate(hole);
+                }
+                reorder.ended = true;
             }
         }
     }
@@ -293,21 +329,35 @@ where
             }
             Err(error) => {
                 self.failed += 1;
-                self.first_failure.get_or_insert(row);
                 self.list_failure(error);
                 self.run.emit(&Event::RowFailed { row, error });
                 let stop = self.run.failure == FailurePolicy::Stop;
-                if will_not_change(error, stop) && !self.stopped_for_good {
-                    // Every other request would get the same answer: send no more.
-                    self.run.halt();
-                    self.stopped = true;
-                    self.stopped_for_good = true;
-                    tracing::error!(%error, "no request can succeed; stopping the run");
-                } else if stop && !self.stopped {
-                    self.stopped = true;
-                    tracing::error!(%error, "row failed; no new rows will start");
-                } else if !self.stopped_for_good {
-                    tracing::warn!(%error, "row failed; skipped");
+                match halts(error, stop) {
+                    Some(Halts::All) if !self.stopped_for_good => {
+                        // Every other request would get the same answer: send no more.
+                        self.run.halt();
+                        self.stopped = true;
+                        self.stopped_for_good = true;
+                        tracing::error!(%error, "no request can succeed; stopping the run");
+                    }
+                    Some(Halts::Later) => {
+                        // The rows before this one still finish.
+                        self.run.halt_after(row);
+                        if !self.stopped {
+                            self.stopped = true;
+                            tracing::error!(%error, "row rejected; stopping the run");
+                        }
+                    }
+                    _ if stop && !self.stopped => {
+                        self.stopped = true;
+                        tracing::error!(%error, "row failed; no new rows will start");
+                    }
+                    _ if !self.stopped_for_good
+                        && !crate::report::RowFailure::is_cancellation(error) =>
+                    {
+                        tracing::warn!(%error, "row failed; skipped");
+                    }
+                    _ => {}
                 }
             }
         }
@@ -323,24 +373,22 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(reorder) = &mut this.reorder
-                && let Some(Some(_)) = reorder.waiting.front()
-            {
-                let item = reorder
-                    .waiting
-                    .pop_front()
-                    .flatten()
-                    .expect("front is filled");
-                reorder.base += 1;
-                if item.1.is_err() && this.run.failure == FailurePolicy::Stop {
-                    // The stopping failure waits for the end; the others (rows
-                    // cancelled or failed after it) are in the report's count.
-                    if Some(item.0) == this.first_failure || this.deferred.is_none() {
-                        this.deferred = Some(item);
+            if let Some(reorder) = &mut this.reorder {
+                match reorder.waiting.front() {
+                    Some(Slot::Ready(..)) => {
+                        let Some(Slot::Ready(row, result)) = reorder.waiting.pop_front() else {
+                            unreachable!("the front is ready")
+                        };
+                        reorder.base += 1;
+                        return Poll::Ready(Some((row, result)));
                     }
-                    continue;
+                    Some(Slot::Failed) => {
+                        // The prefix ends at this row: nothing after it is handed over.
+                        reorder.waiting.clear();
+                        reorder.ended = true;
+                    }
+                    Some(Slot::Open) | None => {}
                 }
-                return Poll::Ready(Some(item));
             }
             this.watch_stop(cx);
             this.admit();
@@ -350,13 +398,33 @@ where
                     if let (Ok((value, _)), false) = (&result, resumed) {
                         this.journal(row, value);
                     }
+                    let stopping = this.run.failure == FailurePolicy::Stop;
                     match &mut this.reorder {
                         Some(reorder) => {
-                            let slot = position - reorder.base;
-                            if reorder.waiting.len() <= slot {
-                                reorder.waiting.resize_with(slot + 1, || None);
+                            let slot = if stopping && result.is_err() {
+                                // The failure that stopped the run waits for the end;
+                                // the others (rows cancelled or failed after it) are in
+                                // the report's count.
+                                let cancelled = |item: &(usize, RowResult<R::Row>)| matches!(&item.1, Err(e) if crate::report::RowFailure::is_cancellation(e));
+                                let item = (row, result);
+                                let replace = match &this.deferred {
+                                    None => true,
+                                    Some(held) => cancelled(held) && !cancelled(&item),
+                                };
+                                if replace {
+                                    this.deferred = Some(item);
+                                }
+                                Slot::Failed
+                            } else {
+                                Slot::Ready(row, result)
+                            };
+                            if !reorder.ended {
+                                let at = position - reorder.base;
+                                if reorder.waiting.len() <= at {
+                                    reorder.waiting.resize_with(at + 1, || Slot::Open);
+                                }
+                                reorder.waiting[at] = slot;
                             }
-                            reorder.waiting[slot] = Some((row, result));
                         }
                         None => return Poll::Ready(Some((row, result))),
                     }

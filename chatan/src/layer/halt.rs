@@ -1,29 +1,44 @@
 //! Stopping a run's requests at once: after a failure that every request would meet (a
-//! bad key, a missing model, no quota), requests that have not gone out yet are not sent.
+//! bad key, a missing model, no quota), requests that have not gone out yet are not sent;
+//! after a rejection that stops the run (a 400), those of the rows after the failed one.
 //! The runner puts this innermost, so a request waiting for a concurrency slot is
 //! checked after it gets one, right before it would reach the server; there it also
 //! tells the run's observers that the request is on its way
 //! ([`Event::RequestSent`](crate::Event::RequestSent)).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::GeneratorError;
 use crate::generator::{Generator, Reply, Request};
 
-/// A switch shared by a run and its [`Halting`] layers.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Halt(Arc<AtomicBool>);
+/// A switch shared by a run and its [`Halting`] layers: the first row whose requests are
+/// no longer sent (`usize::MAX` while nothing is halted).
+#[derive(Debug, Clone)]
+pub(crate) struct Halt(Arc<AtomicUsize>);
+
+impl Default for Halt {
+    fn default() -> Self {
+        Halt(Arc::new(AtomicUsize::new(usize::MAX)))
+    }
+}
 
 impl Halt {
-    /// From now on, no request is sent.
+    /// From now on, no request of any row is sent.
     pub(crate) fn halt(&self) {
-        self.0.store(true, Ordering::Release);
+        self.0.store(0, Ordering::Release);
     }
 
-    /// Whether [`halt`](Halt::halt) was called.
-    pub(crate) fn is_halted(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+    /// From now on, no request of a row after `row` is sent; rows before it (and `row`
+    /// itself) go on. A run that stops at row `row`'s failure still finishes the rows
+    /// before it, so what it hands over in row order has no gap.
+    pub(crate) fn halt_after(&self, row: usize) {
+        self.0.fetch_min(row.saturating_add(1), Ordering::AcqRel);
+    }
+
+    /// Whether requests of `row` are no longer sent.
+    pub(crate) fn is_halted(&self, row: usize) -> bool {
+        row >= self.0.load(Ordering::Acquire)
     }
 }
 
@@ -41,7 +56,7 @@ pub(crate) struct Halting<G> {
 
 impl<G: Generator> Generator for Halting<G> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
-        if self.halt.is_halted() {
+        if self.halt.is_halted(request.row) {
             return Err(GeneratorError::Cancelled);
         }
         request.report(&crate::event::Event::RequestSent {
@@ -51,9 +66,12 @@ impl<G: Generator> Generator for Halting<G> {
         });
         let outcome = self.inner.generate(request).await;
         if let Err(error) = &outcome {
-            let rejected = matches!(error.cause(), GeneratorError::Rejected { .. });
-            if error.is_fatal() || (self.on_any_rejection && rejected) {
+            if error.is_fatal() {
                 self.halt.halt();
+            } else if self.on_any_rejection
+                && matches!(error.cause(), GeneratorError::Rejected { .. })
+            {
+                self.halt.halt_after(request.row);
             }
         }
         outcome
@@ -65,5 +83,25 @@ impl<G: Generator> Generator for Halting<G> {
 
     fn model(&self) -> Option<&str> {
         self.inner.model()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Halt;
+
+    #[test]
+    fn a_halt_after_a_row_spares_the_rows_before_it() {
+        let halt = Halt::default();
+        assert!(!halt.is_halted(0) && !halt.is_halted(usize::MAX - 1));
+        halt.halt_after(40);
+        assert!(!halt.is_halted(39) && !halt.is_halted(40));
+        assert!(halt.is_halted(41));
+        // A later rejection of an earlier row moves the line back, never forward.
+        halt.halt_after(35);
+        halt.halt_after(50);
+        assert!(!halt.is_halted(35) && halt.is_halted(36) && halt.is_halted(41));
+        halt.halt();
+        assert!(halt.is_halted(0));
     }
 }

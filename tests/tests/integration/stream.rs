@@ -75,28 +75,21 @@ async fn after_a_failure_the_stream_yields_what_finished_then_the_error() {
         .unwrap()
         .collect()
         .await;
-    // Every finished row, in row order, then the one error that ended the run. Which
-    // rows finished depends on which request reached the server eleventh (two are in
-    // flight at once), but all are among the first twelve.
+    // The rows before the first that did not finish, in row order, then the one error
+    // that ended the run. Which row the eleventh request (the first refused) belongs to
+    // depends on which reached the server first (two are in flight at once): row 9 or
+    // row 10, so the stream is rows 0..9 or 0..10, every one of them.
     let preview = Numbered::runner(&llm).seed(5).preview(12).unwrap();
     let (last, rows) = items.split_last().expect("items");
     assert!(
         matches!(last, Err(Error::Cell { column: "text", .. })),
         "{last:?}"
     );
-    assert_eq!(rows.len(), 10);
-    let indices: Vec<usize> = rows
-        .iter()
-        .map(|row| {
-            let prompt = format!("say {}", row.as_ref().unwrap().n);
-            preview
-                .rows
-                .iter()
-                .position(|p| p.prompts[0].prompt == prompt)
-                .unwrap_or_else(|| panic!("{prompt:?} is not one of the first 12 rows"))
-        })
-        .collect();
-    assert!(indices.is_sorted_by(|a, b| a < b), "{indices:?}");
+    assert!((9..=10).contains(&rows.len()), "{}", rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let prompt = format!("say {}", row.as_ref().unwrap().n);
+        assert_eq!(preview.rows[i].prompts[0].prompt, prompt, "row {i}");
+    }
     // A 400 stops the run at once: besides the ten answered, only requests already in
     // flight reached the server.
     assert!(
@@ -120,4 +113,41 @@ async fn a_recipe_that_cannot_run_fails_when_the_stream_is_made() {
         panic!("the stream should not start")
     };
     assert!(matches!(error, Error::Sampler { column: "x", .. }));
+}
+
+#[tokio::test]
+async fn a_stop_that_gives_up_a_row_ends_the_ordered_stream_at_it() {
+    // Row 2's reply takes 10 s, every other is instant. The stop comes once the rows
+    // after it have finished, with 100 ms of grace: row 2 is given up, and the stream
+    // hands over rows 0 and 1 only — never rows 3.. past the hole.
+    let (_probe, llm) = tests::openai_mock(MockConfig::new()).await;
+    let rows = Numbered::runner(&llm).seed(8).generate(3).await.unwrap();
+    let slow = format!("say {}", rows[2].n);
+    let (server, llm) =
+        tests::openai_mock(MockConfig::new().latency_for(slow.as_str(), Duration::from_secs(10)))
+            .await;
+    let stop = chatan::Stop::new();
+    let thrower = stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        thrower.stop();
+    });
+    let items: Vec<Result<Numbered, Error>> = Numbered::runner(&llm)
+        .seed(8)
+        .concurrency(8)
+        .stop_on(stop)
+        .grace(Duration::from_millis(100))
+        .stream(40)
+        .unwrap()
+        .collect()
+        .await;
+    // (The ordered window lets 16 rows past the slow one start.)
+    assert!(
+        server.stats().replies >= 10,
+        "rows after the slow one finished"
+    );
+    let (last, handed) = items.split_last().expect("items");
+    assert!(matches!(last, Err(Error::Stopped)), "{last:?}");
+    let handed: Vec<&Numbered> = handed.iter().map(|r| r.as_ref().unwrap()).collect();
+    assert_eq!(handed, [&rows[0], &rows[1]]);
 }

@@ -117,11 +117,12 @@ async fn a_failed_row_stops_the_run_but_the_finished_rows_are_written() {
     let frame = ParquetReader::new(File::open(&path).unwrap())
         .finish()
         .unwrap();
+    // A prefix of the rows: every row before the failed one, none after it (rows 41..
+    // may have finished, but a file with a gap would be trusted by a resume or a shard
+    // check). The rows before row 40 are not cancelled by its 400: they all finish.
     let got = indices(&frame);
-    assert_eq!(got.len(), written);
-    assert!((40..1_000).contains(&written), "{written}");
-    assert_eq!(got[..40], (0..40).collect::<Vec<u32>>()[..]);
-    assert!(!got.contains(&40));
+    assert_eq!(written, 40);
+    assert_eq!(got, (0..40).collect::<Vec<u32>>());
 }
 
 #[test]
