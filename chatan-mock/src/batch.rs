@@ -3,12 +3,14 @@
 //! entries), after a configurable processing delay:
 //!
 //! * OpenAI Batch: `POST /v1/files` (multipart, `purpose=batch`, a jsonl of requests),
-//!   `POST /v1/batches`, `GET /v1/batches/{id}` (`validating` → `in_progress` →
-//!   `completed`, with `output_file_id` and `error_file_id`), `POST
-//!   /v1/batches/{id}/cancel`, `GET /v1/files/{id}/content`.
+//!   `POST /v1/batches`, `GET /v1/batches/{id}` (`validating` → `in_progress` → one of
+//!   `completed`, `expired`, `cancelled` with `output_file_id` and `error_file_id`, or
+//!   `failed` with `errors`; see [`BatchEnd`]), `POST /v1/batches/{id}/cancel`, `GET
+//!   /v1/files/{id}/content`.
 //! * Anthropic Message Batches: `POST /v1/messages/batches`, `GET
 //!   /v1/messages/batches/{id}` (`in_progress` → `ended`, with `results_url`), `GET
-//!   /v1/messages/batches/{id}/results` (jsonl).
+//!   /v1/messages/batches/{id}/results` (jsonl: `succeeded`, `errored`, `canceled`,
+//!   `expired`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::config::BatchEnd;
 use crate::wire::Api;
 
 /// One request of a batch answered: a reply body, or a status and an error body.
@@ -36,6 +39,8 @@ pub(crate) struct Job {
     created: Instant,
     input_file_id: Option<String>,
     entries: Vec<(String, Value)>,
+    /// How it ends; a cancel makes it [`BatchEnd::Cancelled`].
+    end: BatchEnd,
     cancelled: bool,
     done: Option<Done>,
 }
@@ -43,6 +48,8 @@ pub(crate) struct Job {
 struct Done {
     succeeded: usize,
     failed: usize,
+    /// Requests that never ran (expired or cancelled).
+    not_run: usize,
     output_file_id: Option<String>,
     error_file_id: Option<String>,
     results: String,
@@ -140,6 +147,15 @@ pub(crate) fn multipart_file(content_type: &str, body: &[u8]) -> Result<Bytes, S
     Err("the upload has no part named \"file\"".into())
 }
 
+/// Both providers require each request's `custom_id` to be unique in its batch.
+fn unique_ids(entries: &[(String, Value)]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    match entries.iter().find(|(id, _)| !seen.insert(id.as_str())) {
+        Some((id, _)) => Err(format!("custom_id {id:?} is used by more than one request")),
+        None => Ok(()),
+    }
+}
+
 impl Store {
     fn id(&mut self, prefix: &str) -> String {
         self.next += 1;
@@ -160,7 +176,12 @@ impl Store {
     }
 
     /// An OpenAI batch over the uploaded file named in `body`.
-    pub(crate) fn create_openai(&mut self, body: &Value, delay: Duration) -> Result<Value, String> {
+    pub(crate) fn create_openai(
+        &mut self,
+        body: &Value,
+        delay: Duration,
+        end: BatchEnd,
+    ) -> Result<Value, String> {
         let file_id = body["input_file_id"]
             .as_str()
             .ok_or("input_file_id is required")?;
@@ -186,6 +207,7 @@ impl Store {
             }
             entries.push((custom_id.to_owned(), entry["body"].clone()));
         }
+        unique_ids(&entries)?;
         let id = self.id("batch");
         self.jobs.insert(
             id.clone(),
@@ -195,6 +217,7 @@ impl Store {
                 created: Instant::now(),
                 input_file_id: Some(file_id.to_owned()),
                 entries,
+                end,
                 cancelled: false,
                 done: None,
             },
@@ -203,15 +226,35 @@ impl Store {
     }
 
     /// An Anthropic message batch of the requests in `body`.
-    pub(crate) fn create_anthropic(&mut self, body: &Value) -> Result<Value, String> {
+    pub(crate) fn create_anthropic(
+        &mut self,
+        body: &Value,
+        end: BatchEnd,
+    ) -> Result<Value, String> {
         let requests = body["requests"].as_array().ok_or("requests is required")?;
+        // Anthropic's API reference, "Create a Message Batch": `requests` holds 1 to
+        // 100 000 items; each `custom_id` is 1 to 64 characters of `[a-zA-Z0-9_-]`,
+        // unique in the batch.
+        if requests.is_empty() || requests.len() > 100_000 {
+            return Err(format!(
+                "requests: {} items; between 1 and 100000 are allowed",
+                requests.len()
+            ));
+        }
         let mut entries = Vec::new();
         for (n, request) in requests.iter().enumerate() {
             let custom_id = request["custom_id"]
                 .as_str()
                 .ok_or_else(|| format!("requests.{n}.custom_id is required"))?;
+            let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+            if custom_id.is_empty() || custom_id.len() > 64 || !custom_id.chars().all(allowed) {
+                return Err(format!(
+                    "requests.{n}.custom_id: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+                ));
+            }
             entries.push((custom_id.to_owned(), request["params"].clone()));
         }
+        unique_ids(&entries)?;
         let id = self.id("msgbatch");
         self.jobs.insert(
             id.clone(),
@@ -221,6 +264,12 @@ impl Store {
                 created: Instant::now(),
                 input_file_id: None,
                 entries,
+                // Anthropic has no batch that fails as a whole once created.
+                end: if end == BatchEnd::Failed {
+                    BatchEnd::Completed
+                } else {
+                    end
+                },
                 cancelled: false,
                 done: None,
             },
@@ -228,10 +277,13 @@ impl Store {
         Ok(self.anthropic_object(&id, ""))
     }
 
+    /// Cancels job `id` (it ends at its next poll, with no request run); whether it
+    /// exists.
     pub(crate) fn cancel(&mut self, id: &str) -> bool {
         match self.jobs.get_mut(id) {
             Some(job) if job.done.is_none() => {
                 job.cancelled = true;
+                job.end = BatchEnd::Cancelled { ran: 0 };
                 true
             }
             Some(_) => true,
@@ -254,14 +306,52 @@ impl Store {
         let Some(job) = self.jobs.get(id) else {
             return;
         };
-        if job.done.is_some() || job.cancelled || job.created.elapsed() < delay {
+        if job.done.is_some() || !(job.cancelled || job.created.elapsed() >= delay) {
             return;
         }
-        let (api, entries) = (job.api, job.entries.clone());
+        let (api, entries, end) = (job.api, job.entries.clone(), job.end);
+        let ran = match end {
+            BatchEnd::Completed => entries.len(),
+            BatchEnd::Expired { ran } | BatchEnd::Cancelled { ran } => ran,
+            BatchEnd::Failed => 0,
+        };
         let mut output = String::new();
         let mut errors = String::new();
-        let (mut succeeded, mut failed) = (0, 0);
+        let (mut succeeded, mut failed, mut not_run) = (0, 0, 0);
         for (n, (custom_id, body)) in entries.iter().enumerate() {
+            if end == BatchEnd::Failed {
+                break;
+            }
+            if n >= ran {
+                not_run += 1;
+                let expired = matches!(end, BatchEnd::Expired { .. });
+                match api {
+                    Api::OpenAi => {
+                        let (code, message) = if expired {
+                            (
+                                "batch_expired",
+                                "This request could not be executed before the completion window expired.",
+                            )
+                        } else {
+                            (
+                                "batch_cancelled",
+                                "This request was not executed because the batch was cancelled.",
+                            )
+                        };
+                        let line = json!({"id": format!("batch_req_{n}"), "custom_id": custom_id,
+                               "response": null, "error": {"code": code, "message": message}});
+                        errors.push_str(&line.to_string());
+                        errors.push('\n');
+                    }
+                    Api::Anthropic => {
+                        let kind = if expired { "expired" } else { "canceled" };
+                        let line = json!({"custom_id": custom_id, "result": {"type": kind}});
+                        output.push_str(&line.to_string());
+                        output.push('\n');
+                    }
+                }
+                continue;
+            }
             let result = answer(api, body);
             let line = match (api, result) {
                 (Api::OpenAi, Ok(reply)) => {
@@ -292,6 +382,8 @@ impl Store {
             output.push('\n');
         }
         let (output_file_id, error_file_id) = match api {
+            // A failed batch has neither file.
+            Api::OpenAi if end == BatchEnd::Failed => (None, None),
             Api::OpenAi => {
                 let out = self.id("file");
                 self.files.insert(out.clone(), Bytes::from(output.clone()));
@@ -308,6 +400,7 @@ impl Store {
             job.done = Some(Done {
                 succeeded,
                 failed,
+                not_run,
                 output_file_id,
                 error_file_id,
                 results: output,
@@ -321,17 +414,36 @@ impl Store {
             return Value::Null;
         };
         let total = job.entries.len();
-        let (status, completed, failed) = match (&job.done, job.cancelled) {
-            (_, true) => ("cancelled", 0, 0),
-            (Some(done), _) => ("completed", done.succeeded, done.failed),
+        let (status, completed, failed) = match (&job.done, job.end) {
+            (Some(_), BatchEnd::Failed) => ("failed", 0, 0),
+            (Some(done), end) => {
+                let status = match end {
+                    BatchEnd::Expired { .. } => "expired",
+                    BatchEnd::Cancelled { .. } => "cancelled",
+                    _ => "completed",
+                };
+                (status, done.succeeded, done.failed)
+            }
+            (None, _) if job.cancelled => ("cancelling", 0, 0),
             (None, _) if job.created.elapsed() < delay / 4 => ("validating", 0, 0),
             (None, _) => ("in_progress", 0, 0),
         };
         let done = job.done.as_ref();
+        // Why a batch failed validation, as `errors.data` gives it (code, message,
+        // param, line): here, OpenAI's enqueued-token limit.
+        let errors = (status == "failed").then(|| {
+            json!({"object": "list", "data": [{
+                "code": "token_limit_exceeded",
+                "message": "Enqueued token limit reached for the model in organization org-mock. Please try again once some in_progress batches have been completed. (injected by chatan-mock)",
+                "param": null,
+                "line": null,
+            }]})
+        });
         json!({
             "id": job.id,
             "object": "batch",
             "endpoint": "/v1/chat/completions",
+            "errors": errors,
             "input_file_id": job.input_file_id,
             "completion_window": "24h",
             "status": status,
@@ -348,17 +460,23 @@ impl Store {
             return Value::Null;
         };
         let total = job.entries.len();
-        let (status, processing, succeeded, errored, canceled) = match (&job.done, job.cancelled) {
-            (_, true) => ("ended", 0, 0, 0, total),
-            (Some(done), _) => ("ended", 0, done.succeeded, done.failed, 0),
-            (None, _) => ("in_progress", total, 0, 0, 0),
+        let (status, processing, succeeded, errored, canceled, expired) = match &job.done {
+            Some(done) => {
+                let (canceled, expired) = match job.end {
+                    BatchEnd::Expired { .. } => (0, done.not_run),
+                    _ => (done.not_run, 0),
+                };
+                ("ended", 0, done.succeeded, done.failed, canceled, expired)
+            }
+            None if job.cancelled => ("canceling", total, 0, 0, 0, 0),
+            None => ("in_progress", total, 0, 0, 0, 0),
         };
         json!({
             "id": job.id,
             "type": "message_batch",
             "processing_status": status,
             "request_counts": {"processing": processing, "succeeded": succeeded,
-                               "errored": errored, "canceled": canceled, "expired": 0},
+                               "errored": errored, "canceled": canceled, "expired": expired},
             "results_url": (status == "ended")
                 .then(|| format!("{base}/v1/messages/batches/{}/results", job.id)),
             "created_at": "1970-01-01T00:00:00Z",

@@ -40,6 +40,40 @@ impl Fault {
     }
 }
 
+/// How the mock's batches end, once their processing delay is over.
+///
+/// The states are the providers' own: OpenAI's batch object (`status`: `validating`,
+/// `in_progress`, `finalizing`, `completed`, `expired`, `cancelling`, `cancelled`,
+/// `failed`, per the `Batch` schema of OpenAI's OpenAPI spec), whose output file holds
+/// the requests that ran and whose error file holds the rest, each a request output
+/// object (`response: null` with `error: {code, message}` for one that did not run:
+/// `batch_expired`, `batch_cancelled`, per OpenAI's Batch guide); and Anthropic's Message
+/// Batches (`processing_status` `ended`, each result `succeeded`, `errored`, `canceled`
+/// or `expired`, per the SDK's `MessageBatchResult` types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchEnd {
+    /// Every request runs: OpenAI `completed`, Anthropic `ended`.
+    #[default]
+    Completed,
+    /// The first `ran` requests run, then the batch's 24 hours run out: OpenAI
+    /// `expired` (the rest `batch_expired` in the error file), Anthropic results
+    /// `expired`.
+    Expired {
+        /// Requests that ran before it expired.
+        ran: usize,
+    },
+    /// The first `ran` requests run, then the batch is cancelled: OpenAI `cancelled`
+    /// (the rest `batch_cancelled`), Anthropic results `canceled`.
+    Cancelled {
+        /// Requests that ran before the cancel.
+        ran: usize,
+    },
+    /// The input does not validate: OpenAI `failed`, with its reasons in `errors.data`
+    /// and no output or error file, no request run. (Anthropic refuses such a batch
+    /// when it is created; there this ends as `Completed`.)
+    Failed,
+}
+
 /// A latency for prompts that contain `needle`.
 #[derive(Debug, Clone)]
 pub(crate) struct LatencyRule {
@@ -95,6 +129,8 @@ pub struct MockConfig {
     pub(crate) slow: Option<(f64, Duration)>,
     /// How long a batch takes to process.
     pub(crate) batch_delay: Duration,
+    /// How batches end.
+    pub(crate) batch_end: BatchEnd,
 }
 
 impl MockConfig {
@@ -108,6 +144,13 @@ impl MockConfig {
     /// [`fail_for`](MockConfig::fail_for) rules, as for single requests.
     pub fn batch_delay(mut self, delay: Duration) -> Self {
         self.batch_delay = delay;
+        self
+    }
+
+    /// How batches end (default [`BatchEnd::Completed`]): expired or cancelled part way,
+    /// or failed validation.
+    pub fn batch_end(mut self, end: BatchEnd) -> Self {
+        self.batch_end = end;
         self
     }
 

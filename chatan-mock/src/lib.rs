@@ -37,7 +37,7 @@ mod server;
 mod wire;
 
 pub use batch::BatchInfo;
-pub use config::{Fault, MockConfig};
+pub use config::{BatchEnd, Fault, MockConfig};
 pub use hub::{MockHub, MockHubBuilder};
 pub use reply::placeholder;
 pub use server::{Exchange, MockServer, Stats};

@@ -413,14 +413,14 @@ async fn batch(
         },
         Route::CreateOpenAi => match read()
             .map_err(|e| e.to_string())
-            .and_then(|b| store.create_openai(&b, delay))
+            .and_then(|b| store.create_openai(&b, delay, state.config.batch_end))
         {
             Ok(object) => Ok(json(StatusCode::OK, &object)),
             Err(message) => bad(&message),
         },
         Route::CreateAnthropic => match read()
             .map_err(|e| e.to_string())
-            .and_then(|b| store.create_anthropic(&b))
+            .and_then(|b| store.create_anthropic(&b, state.config.batch_end))
         {
             Ok(object) => Ok(json(StatusCode::OK, &object)),
             Err(message) => bad(&message),

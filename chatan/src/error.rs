@@ -63,6 +63,16 @@ pub enum GeneratorError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// A provider batch ended without running this request: the batch expired (its
+    /// 24 hours ran out; retried, in a later batch) or was cancelled (not retried).
+    /// `message` names the batch and says which.
+    #[error("{message}")]
+    Unprocessed {
+        /// Whether the batch expired (rather than being cancelled).
+        expired: bool,
+        /// What happened, naming the batch.
+        message: String,
+    },
     /// Not sent: the run stopped before this request went out, because another request
     /// got an answer that every request would get (a bad key, a missing model, no
     /// quota). Not retried.
@@ -131,6 +141,10 @@ impl GeneratorError {
             },
             GeneratorError::Connection(message) => GeneratorError::Connection(f(message)),
             GeneratorError::Malformed(message) => GeneratorError::Malformed(f(message)),
+            GeneratorError::Unprocessed { expired, message } => GeneratorError::Unprocessed {
+                expired,
+                message: f(message),
+            },
             GeneratorError::Exhausted { attempts, cause } => GeneratorError::Exhausted {
                 attempts,
                 cause: Box::new(cause.map_messages(f)),
@@ -155,6 +169,7 @@ impl GeneratorError {
                 | GeneratorError::Timeout(_)
                 | GeneratorError::Connection(_)
                 | GeneratorError::Malformed(_)
+                | GeneratorError::Unprocessed { expired: true, .. }
         )
     }
 

@@ -42,6 +42,9 @@ use crate::generator::{Generator, Reply, Request, Usage};
 const LINGER: Duration = Duration::from_millis(500);
 /// How often a pending batch is polled, by default.
 const POLL_EVERY: Duration = Duration::from_secs(30);
+/// Polls in a row that may fail (the provider unreachable, 5xx) before the batch's
+/// requests are given the failure: ten minutes at the default pace.
+const MAX_POLL_FAILURES: u32 = 20;
 
 /// A provider API with a batch endpoint: OpenAI's chat completions (the Batch API) and
 /// Anthropic's messages (Message Batches). Sealed: the two built-in formats have it.
@@ -86,6 +89,9 @@ mod sealed {
         },
         /// Ended: every result.
         Ended(Vec<(String, Result<serde_json::Value, GeneratorError>)>),
+        /// Ended without running any request (OpenAI's `failed`: the input did not
+        /// validate): every request gets this error.
+        Failed(GeneratorError),
     }
 }
 
@@ -344,17 +350,30 @@ fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A request's id in a batch: its cell, attempt and a hash of its body, so the same
-/// request in a later run has the same id.
+/// A request's id in a batch: its row, attempt, the start of its column's name and a
+/// hash of its column and body, so the same request in a later run has the same id. It
+/// keeps to what both providers take: Anthropic's `^[a-zA-Z0-9_-]{1,64}$` (API
+/// reference, "Create a Message Batch"), whatever the column is called.
 fn custom_id(request: &Request<'_>, body: &[u8]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in body {
-        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+    for byte in request
+        .column
+        .bytes()
+        .chain([0])
+        .chain(body.iter().copied())
+    {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
-    format!(
-        "r{}-{}-a{}-{hash:016x}",
-        request.row, request.column, request.attempt
-    )
+    let head = format!("r{}-a{}-", request.row, request.attempt);
+    let tail = format!("-{hash:016x}");
+    let room = 64usize.saturating_sub(head.len() + tail.len());
+    let column: String = request
+        .column
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(room)
+        .collect();
+    format!("{head}{column}{tail}")
 }
 
 impl<F: BatchApi> Inner<F> {
@@ -595,18 +614,23 @@ async fn submit_and_poll<F: BatchApi>(inner: Arc<Inner<F>>, waiting: Vec<Waiting
 
 /// Polls batch `id` until it ends, then answers every request waiting for it.
 async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
+    let mut failures = 0;
     let results = loop {
         match F::poll(&inner.provider, &id).await {
             Ok(Poll::Ended(results)) => break Ok(results),
+            Ok(Poll::Failed(error)) => break Err(error),
             Ok(Poll::Pending { done, failed }) => {
+                failures = 0;
                 inner.wave(&id, |wave| {
                     wave.done = done;
                     wave.failed = failed;
                 });
                 tokio::time::sleep(inner.poll_every).await;
             }
-            // A poll that fails is tried again; one the provider rejects ends the wait.
-            Err(error) if error.cause().is_retryable() => {
+            // A poll that fails is tried again, for a while; one the provider rejects
+            // ends the wait.
+            Err(error) if error.cause().is_retryable() && failures + 1 < MAX_POLL_FAILURES => {
+                failures += 1;
                 tracing::warn!(batch = id, %error, "polling the batch failed; trying again");
                 tokio::time::sleep(inner.poll_every).await;
             }
@@ -616,12 +640,22 @@ async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
     let mut results: HashMap<String, Result<Value, GeneratorError>> = match results {
         Ok(results) => results.into_iter().collect(),
         Err(error) => {
-            let mut state = lock(&inner.state);
-            if let Some(pending) = state.batches.remove(&id) {
-                for (_, waiter) in pending.waiters {
-                    let _ = waiter.send(Err(error.clone()));
-                }
+            tracing::error!(batch = id, %error, "the batch ended without results");
+            let ended_at = inner.started.elapsed();
+            inner.wave(&id, |wave| {
+                wave.failed = wave.requests;
+                wave.ended = true;
+                wave.ended_at = Some(ended_at);
+            });
+            let waiters = lock(&inner.state)
+                .batches
+                .remove(&id)
+                .map(|pending| pending.waiters)
+                .unwrap_or_default();
+            for (_, waiter) in waiters {
+                let _ = waiter.send(Err(error.clone()));
             }
+            let _ = inner.write_journal(&json!({"batch": id, "ended": true}));
             return;
         }
     };
@@ -832,14 +866,15 @@ impl BatchWire for super::openai::ChatCompletions {
     async fn poll(provider: &Provider<Self>, id: &str) -> Result<Poll, GeneratorError> {
         let transport = provider.transport();
         let batch = fetch(transport, &format!("/batches/{id}")).await?;
-        match batch["status"].as_str() {
-            Some("completed") => {}
-            Some("failed" | "expired" | "cancelled") => {
-                return Err(GeneratorError::Server {
-                    status: 500,
-                    message: format!("batch {id} ended as {}", batch["status"]),
-                });
-            }
+        // The batch object's `status` (OpenAI's OpenAPI spec, `Batch.status`):
+        // `validating`, `in_progress`, `finalizing` and `cancelling` go on; `completed`,
+        // `expired` and `cancelled` end with an output file (the requests that ran,
+        // billed) and an error file (the rest); `failed` ends with neither, the
+        // reasons in `errors.data`.
+        let status = batch["status"].as_str().unwrap_or_default();
+        match status {
+            "completed" | "expired" | "cancelled" => {}
+            "failed" => return Ok(Poll::Failed(openai_batch_failure(id, &batch))),
             _ => {
                 let counts = &batch["request_counts"];
                 let count = |key: &str| counts[key].as_u64().unwrap_or(0) as usize;
@@ -865,17 +900,75 @@ impl BatchWire for super::openai::ChatCompletions {
                 let Some(custom_id) = line["custom_id"].as_str() else {
                     continue;
                 };
-                let response = &line["response"];
-                let status = response["status_code"].as_u64().unwrap_or(500) as u16;
-                let result = if (200..300).contains(&status) {
-                    Ok(response["body"].clone())
-                } else {
-                    Err(transport.error_of(status, response["body"].to_string().as_bytes()))
-                };
+                let result = openai_result(transport, id, status, &line);
                 results.push((custom_id.to_owned(), result));
             }
         }
         Ok(Poll::Ended(results))
+    }
+}
+
+/// One line of an OpenAI batch's output or error file (the request output object:
+/// `response` with `status_code` and `body`, or `response: null` and an `error` with
+/// `code` and `message` for a request that did not run, such as `batch_expired` and
+/// `batch_cancelled` in the error file of a batch that ended `expired` or `cancelled`).
+#[cfg(feature = "openai")]
+fn openai_result(
+    transport: &Transport,
+    id: &str,
+    status: &str,
+    line: &Value,
+) -> Result<Value, GeneratorError> {
+    let response = &line["response"];
+    if let Some(code) = response["status_code"].as_u64() {
+        let code = code as u16;
+        return if (200..300).contains(&code) {
+            Ok(response["body"].clone())
+        } else {
+            Err(transport.error_of(code, response["body"].to_string().as_bytes()))
+        };
+    }
+    let error = &line["error"];
+    let code = error["code"].as_str().unwrap_or("unknown");
+    let text = error["message"]
+        .as_str()
+        .unwrap_or("the request did not run");
+    let expired = code == "batch_expired" || (status == "expired" && code != "batch_cancelled");
+    Err(GeneratorError::Unprocessed {
+        expired,
+        message: format!("batch {id} ended {status} before this request ran ({code}: {text})"),
+    })
+}
+
+/// The error every request of a `failed` OpenAI batch gets: the reasons the provider
+/// gives in `errors.data` (a code, a message, the input line), as a rejection.
+#[cfg(feature = "openai")]
+fn openai_batch_failure(id: &str, batch: &Value) -> GeneratorError {
+    let reasons: Vec<String> = batch["errors"]["data"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .take(5)
+        .map(|e| {
+            let line = e["line"]
+                .as_u64()
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            format!(
+                "{line}{}: {}",
+                e["code"].as_str().unwrap_or("error"),
+                e["message"].as_str().unwrap_or("no message")
+            )
+        })
+        .collect();
+    GeneratorError::Rejected {
+        status: 400,
+        message: if reasons.is_empty() {
+            format!("batch {id} failed, with no reason given")
+        } else {
+            format!("batch {id} failed: {}", reasons.join("; "))
+        },
     }
 }
 
@@ -928,10 +1021,16 @@ impl BatchWire for super::anthropic::Messages {
                         error_status(&result["error"]),
                         result["error"].to_string().as_bytes(),
                     )),
-                    other => Err(GeneratorError::Server {
-                        status: 500,
-                        message: format!("the request was {}", other.unwrap_or("not answered")),
+                    // `canceled` and `expired` results carry no error (the SDK's
+                    // MessageBatchCanceledResult / MessageBatchExpiredResult).
+                    Some(kind @ ("canceled" | "expired")) => Err(GeneratorError::Unprocessed {
+                        expired: kind == "expired",
+                        message: format!("batch {id} ended before this request ran ({kind})"),
                     }),
+                    other => Err(GeneratorError::Malformed(format!(
+                        "batch {id}: a result of type {}",
+                        other.unwrap_or("(none)")
+                    ))),
                 };
                 Some((custom_id, outcome))
             })
@@ -956,7 +1055,32 @@ fn error_status(error: &Value) -> u16 {
 
 #[cfg(test)]
 mod tests {
-    use super::batch_lengths;
+    use super::{batch_lengths, custom_id};
+    use crate::generator::Request;
+
+    #[test]
+    fn custom_ids_keep_to_the_providers_pattern_whatever_the_column() {
+        let long = "the_answer_to_the_question_the_user_asked_in_the_first_turn";
+        for column in ["answer", long, "réponse_détaillée", "答え", ""] {
+            for row in [0, 7, usize::MAX] {
+                let request = Request::new("hi").cell(row, column).attempt(u32::MAX);
+                let id = custom_id(&request, b"{}");
+                assert!(!id.is_empty() && id.len() <= 64, "{id}");
+                assert!(
+                    id.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+                    "{id}"
+                );
+            }
+        }
+        // Columns whose names agree on their first letters still differ.
+        let a = Request::new("hi").cell(1, &long[..40]);
+        let b = Request::new("hi").cell(1, long);
+        assert_ne!(custom_id(&a, b"{}"), custom_id(&b, b"{}"));
+        assert!(
+            custom_id(&Request::new("hi").cell(3, "answer"), b"{}").starts_with("r3-a1-answer-")
+        );
+    }
 
     #[test]
     fn a_wave_is_cut_at_the_request_and_byte_limits() {

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chatan::{Anthropic, Event, OpenAi};
-use chatan_mock::{Api, Fault, MockConfig, MockServer};
+use chatan_mock::{Api, BatchEnd, Fault, MockConfig, MockServer};
 
 chatan::dataset! {
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -446,4 +446,124 @@ async fn a_batch_the_provider_refuses_fails_every_cell_with_its_cause() {
     );
     assert!(server.batches().is_empty(), "nothing was submitted");
     assert!(batch.waves().is_empty());
+}
+
+/// Runs `future`, failing the test if it takes longer than 30 s (a batch that is never
+/// seen to end would otherwise hang the test).
+async fn within_30s<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), future)
+        .await
+        .expect("the run ended within 30 s")
+}
+
+#[tokio::test]
+async fn an_expired_openai_batch_keeps_what_ran_and_sends_the_rest_again() {
+    // Each batch runs its first 10 requests, then its 24 hours run out: the output file
+    // holds those (billed), the error file the rest as `batch_expired`.
+    let server = MockServer::start(config().batch_end(BatchEnd::Expired { ran: 10 }))
+        .await
+        .unwrap();
+    let batch = quick_batch(&server.openai_url());
+    let rows = within_30s(
+        Qa::runner(&batch)
+            .seed(4)
+            .retry(tests::quick_retries())
+            .generate(ROWS),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows, plain_rows().await);
+    // Nothing that ran was paid for twice: 24 questions and 24 answers, each run once,
+    // over several batches (each runs 10).
+    assert_eq!(server.stats().batch_requests, 2 * ROWS as u64);
+    assert!(server.batches().len() >= 3, "{:?}", server.batches());
+}
+
+#[tokio::test]
+async fn a_cancelled_openai_batch_fails_the_cells_it_did_not_run_and_ends() {
+    let server = MockServer::start(config().batch_end(BatchEnd::Cancelled { ran: 5 }))
+        .await
+        .unwrap();
+    let batch = quick_batch(&server.openai_url());
+    let generated = within_30s(
+        Qa::runner(&batch)
+            .seed(4)
+            .retry(tests::quick_retries())
+            .skip_failed()
+            .run(ROWS),
+    )
+    .await
+    .unwrap();
+    // The five questions that ran were kept, and their answers asked for; the other 19
+    // are not sent again (a cancel is someone's decision).
+    let failed = &generated.report.failed;
+    assert_eq!(failed.len(), ROWS - 5, "{}", generated.report);
+    for failure in failed {
+        assert_eq!(failure.attempts(), 1, "{failure}");
+        let text = failure.to_string();
+        assert!(
+            text.contains("cancelled") && text.contains("batch_cancelled"),
+            "{text}"
+        );
+    }
+    assert_eq!(server.stats().batch_requests, 5 + 5);
+}
+
+#[tokio::test]
+async fn a_failed_openai_batch_fails_its_cells_with_the_reason_and_ends() {
+    let server = MockServer::start(config().batch_end(BatchEnd::Failed))
+        .await
+        .unwrap();
+    let batch = quick_batch(&server.openai_url());
+    let error = within_30s(Qa::runner(&batch).seed(4).generate(ROWS))
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("column `question`")
+            && text.contains("failed")
+            && text.contains("token_limit_exceeded"),
+        "{text}"
+    );
+    assert_eq!(server.batches().len(), 1, "not submitted again");
+    assert_eq!(server.stats().batch_requests, 0);
+    let waves = batch.waves();
+    assert!(waves[0].ended && waves[0].failed == ROWS, "{waves:?}");
+}
+
+#[tokio::test]
+async fn anthropic_batches_that_expire_or_are_cancelled_keep_what_ran() {
+    for (end, rows_ok) in [
+        (BatchEnd::Expired { ran: 10 }, true),
+        (BatchEnd::Cancelled { ran: 5 }, false),
+    ] {
+        let server = MockServer::start(config().batch_end(end)).await.unwrap();
+        let batch = Anthropic::new("k")
+            .unwrap()
+            .base_url(&server.anthropic_url())
+            .unwrap()
+            .batch()
+            .linger(Duration::from_millis(30))
+            .poll_every(Duration::from_millis(20));
+        let generated = within_30s(
+            Qa::runner(&batch)
+                .seed(4)
+                .retry(tests::quick_retries())
+                .skip_failed()
+                .run(ROWS),
+        )
+        .await
+        .unwrap();
+        if rows_ok {
+            assert_eq!(generated.rows.len(), ROWS, "{end:?}");
+            assert_eq!(server.stats().batch_requests, 2 * ROWS as u64);
+        } else {
+            assert_eq!(generated.report.failed.len(), ROWS - 5, "{end:?}");
+            assert!(
+                generated.report.failed[0]
+                    .to_string()
+                    .contains("(canceled)")
+            );
+        }
+    }
 }
