@@ -39,6 +39,9 @@ pub(crate) struct Job {
     created: Instant,
     input_file_id: Option<String>,
     entries: Vec<(String, Value)>,
+    /// What created it and its input file's lines, as sent.
+    create: Value,
+    lines: Vec<Value>,
     /// How it ends; a cancel makes it [`BatchEnd::Cancelled`].
     end: BatchEnd,
     cancelled: bool,
@@ -68,6 +71,11 @@ pub struct BatchInfo {
     pub ended: bool,
     /// Whether it was cancelled.
     pub cancelled: bool,
+    /// What created it, as sent: OpenAI's `POST /v1/batches` body, or Anthropic's
+    /// `POST /v1/messages/batches` body.
+    pub create: Value,
+    /// OpenAI's input file, a line each (empty for Anthropic).
+    pub lines: Vec<Value>,
 }
 
 /// The batch routes.
@@ -193,12 +201,14 @@ impl Store {
             .get(file_id)
             .ok_or_else(|| format!("no file {file_id}"))?;
         let mut entries = Vec::new();
+        let mut lines = Vec::new();
         for (n, line) in String::from_utf8_lossy(file).lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
             let entry: Value =
                 serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+            lines.push(entry.clone());
             let custom_id = entry["custom_id"]
                 .as_str()
                 .ok_or_else(|| format!("line {}: custom_id is required", n + 1))?;
@@ -217,6 +227,8 @@ impl Store {
                 created: Instant::now(),
                 input_file_id: Some(file_id.to_owned()),
                 entries,
+                create: body.clone(),
+                lines,
                 end,
                 cancelled: false,
                 done: None,
@@ -264,6 +276,8 @@ impl Store {
                 created: Instant::now(),
                 input_file_id: None,
                 entries,
+                create: body.clone(),
+                lines: Vec::new(),
                 // Anthropic has no batch that fails as a whole once created.
                 end: if end == BatchEnd::Failed {
                     BatchEnd::Completed
@@ -498,6 +512,8 @@ impl Store {
                 requests: j.entries.len(),
                 ended: j.done.is_some(),
                 cancelled: j.cancelled,
+                create: j.create.clone(),
+                lines: j.lines.clone(),
             })
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));

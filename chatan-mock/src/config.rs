@@ -122,6 +122,8 @@ pub struct MockConfig {
     pub(crate) fail_from: Option<(u64, Fault)>,
     pub(crate) fault_rules: Vec<FaultRule>,
     pub(crate) retry_after: Duration,
+    /// Whether `retry_after` was set (the limiter's 429s then carry it too).
+    pub(crate) retry_after_set: bool,
     pub(crate) api_key: Option<String>,
     pub(crate) echo_key: bool,
     pub(crate) requests_per_second: Option<u32>,
@@ -131,6 +133,14 @@ pub struct MockConfig {
     pub(crate) batch_delay: Duration,
     /// How batches end.
     pub(crate) batch_end: BatchEnd,
+    /// The models served, if only some are.
+    pub(crate) models: Vec<String>,
+    /// Request parameters taken beyond OpenAI's own (a compatible server's `top_k`).
+    pub(crate) extra_params: Vec<String>,
+    /// Anthropic models that take no sampling parameters.
+    pub(crate) no_sampling_models: Vec<String>,
+    /// Prompts answered with a refusal.
+    pub(crate) refusals: Vec<String>,
 }
 
 impl MockConfig {
@@ -151,6 +161,38 @@ impl MockConfig {
     /// or failed validation.
     pub fn batch_end(mut self, end: BatchEnd) -> Self {
         self.batch_end = end;
+        self
+    }
+
+    /// Serves only these models: a request for another gets the 404 each provider gives
+    /// for a model that does not exist (default: any model is served).
+    pub fn models<S: Into<String>>(mut self, models: impl IntoIterator<Item = S>) -> Self {
+        self.models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Takes these request parameters on the OpenAI endpoint beyond those of OpenAI's
+    /// spec, as a compatible server does (vLLM and llama.cpp take `top_k`); any other
+    /// unknown parameter is refused, as OpenAI refuses it.
+    pub fn extra_params<S: Into<String>>(mut self, params: impl IntoIterator<Item = S>) -> Self {
+        self.extra_params = params.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Anthropic models that take no sampling parameters: a request to one with
+    /// `temperature`, `top_p` or `top_k` is refused.
+    pub fn no_sampling_models<S: Into<String>>(
+        mut self,
+        models: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.no_sampling_models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Prompts containing `needle` are refused by the model, as the providers say so:
+    /// OpenAI's `refusal` with `content: null`, Anthropic's `stop_reason: "refusal"`.
+    pub fn refuse_for(mut self, needle: impl Into<String>) -> Self {
+        self.refusals.push(needle.into());
         self
     }
 
@@ -238,16 +280,19 @@ impl MockConfig {
         self
     }
 
-    /// Lets through at most `rps` requests in any second; the rest get a 429 (with the
-    /// [`retry_after`](MockConfig::retry_after) wait), as a provider's rate limit does.
+    /// Lets through at most `rps` requests in any second; the rest get a 429 with the
+    /// rate-limit headers each provider sends (when the window has room again), and a
+    /// `Retry-After` for OpenAI only if [`retry_after`](MockConfig::retry_after) is set.
     pub fn requests_per_second(mut self, rps: u32) -> Self {
         self.requests_per_second = Some(rps.max(1));
         self
     }
 
-    /// The `Retry-After` sent with 429s (default zero, for fast tests).
+    /// The `Retry-After` sent with injected 429s (default zero, for fast tests), and with
+    /// those of [`requests_per_second`](MockConfig::requests_per_second) once set.
     pub fn retry_after(mut self, wait: Duration) -> Self {
         self.retry_after = wait;
+        self.retry_after_set = true;
         self
     }
 

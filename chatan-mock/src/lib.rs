@@ -33,6 +33,7 @@ mod batch;
 mod config;
 mod hub;
 mod reply;
+mod rules;
 mod server;
 mod wire;
 

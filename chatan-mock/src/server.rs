@@ -63,6 +63,8 @@ pub struct Exchange {
     pub fault: Option<Fault>,
     /// The reply text, for successful requests.
     pub reply: Option<String>,
+    /// The request body as sent.
+    pub body: serde_json::Value,
 }
 
 /// Counters since the server started.
@@ -104,6 +106,8 @@ struct State {
     window: Mutex<std::collections::VecDeque<Instant>>,
     batches: Mutex<crate::batch::Store>,
     batch_requests: AtomicU64,
+    /// System prompts marked for caching that are in Anthropic's prompt cache.
+    cached_systems: Mutex<std::collections::HashSet<String>>,
 }
 
 /// A running mock LLM server on a loopback port. Dropping it stops accepting
@@ -153,6 +157,7 @@ impl MockServer {
             window: Mutex::new(std::collections::VecDeque::new()),
             batches: Mutex::new(crate::batch::Store::default()),
             batch_requests: AtomicU64::new(0),
+            cached_systems: Mutex::new(std::collections::HashSet::new()),
             config,
         });
         let accept_state = Arc::clone(&state);
@@ -303,7 +308,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = req.into_body().collect().await?.to_bytes();
-    let asked = match wire::parse(api, &body) {
+    let raw: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let checked = serde_json::from_slice::<serde_json::Value>(&body)
+        .map_err(|e| format!("invalid request body: {e}"))
+        .and_then(|value| crate::rules::check(api, &value, &state.config));
+    let asked = match checked.and_then(|()| wire::parse(api, &body)) {
         Ok(asked) => asked,
         Err(message) => {
             state.refused.fetch_add(1, Ordering::SeqCst);
@@ -314,12 +323,22 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
             ));
         }
     };
+    if !state.config.models.is_empty() && !state.config.models.contains(&asked.model) {
+        state.refused.fetch_add(1, Ordering::SeqCst);
+        state.next_id.fetch_add(1, Ordering::SeqCst);
+        return Ok(json(
+            StatusCode::NOT_FOUND,
+            &wire::unknown_model(api, &asked.model),
+        ));
+    }
     let id = state.next_id.fetch_add(1, Ordering::SeqCst);
     let received = state.started.elapsed();
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
 
-    let fault = over_rate(&state)
+    let limited = over_rate(&state);
+    let fault = limited
+        .map(|_| Fault::RateLimit)
         .or_else(|| next_fault(&state, id))
         .or_else(|| {
             state
@@ -334,7 +353,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
         _ => Duration::ZERO,
     };
     tokio::time::sleep(latency(&state.config, &asked.prompt) + slow).await;
-    let (result, reply_text) = respond(&state, api, id, &asked, fault, sent_key.as_deref());
+    let (result, reply_text) = respond(
+        &state,
+        api,
+        id,
+        &asked,
+        (fault, limited),
+        sent_key.as_deref(),
+    );
 
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
     lock(&state.log).push(Exchange {
@@ -357,6 +383,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Fail
         finished: state.started.elapsed(),
         fault,
         reply: reply_text,
+        body: raw,
     });
     result
 }
@@ -450,7 +477,8 @@ async fn batch(
 /// One request of a batch, answered as the chat endpoint would answer it: a reply
 /// body, or the status and error body of the fault a `fail_for` rule gives it.
 fn answer_in_batch(state: &State, api: Api, body: &serde_json::Value) -> crate::batch::Answer {
-    let asked = wire::parse(api, body.to_string().as_bytes())
+    let asked = crate::rules::check(api, body, &state.config)
+        .and_then(|()| wire::parse(api, body.to_string().as_bytes()))
         .map_err(|message| (400, wire::error(api, 400, &message)))?;
     state.batch_requests.fetch_add(1, Ordering::SeqCst);
     let fault = state
@@ -470,9 +498,9 @@ fn answer_in_batch(state: &State, api: Api, body: &serde_json::Value) -> crate::
         let message = format!("{} (injected by chatan-mock)", fault.name());
         return Err((status, wire::error(api, status, &message)));
     }
-    let text = reply_text(state, &asked);
+    let (text, ending, cached) = answer(state, api, &asked);
     let id = state.batch_requests.load(Ordering::SeqCst);
-    Ok(wire::reply(api, id, &asked, &text))
+    Ok(wire::reply(api, id, &asked, &text, ending, cached))
 }
 
 /// A refusal for a missing or wrong key or API version.
@@ -502,8 +530,9 @@ fn check_headers(config: &MockConfig, api: Api, req: &Request<Incoming>) -> Opti
     ))
 }
 
-/// A rate limit when more than `requests_per_second` requests arrived in the last second.
-fn over_rate(state: &State) -> Option<Fault> {
+/// A rate limit when `requests_per_second` requests were let through in the last second:
+/// how long until the window has room again.
+fn over_rate(state: &State) -> Option<Duration> {
     let limit = state.config.requests_per_second?;
     let now = Instant::now();
     let mut window = lock(&state.window);
@@ -514,10 +543,51 @@ fn over_rate(state: &State) -> Option<Fault> {
         window.pop_front();
     }
     if window.len() >= limit as usize {
-        return Some(Fault::RateLimit);
+        let oldest = *window.front().expect("the window is full");
+        return Some((oldest + Duration::from_secs(1)).saturating_duration_since(now));
     }
     window.push_back(now);
     None
+}
+
+/// The headers of a 429 from the request limiter, which will have room again in
+/// `reset`, as each provider sends them: OpenAI's `x-ratelimit-limit-requests`,
+/// `x-ratelimit-remaining-requests` and `x-ratelimit-reset-requests` (a duration such as
+/// `120ms`; the rate-limits guide), with `retry-after` only if the mock is told one;
+/// Anthropic's `retry-after` (seconds) and `anthropic-ratelimit-requests-limit`,
+/// `-remaining`, `-reset` (RFC 3339; the rate-limits documentation).
+fn limiter_headers(config: &MockConfig, api: Api, reset: Duration, headers: &mut hyper::HeaderMap) {
+    let limit = config.requests_per_second.unwrap_or(1);
+    let value = |text: String| hyper::header::HeaderValue::from_str(&text).expect("ascii");
+    match api {
+        Api::OpenAi => {
+            headers.insert(
+                "x-ratelimit-limit-requests",
+                value((limit * 60).to_string()),
+            );
+            headers.insert("x-ratelimit-remaining-requests", value("0".into()));
+            headers.insert(
+                "x-ratelimit-reset-requests",
+                value(format!("{}ms", reset.as_millis().max(1))),
+            );
+        }
+        Api::Anthropic => {
+            let at = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now() + reset);
+            headers.insert(
+                "retry-after",
+                value(reset.as_secs_f64().ceil().max(1.0).to_string()),
+            );
+            headers.insert(
+                "anthropic-ratelimit-requests-limit",
+                value((limit * 60).to_string()),
+            );
+            headers.insert("anthropic-ratelimit-requests-remaining", value("0".into()));
+            headers.insert(
+                "anthropic-ratelimit-requests-reset",
+                value(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            );
+        }
+    }
 }
 
 /// The next draw of the server's seeded dice, in `[0, 1)`.
@@ -572,7 +642,7 @@ fn respond(
     api: Api,
     id: u64,
     asked: &Asked,
-    fault: Option<Fault>,
+    (fault, limited): (Option<Fault>, Option<Duration>),
     sent_key: Option<&str>,
 ) -> (Result<Reply, Failure>, Option<String>) {
     let error = |status: StatusCode, message: &str| {
@@ -580,8 +650,8 @@ fn respond(
     };
     match fault {
         None => {
-            let text = reply_text(state, asked);
-            let body = wire::reply(api, id, asked, &text);
+            let (text, ending, cached) = answer(state, api, asked);
+            let body = wire::reply(api, id, asked, &text, ending, cached);
             (Ok(json(StatusCode::OK, &body)), Some(text))
         }
         Some(Fault::RateLimit) => {
@@ -591,14 +661,20 @@ fn respond(
             );
             let wait = state.config.retry_after;
             let headers = response.headers_mut();
-            headers.insert(
-                "retry-after",
-                wait.as_secs().to_string().parse().expect("digits"),
-            );
-            headers.insert(
-                "retry-after-ms",
-                wait.as_millis().to_string().parse().expect("digits"),
-            );
+            if let Some(reset) = limited {
+                limiter_headers(&state.config, api, reset, headers);
+            }
+            // An injected 429 says when to come back; the limiter's only if told to.
+            if limited.is_none() || state.config.retry_after_set {
+                headers.insert(
+                    "retry-after",
+                    wait.as_secs().to_string().parse().expect("digits"),
+                );
+                headers.insert(
+                    "retry-after-ms",
+                    wait.as_millis().to_string().parse().expect("digits"),
+                );
+            }
             (Ok(response), None)
         }
         Some(Fault::ServerError) => (
@@ -666,6 +742,33 @@ fn respond(
             None,
         ),
     }
+}
+
+/// The reply to `asked`, as the model would end it, and the system prompt's tokens
+/// written to and read from Anthropic's prompt cache (a `cache_control` system prompt is
+/// written the first time it is seen, read after).
+fn answer(state: &State, api: Api, asked: &Asked) -> (String, wire::Ending, (usize, usize)) {
+    let cached = match (&asked.system, api) {
+        (Some(system), Api::Anthropic) if asked.cache_system => {
+            let tokens = wire::tokens(system);
+            if lock(&state.cached_systems).insert(system.clone()) {
+                (tokens, 0)
+            } else {
+                (0, tokens)
+            }
+        }
+        _ => (0, 0),
+    };
+    if state
+        .config
+        .refusals
+        .iter()
+        .any(|needle| asked.prompt.contains(needle.as_str()))
+    {
+        return (wire::REFUSAL.to_owned(), wire::Ending::Refused, cached);
+    }
+    let (text, ending) = wire::end(asked, &reply_text(state, asked));
+    (text, ending, cached)
 }
 
 fn reply_text(state: &State, asked: &Asked) -> String {

@@ -333,6 +333,28 @@ pub(crate) fn instance(schema: &Value, hint: &str, seed: u64) -> Value {
         }
         "boolean" => Value::Bool(true),
         "null" => Value::Null,
+        _ if schema.get("format").is_some() => {
+            // A value of the string formats structured outputs take.
+            match schema["format"].as_str().unwrap_or_default() {
+                "uuid" => Value::from(format!(
+                    "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                    seed as u32,
+                    (seed >> 32) as u16,
+                    (seed >> 48) as u16 & 0xfff,
+                    (seed >> 20) as u16 & 0xfff,
+                    seed & 0xffff_ffff_ffff
+                )),
+                "date-time" => Value::from("2024-01-02T03:04:05Z"),
+                "date" => Value::from("2024-01-02"),
+                "time" => Value::from("03:04:05"),
+                "duration" => Value::from("P1D"),
+                "email" => Value::from("mock@example.com"),
+                "hostname" => Value::from("mock.example.com"),
+                "ipv4" => Value::from("192.0.2.1"),
+                "ipv6" => Value::from("2001:db8::1"),
+                _ => Value::from(format!("mock {hint}")),
+            }
+        }
         _ => {
             let text = format!("mock {hint}");
             let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -350,9 +372,56 @@ pub(crate) fn tokens(text: &str) -> usize {
     text.split_whitespace().count()
 }
 
-/// A successful reply body.
-pub(crate) fn reply(api: Api, id: u64, asked: &Asked, text: &str) -> Value {
+/// Why a reply ends, as the mock decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// Said all it had.
+    Done,
+    /// Met one of the request's stop sequences (the text stops before it).
+    Stopped,
+    /// Cut off at the request's `max_tokens` (the mock counts words as tokens).
+    Cut,
+    /// Refused.
+    Refused,
+}
+
+/// The refusal text the mock's model gives.
+pub(crate) const REFUSAL: &str = "I'm sorry, but I can't help with that request.";
+
+/// `text` as a model bound by `asked` would end it: cut before the first of its stop
+/// sequences, else at `max_tokens` words.
+pub(crate) fn end(asked: &Asked, text: &str) -> (String, Ending) {
+    let stop = asked
+        .stop
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()))
+        .min();
+    if let Some(at) = stop {
+        return (text[..at].to_owned(), Ending::Stopped);
+    }
+    match asked.max_tokens {
+        Some(limit) if tokens(text) as u64 > limit => {
+            let words: Vec<&str> = text.split_whitespace().take(limit as usize).collect();
+            (words.join(" "), Ending::Cut)
+        }
+        _ => (text.to_owned(), Ending::Done),
+    }
+}
+
+/// A successful reply body, ended by `ending`; `cached` is the system prompt's tokens
+/// written to and read from Anthropic's prompt cache.
+pub(crate) fn reply(
+    api: Api,
+    id: u64,
+    asked: &Asked,
+    text: &str,
+    ending: Ending,
+    cached: (usize, usize),
+) -> Value {
     match api {
+        // OpenAI's `ChatCompletionResponseMessage` (`content` null and `refusal` set for
+        // a refusal) and `finish_reason` (`length` for a cut, `stop` otherwise).
         Api::OpenAi => json!({
             "id": format!("chatcmpl-mock-{id}"),
             "object": "chat.completion",
@@ -360,8 +429,12 @@ pub(crate) fn reply(api: Api, id: u64, asked: &Asked, text: &str) -> Value {
             "model": asked.model,
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop"
+                "message": if ending == Ending::Refused {
+                    json!({"role": "assistant", "content": null, "refusal": REFUSAL})
+                } else {
+                    json!({"role": "assistant", "content": text, "refusal": null})
+                },
+                "finish_reason": if ending == Ending::Cut { "length" } else { "stop" }
             }],
             "usage": {
                 "prompt_tokens": tokens(&asked.prompt),
@@ -378,13 +451,30 @@ pub(crate) fn reply(api: Api, id: u64, asked: &Asked, text: &str) -> Value {
                     .map(|input| (name.clone(), input)),
                 _ => None,
             };
-            let (content, stop_reason) = match tool_input {
-                Some((name, input)) => (
+            // The SDK's `StopReason`: `refusal`, `max_tokens`, `stop_sequence` (with the
+            // sequence met), `tool_use`, `end_turn`; its `Usage` counts the tokens
+            // written to and read from the prompt cache apart from `input_tokens`.
+            let (content, stop_reason) = match (ending, tool_input) {
+                (Ending::Refused, _) => (json!([{"type": "text", "text": REFUSAL}]), "refusal"),
+                (Ending::Cut, _) => (json!([{"type": "text", "text": text}]), "max_tokens"),
+                (_, Some((name, input))) => (
                     json!([{"type": "tool_use", "id": format!("toolu_mock_{id}"), "name": name, "input": input}]),
                     "tool_use",
                 ),
-                None => (json!([{"type": "text", "text": text}]), "end_turn"),
+                (Ending::Stopped, None) => {
+                    (json!([{"type": "text", "text": text}]), "stop_sequence")
+                }
+                (_, None) => (json!([{"type": "text", "text": text}]), "end_turn"),
             };
+            let stop_sequence = (ending == Ending::Stopped).then(|| {
+                asked
+                    .stop
+                    .iter()
+                    .find(|s| !s.is_empty())
+                    .cloned()
+                    .unwrap_or_default()
+            });
+            let output = tokens(text);
             json!({
             "id": format!("msg_mock_{id}"),
             "type": "message",
@@ -392,9 +482,27 @@ pub(crate) fn reply(api: Api, id: u64, asked: &Asked, text: &str) -> Value {
             "model": asked.model,
             "content": content,
             "stop_reason": stop_reason,
-            "usage": {"input_tokens": tokens(&asked.prompt), "output_tokens": tokens(text)}
+            "stop_sequence": stop_sequence,
+            "usage": {"input_tokens": tokens(&asked.prompt), "output_tokens": output,
+                      "cache_creation_input_tokens": cached.0,
+                      "cache_read_input_tokens": cached.1}
             })
         }
+    }
+}
+
+/// The 404 body for a model that does not exist: OpenAI's `model_not_found` error
+/// (`invalid_request_error`, `param: "model"`), Anthropic's `not_found_error` naming the
+/// model (each provider's error object: `{"error": {"message", "type", "param", "code"}}`
+/// in OpenAI's OpenAPI spec, `{"type": "error", "error": {"type", "message"}}` in
+/// Anthropic's API errors documentation).
+pub(crate) fn unknown_model(api: Api, model: &str) -> Value {
+    match api {
+        Api::OpenAi => json!({"error": {
+            "message": format!("The model `{model}` does not exist or you do not have access to it."),
+            "type": "invalid_request_error", "param": "model", "code": "model_not_found"}}),
+        Api::Anthropic => json!({"type": "error", "error": {
+            "type": "not_found_error", "message": format!("model: {model}")}}),
     }
 }
 

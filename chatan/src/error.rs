@@ -50,6 +50,13 @@ pub enum GeneratorError {
     /// The connection failed or was dropped; retried.
     #[error("connection failed: {0}")]
     Connection(String),
+    /// The endpoint has never answered, and this request could not connect to it
+    /// either (an unknown host, a refused connection): the base URL is wrong or the
+    /// server is down. Not retried, and every other request would meet it too
+    /// ([`is_fatal`](GeneratorError::is_fatal)). Once a provider has had an answer, a
+    /// failed connection is [`Connection`](GeneratorError::Connection) (retried).
+    #[error("the endpoint has never answered: {0}")]
+    Unreachable(Box<GeneratorError>),
     /// A reply arrived but could not be read (bad JSON, no text); retried.
     #[error("malformed reply: {0}")]
     Malformed(String),
@@ -71,6 +78,16 @@ pub enum GeneratorError {
         /// Whether the batch expired (rather than being cancelled).
         expired: bool,
         /// What happened, naming the batch.
+        message: String,
+    },
+    /// Not sent: the provider does not take this request as it is (a temperature out of
+    /// its range, a sampling option it has no such thing as, ...), and chatan cannot
+    /// adapt it without changing what it asks. Every request of the column would meet
+    /// it: [`is_fatal`](GeneratorError::is_fatal). `message` names the provider, the
+    /// option and what it takes.
+    #[error("not sent: {message}")]
+    Unsupported {
+        /// What the provider does not take, and what it takes instead.
         message: String,
     },
     /// Not sent: the run stopped before this request went out, because another request
@@ -109,13 +126,15 @@ impl GeneratorError {
     }
 
     /// Whether every request to the same provider would fail the same way: a rejected
-    /// key (401), no permission (403), an unknown model or endpoint (404), or no quota
-    /// left. A run stops sending at once after one of these.
+    /// key (401), no permission (403), an unknown model or endpoint (404), no quota
+    /// left, or an endpoint that has never answered. A run stops sending at once after
+    /// one of these.
     pub fn is_fatal(&self) -> bool {
         match self.cause() {
             GeneratorError::Rejected { status, message } => {
                 matches!(status, 401 | 403 | 404) || is_quota(message)
             }
+            GeneratorError::Unreachable(_) | GeneratorError::Unsupported { .. } => true,
             _ => false,
         }
     }
@@ -140,6 +159,9 @@ impl GeneratorError {
                 message: f(message),
             },
             GeneratorError::Connection(message) => GeneratorError::Connection(f(message)),
+            GeneratorError::Unreachable(cause) => {
+                GeneratorError::Unreachable(Box::new(cause.map_messages(f)))
+            }
             GeneratorError::Malformed(message) => GeneratorError::Malformed(f(message)),
             GeneratorError::Unprocessed { expired, message } => GeneratorError::Unprocessed {
                 expired,
@@ -289,6 +311,24 @@ pub enum CellError {
         /// The last parse failure.
         cause: ReplyError,
     },
+    /// The reply was cut off by its token limit, and the run does not keep such
+    /// replies ([`Runner::on_truncated`](crate::Runner::on_truncated)).
+    #[error("the reply was cut off by the token limit (raise `max_tokens`): {excerpt:?} (after {attempts} attempt{s})", s = if *attempts == 1 { "" } else { "s" })]
+    Truncated {
+        /// How many requests were made.
+        attempts: u32,
+        /// The start of the last reply.
+        excerpt: String,
+    },
+    /// The model refused, and the run does not keep refusals
+    /// ([`Runner::on_refused`](crate::Runner::on_refused)).
+    #[error("the model refused: {text:?} (after {attempts} attempt{s})", s = if *attempts == 1 { "" } else { "s" })]
+    Refused {
+        /// How many requests were made.
+        attempts: u32,
+        /// What the model said.
+        text: String,
+    },
     /// A derived column's closure returned an error.
     #[error("the derived column failed: {cause}")]
     Derived {
@@ -309,7 +349,10 @@ impl CellError {
     /// How many requests were made for the cell (0 for a derived or sampled cell).
     pub fn attempts(&self) -> u32 {
         match self {
-            CellError::Generator { attempts, .. } | CellError::Reply { attempts, .. } => *attempts,
+            CellError::Generator { attempts, .. }
+            | CellError::Reply { attempts, .. }
+            | CellError::Truncated { attempts, .. }
+            | CellError::Refused { attempts, .. } => *attempts,
             CellError::Derived { .. } | CellError::Panicked { .. } => 0,
         }
     }
@@ -387,6 +430,19 @@ pub enum Error {
         model: String,
         /// What went wrong.
         message: String,
+    },
+    /// A request met a failure that every request would meet (a rejected key, no
+    /// access, no model, no quota, an endpoint that has never answered), so the run
+    /// stopped sending, whatever its [`FailurePolicy`](crate::FailurePolicy): under
+    /// [`skip_failed`](crate::Runner::skip_failed) the run ends with this error (and a
+    /// stream's last item is this error), not with a report of every row failed.
+    /// `cause` is that request's failure; `not_started` rows were never started.
+    #[error("the run stopped: {cause}; {not_started} row{s} not started", s = if *not_started == 1 { " was" } else { "s were" })]
+    Halted {
+        /// The failure every request would meet (an [`Error::Cell`]).
+        cause: Box<Error>,
+        /// Rows of the run that were never started.
+        not_started: usize,
     },
     /// The run was asked to stop (Ctrl-C, SIGTERM or [`Stop::stop`](crate::Stop::stop));
     /// the rows that finished are kept, and, with a checkpoint, a new run makes only the

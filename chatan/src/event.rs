@@ -75,13 +75,14 @@ pub enum Event<'a> {
         /// How long the layer waits before the next attempt.
         wait: Duration,
     },
-    /// A [`Governor`](crate::Governor) paused its endpoint (a 429, or rate-limit headers
-    /// that say nothing is left) or changed how many requests it lets through.
+    /// A [`Governor`](crate::Governor) paused its endpoint (429s that follow the rate,
+    /// or rate-limit headers that say nothing is left) or changed the pace it holds the
+    /// endpoint to.
     Throttled {
         /// How long the endpoint is paused from now (zero if it is not).
         pause: Duration,
-        /// Requests the endpoint may have in flight now.
-        limit: usize,
+        /// The requests a second the endpoint is held to now, if it is.
+        pace: Option<f64>,
     },
     /// A reply did not parse into its column's type; the question is asked again.
     Reasking {
@@ -120,10 +121,14 @@ pub enum Event<'a> {
         row: usize,
         /// The column.
         column: &'a str,
-        /// Requests it took, retries and re-asked questions included.
+        /// Requests it took, retries and re-asked questions included (none for a reply
+        /// from a cache).
         attempts: u32,
         /// Tokens of the accepted reply, if the provider reported them.
         usage: Option<Usage>,
+        /// Whether the accepted reply was whole, or kept though cut off or a refusal
+        /// (see [`Runner::on_truncated`](crate::Runner::on_truncated)).
+        finish: crate::generator::Finish,
     },
     /// A row was completed.
     RowDone {

@@ -250,8 +250,13 @@ pub struct Feedback<'a> {
 impl Feedback<'_> {
     /// The follow-up message that asks for a corrected reply.
     pub fn message(&self) -> String {
+        let that = if self.reply.trim().is_empty() {
+            "Your reply was empty, so it"
+        } else {
+            "That reply"
+        };
         format!(
-            "That reply could not be used: {}. Answer the request again, correcting this, \
+            "{that} could not be used: {}. Answer the request again, correcting this, \
              and reply with the answer only.",
             self.problem
         )
@@ -292,6 +297,30 @@ pub struct Reply {
     pub attempts: u32,
     /// What the provider said of its rate limits with this reply, if it said.
     pub limits: Option<RateLimits>,
+    /// Whether the reply is whole, cut off by its token limit, or a refusal.
+    pub finish: Finish,
+}
+
+/// Why a reply ended: the providers' `finish_reason` (OpenAI) and `stop_reason`
+/// (Anthropic). A run never keeps a reply that is not whole as if it were: see
+/// [`Runner::on_truncated`](crate::Runner::on_truncated) and
+/// [`Runner::on_refused`](crate::Runner::on_refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Finish {
+    /// The model said all it had to (or met a stop sequence). Also what a reply is
+    /// when the provider does not say.
+    #[default]
+    Complete,
+    /// Cut off by the token limit (OpenAI's `finish_reason: "length"`, Anthropic's
+    /// `stop_reason: "max_tokens"` or `"model_context_window_exceeded"`, a local model
+    /// that reached `max_tokens`): the text is partial.
+    Truncated,
+    /// The model refused (OpenAI's `refusal`, or `finish_reason: "content_filter"`;
+    /// Anthropic's `stop_reason: "refusal"`): the text is the refusal, or whatever the
+    /// model said before it.
+    Refused,
 }
 
 /// A provider's rate-limit state as its reply headers tell it (OpenAI's
@@ -318,17 +347,19 @@ impl Reply {
             usage,
             attempts: 1,
             limits: None,
+            finish: Finish::Complete,
         }
     }
 
     /// A reply with token counts.
     pub fn with_usage(text: String, usage: Usage) -> Self {
-        Reply {
-            limits: None,
-            text,
-            usage: Some(usage),
-            attempts: 1,
-        }
+        Reply::new(text, Some(usage))
+    }
+
+    /// This reply, ended for `finish`.
+    pub fn finished(mut self, finish: Finish) -> Self {
+        self.finish = finish;
+        self
     }
 }
 
@@ -346,19 +377,88 @@ impl From<&str> for Reply {
 
 /// Token counts: of one request, of one row, or of a whole run.
 ///
-/// Deserializes from Anthropic's `input_tokens` / `output_tokens` and from OpenAI's
-/// `prompt_tokens` / `completion_tokens` alike.
+/// Deserializes from the providers' usage objects alike: OpenAI's `prompt_tokens` /
+/// `completion_tokens` (whose prompt count includes
+/// `prompt_tokens_details.cached_tokens`), and Anthropic's `input_tokens` /
+/// `output_tokens`, whose input count leaves out `cache_creation_input_tokens` and
+/// `cache_read_input_tokens`: they are added in, so `input_tokens` is always every
+/// token of the prompt, cached or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "RawUsage")]
 pub struct Usage {
-    /// Tokens in the prompt.
-    #[serde(alias = "prompt_tokens")]
+    /// Tokens in the prompt, those read from or written to a prompt cache included.
     pub input_tokens: u64,
     /// Tokens in the reply.
-    #[serde(alias = "completion_tokens")]
     pub output_tokens: u64,
+    /// Of `input_tokens`, those read from the provider's prompt cache (billed at a
+    /// fraction of the price).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_tokens: u64,
+    /// Of `input_tokens`, those written to the provider's prompt cache (Anthropic bills
+    /// them at more than the price).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Any provider's usage object, or ours as serialized.
+#[derive(serde::Deserialize)]
+struct RawUsage {
+    #[serde(default, alias = "prompt_tokens")]
+    input_tokens: u64,
+    #[serde(default, alias = "completion_tokens")]
+    output_tokens: u64,
+    // Ours.
+    #[serde(default)]
+    cache_read_tokens: u64,
+    #[serde(default)]
+    cache_write_tokens: u64,
+    // Anthropic's (not in `input_tokens`).
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    // OpenAI's (in `prompt_tokens`).
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(serde::Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+impl From<RawUsage> for Usage {
+    fn from(raw: RawUsage) -> Usage {
+        let read = raw.cache_read_input_tokens.unwrap_or(0);
+        let written = raw.cache_creation_input_tokens.unwrap_or(0);
+        let openai_cached = raw
+            .prompt_tokens_details
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0);
+        Usage {
+            input_tokens: raw.input_tokens + read + written,
+            output_tokens: raw.output_tokens,
+            cache_read_tokens: raw.cache_read_tokens + read + openai_cached,
+            cache_write_tokens: raw.cache_write_tokens + written,
+        }
+    }
 }
 
 impl Usage {
+    /// `input` prompt tokens (none cached) and `output` reply tokens.
+    pub fn new(input: u64, output: u64) -> Self {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            ..Usage::default()
+        }
+    }
+
     /// Prompt and reply tokens together.
     pub fn total(&self) -> u64 {
         self.input_tokens + self.output_tokens
@@ -369,6 +469,8 @@ impl std::ops::AddAssign for Usage {
     fn add_assign(&mut self, other: Usage) {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
     }
 }
 
@@ -457,6 +559,24 @@ pub trait Generator: Send + Sync {
         None
     }
 
+    /// Where this generator's requests go (a provider's URL), if it says: the response
+    /// cache keys replies by it, so a generator aimed elsewhere is not answered with
+    /// another server's replies.
+    fn endpoint(&self) -> Option<&str> {
+        None
+    }
+
+    /// `request` as this generator will send it: its own defaults (a
+    /// [`system`](crate::provider::Provider::system) prompt, a
+    /// [`temperature`](crate::provider::Provider::temperature), ...) filled in where the
+    /// request sets nothing. The engine resolves every request before any layer sees
+    /// it, so a layer that reads options (the cache's key, the governor's token
+    /// estimate) reads what is sent; resolving twice changes nothing. A layer passes
+    /// this to the generator it wraps. The default is the request as it is.
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        *request
+    }
+
     /// Retries this generator's retryable failures by `policy` (see [`Retry`]).
     fn retry(self, policy: RetryPolicy) -> Retry<Self>
     where
@@ -518,6 +638,12 @@ impl<G: Generator + ?Sized> Generator for &G {
     fn concurrency_hint(&self) -> Option<usize> {
         (**self).concurrency_hint()
     }
+    fn endpoint(&self) -> Option<&str> {
+        (**self).endpoint()
+    }
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        (**self).resolve(request)
+    }
 }
 
 impl<G: Generator + ?Sized> Generator for Arc<G> {
@@ -536,6 +662,12 @@ impl<G: Generator + ?Sized> Generator for Arc<G> {
     fn concurrency_hint(&self) -> Option<usize> {
         (**self).concurrency_hint()
     }
+    fn endpoint(&self) -> Option<&str> {
+        (**self).endpoint()
+    }
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        (**self).resolve(request)
+    }
 }
 
 /// A boxed generator, as a generator (for the runner's own stacks).
@@ -553,6 +685,12 @@ impl Generator for Boxed<'_> {
     }
     fn concurrency_hint(&self) -> Option<usize> {
         self.0.concurrency_hint()
+    }
+    fn endpoint(&self) -> Option<&str> {
+        self.0.endpoint()
+    }
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        self.0.resolve(request)
     }
 }
 
@@ -576,6 +714,12 @@ pub trait DynGenerator: Send + Sync {
 
     /// [`Generator::concurrency_hint`].
     fn concurrency_hint(&self) -> Option<usize>;
+
+    /// [`Generator::endpoint`].
+    fn endpoint(&self) -> Option<&str>;
+
+    /// [`Generator::resolve`].
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r>;
 }
 
 impl<G: Generator> DynGenerator for G {
@@ -597,6 +741,14 @@ impl<G: Generator> DynGenerator for G {
     fn concurrency_hint(&self) -> Option<usize> {
         Generator::concurrency_hint(self)
     }
+
+    fn endpoint(&self) -> Option<&str> {
+        Generator::endpoint(self)
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        Generator::resolve(self, request)
+    }
 }
 
 impl Generator for dyn DynGenerator + '_ {
@@ -614,6 +766,14 @@ impl Generator for dyn DynGenerator + '_ {
 
     fn concurrency_hint(&self) -> Option<usize> {
         DynGenerator::concurrency_hint(self)
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        DynGenerator::endpoint(self)
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        DynGenerator::resolve(self, request)
     }
 }
 

@@ -106,7 +106,8 @@ pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
 pub use crate::error::{CellError, ConfigError, Error, GeneratorError, ReplyError, RunError};
 pub use crate::event::{CellKind, CellValue, Column, Event, Observer};
 pub use crate::generator::{
-    BoxFuture, DynGenerator, Feedback, Generator, GeneratorSet, Generators, Reply, Request, Usage,
+    BoxFuture, DynGenerator, Feedback, Finish, Generator, GeneratorSet, Generators, Reply, Request,
+    Usage,
 };
 pub use crate::layer::{
     Cached, Endpoint, Fleet, Governance, Governor, Limit, Limiter, ReplyCache, Retry, RetryPolicy,
@@ -118,7 +119,7 @@ pub use crate::provider::Anthropic;
 pub use crate::provider::OpenAi;
 pub use crate::provider::{AnyGenerator, generator};
 pub use crate::reply::FromReply;
-pub use crate::report::{FailurePolicy, Report, RowFailure};
+pub use crate::report::{FailurePolicy, ReplyPolicy, Report, RowFailure};
 pub use crate::rng::SampleRng;
 pub use crate::rowset::{IntoRowSet, RowSet};
 pub use crate::runner::{Generated, RowStream, Runner, UnorderedRowStream};

@@ -32,9 +32,10 @@ pub(crate) struct Progress {
     limiter: Option<Limiter>,
     retries: AtomicU64,
     shown: AtomicBool,
-    /// When the endpoint's last pause ends (ms since the bar started), and its limit.
+    /// When the endpoint's last pause ends (ms since the bar started), and the pace it
+    /// is held to (hundredths of a request a second; 0: none).
     paused_until_ms: AtomicU64,
-    throttle_limit: AtomicU64,
+    pace: AtomicU64,
     /// The latest provider batch's state, as the bar says it.
     batch: Mutex<String>,
 }
@@ -64,7 +65,7 @@ impl Progress {
             retries: AtomicU64::new(0),
             shown: AtomicBool::new(false),
             paused_until_ms: AtomicU64::new(0),
-            throttle_limit: AtomicU64::new(0),
+            pace: AtomicU64::new(0),
             batch: Mutex::new(String::new()),
         })
     }
@@ -77,13 +78,13 @@ impl Progress {
         };
         let now_ms = self.bar.elapsed().as_millis() as u64;
         let paused_until = self.paused_until_ms.load(Ordering::Relaxed);
-        let throttle = match self.throttle_limit.load(Ordering::Relaxed) {
-            0 => String::new(),
+        let throttle = match self.pace.load(Ordering::Relaxed) {
             _ if paused_until > now_ms => format!(
                 ", rate limited: paused {:.1}s",
                 (paused_until - now_ms) as f64 / 1000.0
             ),
-            limit => format!(", rate limited: ≤{limit} at once"),
+            0 => String::new(),
+            pace => format!(", rate limited: ≤{:.1}/s", pace as f64 / 100.0),
         };
         let batch = self.batch.lock().unwrap_or_else(|e| e.into_inner()).clone();
         self.bar.set_message(format!(
@@ -122,11 +123,13 @@ impl Observer for Progress {
                     batch_text(*wave, *requests, *done, *failed, *ended);
                 self.refresh();
             }
-            Event::Throttled { pause, limit } => {
+            Event::Throttled { pause, pace } => {
                 let until = self.bar.elapsed() + *pause;
                 self.paused_until_ms
                     .fetch_max(until.as_millis() as u64, Ordering::Relaxed);
-                self.throttle_limit.store(*limit as u64, Ordering::Relaxed);
+                // Stored as hundredths of a request a second; 0 when not held.
+                let pace = pace.map_or(0, |p| (p * 100.0).round().max(1.0) as u64);
+                self.pace.store(pace, Ordering::Relaxed);
             }
             Event::RunFinished { .. } if self.shown.load(Ordering::Relaxed) => self.bar.finish(),
             _ => {}

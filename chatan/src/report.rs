@@ -21,6 +21,25 @@ pub enum FailurePolicy {
     Skip,
 }
 
+/// What a run does with a reply that is not whole: cut off by its token limit, or a
+/// refusal (see [`Runner::on_truncated`](crate::Runner::on_truncated) and
+/// [`Runner::on_refused`](crate::Runner::on_refused)). Whatever it does, such a reply is
+/// never a silent value: one that is kept is listed in the [`Report`] and its
+/// [`Event::CellGenerated`] says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReplyPolicy {
+    /// The text is the cell's value (if it parses into the column's type; if not, the
+    /// question is asked again as for any reply that does not).
+    Keep,
+    /// The question is asked again, saying what was wrong, up to the runner's
+    /// [`max_asks`](crate::Runner::max_asks); then the cell fails.
+    AskAgain,
+    /// The cell fails ([`CellError::Truncated`], [`CellError::Refused`]), naming the
+    /// reply.
+    Fail,
+}
+
 /// A row that failed: where, after how many requests, and why.
 #[derive(Debug, Clone)]
 pub struct RowFailure {
@@ -93,6 +112,14 @@ pub struct Report {
     /// Rows under way that were stopped before all their requests were sent, because a
     /// failure that every request would meet (a rejected key, no quota) halted the run.
     pub cancelled: usize,
+    /// Rows of the run never started, because it stopped early (a failure under the
+    /// default policy, a halt, a stop).
+    pub not_started: usize,
+    /// Cells (row, column) whose value is a reply cut off by its token limit, kept by
+    /// [`ReplyPolicy::Keep`].
+    pub truncated: Vec<(usize, &'static str)>,
+    /// Cells (row, column) whose value is a refusal, kept by [`ReplyPolicy::Keep`].
+    pub refused: Vec<(usize, &'static str)>,
     /// Tokens of every request of the completed rows (as the providers reported them).
     pub usage: Usage,
     /// Requests made for the cells that were filled or failed.
@@ -109,18 +136,30 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} rows done, {} failed, {} cancelled; {} requests, {} retries, {} re-asked; \
-             {} input + {} output tokens; {:.1?}",
+            "{} rows done, {} failed, {} cancelled, {} not started; {} requests, {} retries, \
+             {} re-asked; {} input + {} output tokens; {:.1?}",
             self.done,
             self.failed.len(),
             self.cancelled,
+            self.not_started,
             self.requests,
             self.retries,
             self.reasks,
             self.usage.input_tokens,
             self.usage.output_tokens,
             self.elapsed,
-        )
+        )?;
+        if !self.truncated.is_empty() {
+            write!(
+                f,
+                "; {} kept cut off by the token limit",
+                self.truncated.len()
+            )?;
+        }
+        if !self.refused.is_empty() {
+            write!(f, "; {} refusals kept", self.refused.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -131,6 +170,15 @@ pub(crate) struct Tally {
     retries: AtomicU64,
     reasks: AtomicU64,
     requests: AtomicU64,
+    /// Cells kept though cut off, and kept though refusals.
+    kept: std::sync::Mutex<Kept>,
+}
+
+/// Cells (row, column) kept though not whole.
+#[derive(Debug, Default)]
+struct Kept {
+    truncated: Vec<(usize, String)>,
+    refused: Vec<(usize, String)>,
 }
 
 impl Tally {
@@ -138,8 +186,19 @@ impl Tally {
         self.retries.load(Ordering::Relaxed)
     }
 
-    /// Fills in the counters of `report`.
-    pub(crate) fn fill(&self, report: &mut Report) {
+    /// Fills in the counters of `report`; `column` gives a column's name as the recipe
+    /// spells it.
+    pub(crate) fn fill(&self, report: &mut Report, column: impl Fn(&str) -> &'static str) {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let listed = |cells: &[(usize, String)]| {
+            let mut cells: Vec<(usize, &'static str)> =
+                cells.iter().map(|(row, c)| (*row, column(c))).collect();
+            cells.sort_unstable();
+            cells
+        };
+        report.truncated = listed(&kept.truncated);
+        report.refused = listed(&kept.refused);
+        drop(kept);
         report.retries = self.retries();
         report.reasks = self.reasks.load(Ordering::Relaxed);
         report.requests = self.requests.load(Ordering::Relaxed)
@@ -160,9 +219,24 @@ impl Observer for Tally {
             Event::Reasking { .. } => {
                 self.reasks.fetch_add(1, Ordering::Relaxed);
             }
-            Event::CellGenerated { attempts, .. } => {
+            Event::CellGenerated {
+                attempts,
+                row,
+                column,
+                finish,
+                ..
+            } => {
                 self.requests
                     .fetch_add(u64::from(*attempts), Ordering::Relaxed);
+                if *finish != crate::generator::Finish::Complete {
+                    let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+                    let list = if *finish == crate::generator::Finish::Truncated {
+                        &mut kept.truncated
+                    } else {
+                        &mut kept.refused
+                    };
+                    list.push((*row, (*column).to_owned()));
+                }
             }
             _ => {}
         }

@@ -18,7 +18,7 @@ use crate::layer::{Governance, Governor, Halt, Halting, Limit, Limiter, Retry, R
 #[cfg(feature = "progress")]
 use crate::progress::{self, Progress};
 use crate::recipe::{ColumnKind, Recipe};
-use crate::report::{FailurePolicy, Report, RowFailure};
+use crate::report::{FailurePolicy, ReplyPolicy, Report, RowFailure};
 use crate::rowset::{IntoRowSet, RowSet};
 use crate::sample::IntoSampler;
 use crate::stop::Stop;
@@ -63,6 +63,8 @@ pub struct Runner<'g, R: Dataset, G: ?Sized> {
     progress: Option<bool>,
     retry: RetryPolicy,
     max_asks: Option<u32>,
+    truncated: ReplyPolicy,
+    refused: ReplyPolicy,
     checkpoint: Option<(std::path::PathBuf, Codec<R>)>,
     stop: Option<Stop>,
     grace: std::time::Duration,
@@ -90,6 +92,8 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             progress: None,
             retry: RetryPolicy::default(),
             max_asks: None,
+            truncated: ReplyPolicy::Keep,
+            refused: ReplyPolicy::Fail,
             checkpoint: None,
             stop: None,
             grace: std::time::Duration::from_secs(30),
@@ -144,6 +148,28 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
     /// first carries the reply before and what was wrong with it.
     pub fn max_asks(mut self, asks: u32) -> Self {
         self.max_asks = Some(asks.max(1));
+        self
+    }
+
+    /// What a reply cut off by its token limit does (OpenAI's `finish_reason: "length"`,
+    /// Anthropic's `stop_reason: "max_tokens"`, a local model at its `max_tokens`). By
+    /// default [`ReplyPolicy::Keep`]: the partial text is the value if it parses into
+    /// the column's type — a structured column's cut-off JSON does not, and is asked for
+    /// again, told it was cut off — and the cell is listed in the report's
+    /// [`truncated`](Report::truncated) and in its [`Event::CellGenerated`](crate::Event::CellGenerated).
+    pub fn on_truncated(mut self, policy: ReplyPolicy) -> Self {
+        self.truncated = policy;
+        self
+    }
+
+    /// What a refusal does (OpenAI's `refusal`, Anthropic's `stop_reason: "refusal"`). By
+    /// default [`ReplyPolicy::Fail`]: the cell fails with
+    /// [`CellError::Refused`](crate::CellError::Refused), whose message shows what the
+    /// model said, and it is not retried (the same question is refused again);
+    /// [`ReplyPolicy::Keep`] keeps the refusal as the value (a dataset of refusals),
+    /// listed in the report's [`refused`](Report::refused).
+    pub fn on_refused(mut self, policy: ReplyPolicy) -> Self {
+        self.refused = policy;
         self
     }
 
@@ -395,6 +421,8 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             concurrency: self.concurrency,
             seed,
             max_asks: self.max_asks.unwrap_or(DEFAULT_ASKS),
+            truncated: self.truncated,
+            refused: self.refused,
             failure: self.failure,
             observers,
             stack,
@@ -452,13 +480,21 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             done: done.len(),
             failed,
             cancelled,
+            not_started: stream.not_started(),
             usage,
             elapsed,
             ..Report::default()
         };
-        stream.run().tally().fill(&mut report);
+        let columns = <R::__Recipe as Recipe>::SPEC.columns;
+        stream.run().tally().fill(&mut report, |name| {
+            columns
+                .iter()
+                .find(|c| c.name == name)
+                .map_or("", |c| c.name)
+        });
         match (first, ended) {
             (Some(first), _) if stop => Err(RunError::new(first.into_error(), done, report)),
+            // Under skip, the halt is the stream's last item.
             (_, Some(ended)) => Err(RunError::new(ended, done, report)),
             _ => {
                 let (indices, rows) = done.into_iter().unzip();

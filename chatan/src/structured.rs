@@ -107,13 +107,21 @@ impl Schema {
         &self.json
     }
 
-    /// The schema in the form OpenAI's strict structured outputs require: every object
-    /// closed (`additionalProperties: false`) with every property required (an
-    /// `Option` field is already nullable), and no `format` on non-string types.
-    pub fn strict(&self) -> Value {
+    /// The schema in the form OpenAI's strict structured outputs take (the Structured
+    /// Outputs guide, "Supported schemas"): every object closed (`additionalProperties:
+    /// false`) with every property required (an `Option` field is already nullable);
+    /// `oneOf` (a serde enum with data) as `anyOf`, whose variants are disjoint
+    /// anyway; `const` as a one-value `enum`; and every keyword strict mode does not
+    /// take (`minLength`, `maxLength`, `uniqueItems`, `default`, a `format` it does not
+    /// know, ...) moved into the `description`, where the model reads it — the reply is
+    /// still checked against the full schema here ([`parse`](Schema::parse)). `None` if
+    /// the type cannot be said in strict mode at all (a map, whose keys are open; more
+    /// than 10 levels of nesting, 5 000 properties or 1 000 enum values): it is then
+    /// sent as it is, with `strict: false`.
+    pub fn strict(&self) -> Option<Value> {
         let mut json = self.json.clone();
-        make_strict(&mut json);
-        json
+        let mut size = StrictSize::default();
+        make_strict(&mut json, 0, &mut size).then_some(json)
     }
 
     /// Reads a reply: the JSON in it (a Markdown code fence around it is fine), checked
@@ -170,29 +178,160 @@ fn json_text(reply: &str) -> &str {
     }
 }
 
-fn make_strict(schema: &mut Value) {
-    match schema {
-        Value::Object(map) => {
-            let is_string = match map.get("type") {
-                Some(Value::String(t)) => t == "string",
-                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
-                _ => false,
-            };
-            if !is_string {
-                map.remove("format");
-            }
-            if let Some(Value::Object(properties)) = map.get("properties") {
-                let names: Vec<Value> = properties.keys().cloned().map(Value::String).collect();
-                map.insert("required".into(), Value::Array(names));
-                map.insert("additionalProperties".into(), Value::Bool(false));
-            }
-            for value in map.values_mut() {
-                make_strict(value);
-            }
+/// The keywords a schema may hold in OpenAI's strict mode (the Structured Outputs
+/// guide, "Supported schemas": the types and `enum`, `anyOf`, `$ref`/`$defs`, `pattern`
+/// and `format` for strings, `multipleOf`, `minimum`, `maximum`, `exclusiveMinimum`,
+/// `exclusiveMaximum` for numbers, `minItems`, `maxItems` for arrays; objects with
+/// `properties`, `required` and `additionalProperties: false`).
+const STRICT_KEYWORDS: &[&str] = &[
+    "type",
+    "description",
+    "title",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "enum",
+    "anyOf",
+    "$ref",
+    "$defs",
+    "pattern",
+    "format",
+    "multipleOf",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+];
+
+/// The string formats strict mode takes (the same guide).
+const STRICT_FORMATS: &[&str] = &[
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
+];
+
+/// What a strict schema holds so far, against the guide's limits: 5 000 object
+/// properties, 10 levels of nesting, 1 000 enum values in all.
+#[derive(Default)]
+struct StrictSize {
+    properties: usize,
+    enum_values: usize,
+}
+
+/// Rewrites `schema` (at nesting `depth`) for strict mode, in place; whether it could
+/// be.
+fn make_strict(schema: &mut Value, depth: usize, size: &mut StrictSize) -> bool {
+    let Value::Object(map) = schema else {
+        // `true`/`false` schemas have no keywords.
+        return true;
+    };
+    if depth > 10 {
+        return false;
+    }
+    if let Some(options) = map.remove("oneOf") {
+        map.insert("anyOf".into(), options);
+    }
+    if let Some(value) = map.remove("const") {
+        map.insert("enum".into(), Value::Array(vec![value]));
+    }
+    let is_string = match map.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    let known_format = map
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| STRICT_FORMATS.contains(&f));
+    if !is_string || !known_format {
+        // An integer's `uint8`, a float's `double`: the type says enough.
+        if let Some(format) = map.remove("format")
+            && is_string
+        {
+            map.insert("x-chatan-format".into(), format);
         }
-        Value::Array(items) => items.iter_mut().for_each(make_strict),
+    }
+    // Keywords strict mode refuses go into the description.
+    let mut said = Vec::new();
+    let refused: Vec<String> = map
+        .keys()
+        .filter(|k| !STRICT_KEYWORDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for key in refused {
+        let value = map.remove(&key).unwrap_or(Value::Null);
+        match key.as_str() {
+            // Annotations with nothing to say to the model.
+            "default" | "examples" | "$schema" | "$id" | "$comment" | "readOnly" | "writeOnly"
+            | "deprecated" => {}
+            "x-chatan-format" => said.push(format!("format: {}", value.as_str().unwrap_or(""))),
+            _ => said.push(format!("{key}: {value}")),
+        }
+    }
+    if !said.is_empty() {
+        let note = format!("({})", said.join("; "));
+        let description = match map.get("description").and_then(Value::as_str) {
+            Some(text) if !text.is_empty() => format!("{text} {note}"),
+            _ => note,
+        };
+        map.insert("description".into(), Value::String(description));
+    }
+    if let Some(Value::Array(values)) = map.get("enum") {
+        size.enum_values += values.len();
+    }
+    let mut fits = size.enum_values <= 1_000;
+    match map.get("additionalProperties") {
+        // A map: its keys cannot be listed, so it cannot be closed.
+        Some(Value::Object(_)) | Some(Value::Bool(true)) => return false,
         _ => {}
     }
+    let object = map.get("type").is_some_and(|t| match t {
+        Value::String(t) => t == "object",
+        Value::Array(ts) => ts.iter().any(|t| t == "object"),
+        _ => false,
+    });
+    if object || map.contains_key("properties") {
+        let names: Vec<Value> = match map.get("properties") {
+            Some(Value::Object(properties)) => {
+                properties.keys().cloned().map(Value::String).collect()
+            }
+            _ => Vec::new(),
+        };
+        size.properties += names.len();
+        fits &= size.properties <= 5_000;
+        map.insert("required".into(), Value::Array(names));
+        map.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    // Only the keywords that hold schemas are walked into: `properties` maps names to
+    // schemas (a field called `format` is not a keyword).
+    if let Some(Value::Object(properties)) = map.get_mut("properties") {
+        for property in properties.values_mut() {
+            fits &= make_strict(property, depth + 1, size);
+        }
+    }
+    if let Some(Value::Object(defs)) = map.get_mut("$defs") {
+        for def in defs.values_mut() {
+            fits &= make_strict(def, depth, size);
+        }
+    }
+    if let Some(items) = map.get_mut("items") {
+        fits &= make_strict(items, depth + 1, size);
+    }
+    if let Some(Value::Array(options)) = map.get_mut("anyOf") {
+        for option in options {
+            fits &= make_strict(option, depth, size);
+        }
+    }
+    fits
 }
 
 /// Checks `value` against the constraints of `schema` that serde does not check
@@ -450,7 +589,7 @@ mod tests {
 
     #[test]
     fn strict_schemas_close_every_object() {
-        let strict = Schema::of::<Review>().strict();
+        let strict = Schema::of::<Review>().strict().unwrap();
         assert_eq!(strict["additionalProperties"], false);
         let required: Vec<&str> = strict["required"]
             .as_array()
@@ -461,6 +600,107 @@ mod tests {
         assert_eq!(required.len(), 4);
         assert!(required.contains(&"note"));
         assert!(strict["properties"]["stars"].get("format").is_none());
+    }
+
+    #[derive(Debug, serde::Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Document {
+        /// The document's format.
+        format: String,
+        #[schemars(length(min = 10, max = 200))]
+        summary: String,
+        shape: Shape,
+        id: uuid::Uuid,
+        score: Scale<1, 10>,
+        parts: Vec<Part>,
+        note: Option<Part>,
+    }
+
+    #[derive(Debug, serde::Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Part {
+        #[schemars(length(max = 5))]
+        tags: Vec<String>,
+        #[schemars(range(min = 0.0, max = 1.0))]
+        weight: f32,
+    }
+
+    #[derive(Debug, serde::Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    enum Shape {
+        Point,
+        Circle { radius: f64 },
+        Square(u32),
+    }
+
+    /// Every keyword of `schema`, walked as strict mode reads it, with the path.
+    fn keywords(schema: &Value, path: &str, out: &mut Vec<(String, String)>) {
+        let Value::Object(map) = schema else { return };
+        for (key, value) in map {
+            out.push((path.to_owned(), key.clone()));
+            match key.as_str() {
+                "properties" | "$defs" => {
+                    for (name, sub) in value.as_object().unwrap() {
+                        keywords(sub, &format!("{path}/{name}"), out);
+                    }
+                }
+                "items" => keywords(value, &format!("{path}[]"), out),
+                "anyOf" => {
+                    for (i, sub) in value.as_array().unwrap().iter().enumerate() {
+                        keywords(sub, &format!("{path}|{i}"), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn strict_schemas_hold_only_what_strict_mode_takes() {
+        let strict = Schema::of::<Document>().strict().expect("strict");
+        let mut seen = Vec::new();
+        keywords(&strict, "", &mut seen);
+        for (path, key) in &seen {
+            assert!(STRICT_KEYWORDS.contains(&key.as_str()), "{key} at {path}");
+        }
+        // A field named `format` is a property, not a keyword: kept, and required.
+        assert_eq!(strict["properties"]["format"]["type"], "string");
+        let required = strict["required"].as_array().unwrap();
+        assert!(required.contains(&Value::from("format")));
+        assert_eq!(
+            required.len(),
+            strict["properties"].as_object().unwrap().len()
+        );
+        // What strict mode does not take is in the description, and still checked.
+        let summary = &strict["properties"]["summary"];
+        assert!(summary.get("minLength").is_none());
+        let text = summary["description"].as_str().unwrap();
+        assert!(
+            text.contains("minLength: 10") && text.contains("maxLength: 200"),
+            "{text}"
+        );
+        let tags = &strict["properties"]["parts"]["items"]["properties"]["tags"];
+        assert_eq!(tags["maxItems"], 5);
+        // A data enum is `anyOf`; a uuid keeps its format; numbers their ranges.
+        assert!(strict["properties"]["shape"].get("anyOf").is_some());
+        assert!(strict["properties"]["shape"].get("oneOf").is_none());
+        assert_eq!(strict["properties"]["id"]["format"], "uuid");
+        assert_eq!(strict["properties"]["score"]["maximum"], 10);
+        let short = r#"{"format": "pdf", "summary": "short", "shape": "Point", "id": "67e55044-10b1-426f-9247-bb680e5fe0c8", "score": 3, "parts": [], "note": null}"#;
+        let err = Schema::of::<Document>()
+            .parse::<Document>(short)
+            .unwrap_err();
+        assert!(err.to_string().contains("fewer than 10"), "{err}");
+    }
+
+    #[test]
+    fn a_map_cannot_be_strict() {
+        #[derive(Debug, serde::Deserialize, JsonSchema)]
+        #[allow(dead_code)]
+        struct Counts {
+            by_word: std::collections::HashMap<String, u32>,
+        }
+        assert_eq!(Schema::of::<Counts>().strict(), None);
     }
 
     #[test]

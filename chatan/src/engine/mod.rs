@@ -23,7 +23,7 @@ pub(crate) use self::rows::{Extras, Rows};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tracing::Instrument;
 
-use self::row::{Ask, CellFailure, Draws, RowState, Step};
+use self::row::{Ask, Asking, CellFailure, Draws, RowState, Step};
 use crate::error::{Error, GeneratorError};
 use crate::event::{Event, Observer, Observers};
 use crate::generator::{DynGenerator, Feedback, Generators, Reply, Request, Usage};
@@ -43,8 +43,8 @@ pub(crate) struct Run<'g, R: Recipe> {
     stacks: Vec<Box<dyn DynGenerator + 'g>>,
     /// The JSON Schema of each structured column.
     schemas: Vec<Option<std::sync::Arc<crate::structured::Schema>>>,
-    /// How many times a question is asked while its replies do not parse.
-    max_asks: u32,
+    /// How often a question is asked, and what replies that are not whole do.
+    asking: Asking,
     observers: Observers<'g>,
     tally: std::sync::Arc<Tally>,
     /// Open rows at most (enough to keep every request slot busy).
@@ -63,6 +63,9 @@ pub(crate) struct Setup<'g> {
     pub concurrency: usize,
     pub seed: Option<u64>,
     pub max_asks: u32,
+    /// What a reply cut off by its token limit does, and a refusal.
+    pub truncated: crate::report::ReplyPolicy,
+    pub refused: crate::report::ReplyPolicy,
     pub failure: FailurePolicy,
     pub observers: Observers<'g>,
     /// Wraps each generator the recipe uses in the runner's layers.
@@ -157,7 +160,11 @@ impl<'g, R: Recipe> Run<'g, R> {
                 .collect(),
             routes,
             stacks,
-            max_asks: setup.max_asks.max(1),
+            asking: Asking {
+                max_asks: setup.max_asks.max(1),
+                truncated: setup.truncated,
+                refused: setup.refused,
+            },
             observers,
             tally,
             window: (setup.concurrency.max(1) * 2).max(16),
@@ -224,13 +231,26 @@ impl<'g, R: Recipe> Run<'g, R> {
             };
             let name = columns[ask.column].name;
             let column = ask.column;
-            match state.on_answer(ask, answer, self.max_asks) {
-                Step::Filled { attempts, usage } => {
+            match state.on_answer(ask, answer, self.asking) {
+                Step::Filled {
+                    finish,
+                    attempts,
+                    usage,
+                } => {
+                    if finish != crate::generator::Finish::Complete {
+                        tracing::warn!(
+                            row,
+                            column = name,
+                            ?finish,
+                            "a reply that is not whole kept"
+                        );
+                    }
                     self.emit(&Event::CellGenerated {
                         row,
                         column: name,
                         attempts,
                         usage,
+                        finish,
                     });
                     self.filled(row, &state, column);
                 }
@@ -299,6 +319,9 @@ impl<'g, R: Recipe> Run<'g, R> {
             .feedback
             .as_ref()
             .map(|(reply, problem)| Feedback { reply, problem });
+        // The generator's defaults under the column's options, before any layer reads
+        // the request.
+        let request = generator.resolve(&request);
         let span = tracing::debug_span!(
             "chatan.request",
             row,

@@ -3,8 +3,9 @@
 //! feeds the answers back; tests drive it by hand.
 
 use crate::error::{CellError, GeneratorError, ReplyError};
-use crate::generator::{Reply, Usage};
+use crate::generator::{Finish, Reply, Usage};
 use crate::recipe::{ColumnKind, Recipe, render};
+use crate::report::ReplyPolicy;
 use crate::rng::SampleRng;
 use crate::sample::SampleContext;
 
@@ -22,12 +23,26 @@ pub(crate) struct Ask {
     pub feedback: Option<(String, String)>,
 }
 
+/// How the run takes replies: how often a question is asked, and what a reply that is
+/// not whole does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asking {
+    /// Questions at most per cell, while replies cannot be used.
+    pub max_asks: u32,
+    /// A reply cut off by its token limit.
+    pub truncated: ReplyPolicy,
+    /// A refusal.
+    pub refused: ReplyPolicy,
+}
+
 /// What an answer did to the row.
 #[derive(Debug)]
 pub(crate) enum Step {
     /// The cell is filled; its dependents may be ready.
     Filled {
-        /// Requests the cell took in all.
+        /// Whether the reply was whole, or kept though not.
+        finish: Finish,
+        /// Requests the cell took in all (none for replies from a cache).
         attempts: u32,
         /// Tokens of the accepted reply.
         usage: Option<Usage>,
@@ -88,8 +103,11 @@ pub(crate) struct RowState<R: Recipe> {
     ready: Vec<usize>,
     /// Columns not yet filled.
     left: usize,
-    /// Per column: requests made so far.
+    /// Per column: attempts numbered so far (each question at least one, so that a
+    /// question asked again never reuses the number of the one before).
     attempts: Vec<u32>,
+    /// Per column: requests made so far (a reply from a cache took none).
+    requests: Vec<u32>,
     /// Per column: questions asked so far (each may take several requests).
     asks: Vec<u32>,
     usage: Usage,
@@ -106,6 +124,7 @@ impl<R: Recipe> RowState<R> {
             ready: roots.to_vec(),
             left: columns.len(),
             attempts: vec![0; columns.len()],
+            requests: vec![0; columns.len()],
             asks: vec![0; columns.len()],
             usage: Usage::default(),
         }
@@ -168,13 +187,15 @@ impl<R: Recipe> RowState<R> {
     }
 
     /// Takes a generator's answer to `ask`. A reply that does not parse is asked again
-    /// while fewer than `max_asks` questions were asked for the cell.
+    /// while fewer than `asking.max_asks` questions were asked for the cell; one that is
+    /// cut off or a refusal goes as `asking` says.
     pub fn on_answer(
         &mut self,
         ask: Ask,
         answer: Result<Reply, GeneratorError>,
-        max_asks: u32,
+        asking: Asking,
     ) -> Step {
+        let max_asks = asking.max_asks;
         let column = ask.column;
         match answer {
             Ok(mut reply) => {
@@ -184,9 +205,64 @@ impl<R: Recipe> RowState<R> {
                     trim_in_place(&mut reply.text);
                 }
                 self.attempts[column] += reply.attempts.max(1);
+                self.requests[column] += reply.attempts;
                 let attempts = self.attempts[column];
                 if let Some(usage) = reply.usage {
                     self.usage += usage;
+                }
+                let finish = reply.finish;
+                let policy = match finish {
+                    Finish::Complete => ReplyPolicy::Keep,
+                    Finish::Truncated => asking.truncated,
+                    Finish::Refused => asking.refused,
+                };
+                let unwhole = |reply: &str| {
+                    if finish == Finish::Truncated {
+                        ReplyError::with_reply(
+                            "a whole reply",
+                            reply,
+                            "it was cut off by the token limit before it ended; answer \
+                             more briefly",
+                        )
+                    } else {
+                        ReplyError::with_reply(
+                            "an answer",
+                            reply,
+                            "it declined to answer; answer the request as asked",
+                        )
+                    }
+                };
+                match policy {
+                    ReplyPolicy::Keep => {}
+                    ReplyPolicy::AskAgain if self.asks[column] < max_asks => {
+                        self.asks[column] += 1;
+                        let cause = unwhole(&reply.text);
+                        let feedback = Some((reply.text, cause.reason.clone()));
+                        return Step::Again(
+                            Ask {
+                                column,
+                                prompt: ask.prompt,
+                                attempt: attempts + 1,
+                                feedback,
+                            },
+                            cause,
+                        );
+                    }
+                    ReplyPolicy::AskAgain | ReplyPolicy::Fail => {
+                        let attempts = self.requests[column];
+                        let cause = if finish == Finish::Truncated {
+                            CellError::Truncated {
+                                attempts,
+                                excerpt: unwhole(&reply.text).excerpt,
+                            }
+                        } else {
+                            CellError::Refused {
+                                attempts,
+                                text: reply.text,
+                            }
+                        };
+                        return Step::Failed(CellFailure { column, cause });
+                    }
                 }
                 let cells = &mut self.cells;
                 let accepted = caught(|| Ok(cells.accept(column, reply.text)));
@@ -198,13 +274,20 @@ impl<R: Recipe> RowState<R> {
                     Ok(()) => {
                         self.filled(column);
                         Step::Filled {
-                            attempts,
+                            finish,
+                            attempts: self.requests[column],
                             usage: reply.usage,
                         }
                     }
                     // Questions are counted apart from requests, so transport retries
                     // inside a layer do not use up the re-asks.
-                    Err(cause) if self.asks[column] < max_asks => {
+                    Err(mut cause) if self.asks[column] < max_asks => {
+                        if finish == Finish::Truncated {
+                            cause.reason.push_str(
+                                " (the reply was cut off by the token limit: answer more \
+                                 briefly)",
+                            );
+                        }
                         self.asks[column] += 1;
                         let reply = cause.reply().unwrap_or(&cause.excerpt).to_owned();
                         let feedback = Some((reply, cause.reason.clone()));
@@ -220,17 +303,20 @@ impl<R: Recipe> RowState<R> {
                     }
                     Err(cause) => Step::Failed(CellFailure {
                         column,
-                        cause: CellError::Reply { attempts, cause },
+                        cause: CellError::Reply {
+                            attempts: self.requests[column],
+                            cause,
+                        },
                     }),
                 }
             }
             Err(error) => {
                 let (made, cause) = error.into_parts();
-                self.attempts[column] += made;
+                self.requests[column] += made;
                 Step::Failed(CellFailure {
                     column,
                     cause: CellError::Generator {
-                        attempts: self.attempts[column],
+                        attempts: self.requests[column],
                         cause,
                     },
                 })

@@ -42,6 +42,12 @@ fn halts(error: &Error, stopping: bool) -> Option<Halts> {
     }
 }
 
+/// Whether a row's result is a cancellation (a row stopped by a halt, not failed by
+/// itself).
+fn is_cancelled<T>(result: &RowResult<T>) -> bool {
+    matches!(result, Err(e) if crate::report::RowFailure::is_cancellation(e))
+}
+
 /// See [`halts`].
 enum Halts {
     All,
@@ -95,6 +101,10 @@ pub(crate) struct Rows<'g, R: Recipe> {
     stopped: bool,
     /// Whether a failure that every request would meet halted the run.
     stopped_for_good: bool,
+    /// That failure.
+    fatal: Option<Error>,
+    /// Rows in the run, admitted or not.
+    total: usize,
     /// For ordered output: finished rows waiting for their turn, from position `base`.
     reorder: Option<Reorder<R::Row>>,
     done: usize,
@@ -134,8 +144,9 @@ enum Slot<T> {
     Open,
     /// Finished (or failed, under [`FailurePolicy::Skip`]), to be handed over.
     Ready(usize, RowResult<T>),
-    /// Failed under [`FailurePolicy::Stop`]: the prefix ends here.
-    Failed,
+    /// Failed under [`FailurePolicy::Stop`]: the prefix ends here. Holds the failure
+    /// unless it is the one kept to end the stream with.
+    Failed(Option<(usize, RowResult<T>)>),
 }
 
 // Rows are never pinned in place (the open futures are boxed, the finished rows just
@@ -163,6 +174,7 @@ where
             seed = run.seed(),
             "starting run"
         );
+        let total = rows.len();
         Rows {
             run: Arc::new(run),
             open: FuturesUnordered::new(),
@@ -170,6 +182,8 @@ where
             next: 0,
             stopped: false,
             stopped_for_good: false,
+            fatal: None,
+            total,
             reorder: ordered.then(|| Reorder {
                 base: 0,
                 waiting: VecDeque::new(),
@@ -208,6 +222,19 @@ where
     /// Tokens of the rows done so far, and the time since the start.
     pub(crate) fn totals(&self) -> (Usage, Duration) {
         (self.usage, self.started.elapsed())
+    }
+
+    /// Rows of the run never started (so far).
+    pub(crate) fn not_started(&self) -> usize {
+        self.total.saturating_sub(self.next)
+    }
+
+    /// The run as [`Error::Halted`], if a failure every request would meet halted it.
+    pub(crate) fn halted(&self) -> Option<Error> {
+        self.fatal.as_ref().map(|cause| Error::Halted {
+            cause: Box::new(cause.clone()),
+            not_started: self.not_started(),
+        })
     }
 
     fn admit(&mut self) {
@@ -338,6 +365,7 @@ where
                         self.run.halt();
                         self.stopped = true;
                         self.stopped_for_good = true;
+                        self.fatal = Some(error.clone());
                         tracing::error!(%error, "no request can succeed; stopping the run");
                     }
                     Some(Halts::Later) => {
@@ -382,8 +410,18 @@ where
                         reorder.base += 1;
                         return Poll::Ready(Some((row, result)));
                     }
-                    Some(Slot::Failed) => {
+                    Some(Slot::Failed(own)) => {
                         // The prefix ends at this row: nothing after it is handed over.
+                        // The stream ends with this row's own failure, unless it was
+                        // only cancelled (then with the failure that halted the run).
+                        let own_failure = own
+                            .as_ref()
+                            .is_some_and(|(_, result)| !is_cancelled(result));
+                        if let Some(Slot::Failed(Some(own))) = reorder.waiting.pop_front()
+                            && own_failure
+                        {
+                            this.deferred = Some(own);
+                        }
                         reorder.waiting.clear();
                         reorder.ended = true;
                     }
@@ -402,19 +440,21 @@ where
                     match &mut this.reorder {
                         Some(reorder) => {
                             let slot = if stopping && result.is_err() {
-                                // The failure that stopped the run waits for the end;
-                                // the others (rows cancelled or failed after it) are in
-                                // the report's count.
-                                let cancelled = |item: &(usize, RowResult<R::Row>)| matches!(&item.1, Err(e) if crate::report::RowFailure::is_cancellation(e));
+                                // The stream ends with a failure: the first in
+                                // completion order that is not a cancellation is held
+                                // for it (the failure at the end of the prefix may take
+                                // its place); the others are in the report's count.
                                 let item = (row, result);
                                 let replace = match &this.deferred {
                                     None => true,
-                                    Some(held) => cancelled(held) && !cancelled(&item),
+                                    Some(held) => is_cancelled(&held.1) && !is_cancelled(&item.1),
                                 };
                                 if replace {
                                     this.deferred = Some(item);
+                                    Slot::Failed(None)
+                                } else {
+                                    Slot::Failed(Some(item))
                                 }
-                                Slot::Failed
                             } else {
                                 Slot::Ready(row, result)
                             };
@@ -437,6 +477,14 @@ where
                     }
                     if let Some(item) = this.deferred.take() {
                         return Poll::Ready(Some(item));
+                    }
+                    if this.run.failure == FailurePolicy::Skip
+                        && let Some(halted) = this.halted()
+                    {
+                        // The failed rows went by in their places; that the run could
+                        // not go on must not look like one more of them.
+                        this.fatal = None;
+                        return Poll::Ready(Some((usize::MAX, Err(halted))));
                     }
                     if let Some(error) = this.ending.take() {
                         return Poll::Ready(Some((usize::MAX, Err(error))));

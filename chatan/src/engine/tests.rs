@@ -6,6 +6,15 @@ use crate::generator::{Reply, Usage};
 use crate::recipe::Recipe;
 use crate::rng::column_key;
 
+/// The run's default handling of replies, with at most `max_asks` questions a cell.
+fn asking(max_asks: u32) -> super::row::Asking {
+    super::row::Asking {
+        max_asks,
+        truncated: crate::report::ReplyPolicy::Keep,
+        refused: crate::report::ReplyPolicy::Fail,
+    }
+}
+
 crate::dataset! {
     #[derive(Debug)]
     struct Diamond {
@@ -52,13 +61,7 @@ fn columns_of(asks: &[Ask]) -> Vec<&'static str> {
 }
 
 fn reply(text: &str, tokens: u64) -> Result<Reply, GeneratorError> {
-    Ok(Reply::with_usage(
-        text.into(),
-        Usage {
-            input_tokens: tokens,
-            output_tokens: 1,
-        },
-    ))
+    Ok(Reply::with_usage(text.into(), Usage::new(tokens, 1)))
 }
 
 #[test]
@@ -82,13 +85,13 @@ fn independent_cells_are_asked_together_and_dependents_wait() {
     );
     let question = first.pop().unwrap();
     assert!(matches!(
-        row.on_answer(hint, reply("H", 2), 3),
+        row.on_answer(hint, reply("H", 2), asking(3)),
         Step::Filled { attempts: 1, .. }
     ));
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert!(asks.is_empty());
     assert!(matches!(
-        row.on_answer(question, reply("Q", 3), 3),
+        row.on_answer(question, reply("Q", 3), asking(3)),
         Step::Filled { .. }
     ));
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
@@ -97,13 +100,13 @@ fn independent_cells_are_asked_together_and_dependents_wait() {
 
     // The derived length and the score follow the answer.
     let answer = asks.pop().unwrap();
-    row.on_answer(answer, reply("four", 4), 3);
+    row.on_answer(answer, reply("four", 4), asking(3));
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert_eq!(columns_of(&asks), ["score"]);
     assert_eq!(asks[0].prompt, "score four");
     assert!(!row.is_done());
     let score = asks.pop().unwrap();
-    row.on_answer(score, reply("7", 5), 3);
+    row.on_answer(score, reply("7", 5), asking(3));
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert!(asks.is_empty() && row.is_done());
 
@@ -119,13 +122,7 @@ fn independent_cells_are_asked_together_and_dependents_wait() {
         ),
         ("rust", "Q", "H", "four", 4, 7)
     );
-    assert_eq!(
-        usage,
-        Usage {
-            input_tokens: 2 + 3 + 4 + 5,
-            output_tokens: 4
-        }
-    );
+    assert_eq!(usage, Usage::new(2 + 3 + 4 + 5, 4));
 }
 
 #[test]
@@ -136,18 +133,18 @@ fn unparsable_replies_are_asked_again_then_reported() {
     let mut asks = Vec::new();
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     for ask in std::mem::take(&mut asks) {
-        row.on_answer(ask, reply("x", 0), 2);
+        row.on_answer(ask, reply("x", 0), asking(2));
     }
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     let answer = asks.pop().unwrap();
-    row.on_answer(answer, reply("x", 0), 2);
+    row.on_answer(answer, reply("x", 0), asking(2));
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     let score = asks.pop().unwrap();
 
     // A reply that a retry layer took two requests to get counts both.
     let mut slow = Reply::from("not a number".to_string());
     slow.attempts = 2;
-    let again = match row.on_answer(score, Ok(slow), 2) {
+    let again = match row.on_answer(score, Ok(slow), asking(2)) {
         Step::Again(ask, cause) => {
             assert_eq!(cause.expected, "u8");
             ask
@@ -155,7 +152,7 @@ fn unparsable_replies_are_asked_again_then_reported() {
         other => panic!("expected a re-ask, got {other:?}"),
     };
     assert_eq!((again.attempt, again.prompt.as_str()), (3, "score x"));
-    match row.on_answer(again, Ok(Reply::from("still not".to_string())), 2) {
+    match row.on_answer(again, Ok(Reply::from("still not".to_string())), asking(2)) {
         Step::Failed(failure) => {
             assert_eq!(Cells::SPEC.columns[failure.column].name, "score");
             assert!(matches!(
@@ -180,7 +177,7 @@ fn a_generator_failure_fails_the_cell_with_its_attempts() {
         attempts: 4,
         cause: Box::new(GeneratorError::Timeout(std::time::Duration::from_secs(1))),
     };
-    match row.on_answer(ask, Err(error), 3) {
+    match row.on_answer(ask, Err(error), asking(3)) {
         Step::Failed(failure) => assert!(matches!(
             failure.cause,
             CellError::Generator {

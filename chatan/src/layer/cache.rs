@@ -129,8 +129,9 @@ impl ReplyCache {
     }
 }
 
-/// The cache key of `request` to generator `name` with default model `model`.
-fn key(name: &str, model: Option<&str>, request: &Request<'_>) -> u128 {
+/// The cache key of `request` (resolved: the generator's defaults filled in) to
+/// generator `name` with default model `model` at `endpoint`.
+fn key(name: &str, model: Option<&str>, endpoint: Option<&str>, request: &Request<'_>) -> u128 {
     let schema = request.schema.map(|s| s.json().to_string());
     let feedback = request.feedback.map(|f| (f.reply, f.problem));
     let mut text = serde_json::json!([
@@ -151,9 +152,15 @@ fn key(name: &str, model: Option<&str>, request: &Request<'_>) -> u128 {
         request.attempt,
     ])
     .to_string();
-    // Appended only when set, so the keys of requests without it are unchanged.
+    // Appended only when set, so the keys of requests without them are unchanged.
     if let Some(k) = request.top_k {
         text.push_str(&format!("top_k {k}"));
+    }
+    if let Some(endpoint) = endpoint {
+        text.push_str(&format!("endpoint {endpoint}"));
+    }
+    if request.cache_system {
+        text.push_str("cache_system");
     }
     // Two FNV-1a passes with different starts: 128 bits, stable across runs and builds.
     let fnv = |start: u64| {
@@ -182,13 +189,19 @@ impl<G> Cached<G> {
 
 impl<G: Generator> Generator for Cached<G> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
-        let key = key(self.inner.name(), self.inner.model(), request);
+        // Keyed on what would be sent: the generator's defaults count.
+        let request = self.inner.resolve(request);
+        let inner = &self.inner;
+        let key = key(inner.name(), inner.model(), inner.endpoint(), &request);
         if let Some((text, usage)) = self.cache.get(key) {
             self.cache.0.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Reply::new(text, usage));
+            let mut reply = Reply::new(text, usage);
+            // No request was made for it.
+            reply.attempts = 0;
+            return Ok(reply);
         }
         self.cache.0.misses.fetch_add(1, Ordering::Relaxed);
-        let reply = self.inner.generate(request).await?;
+        let reply = self.inner.generate(&request).await?;
         self.cache.put(key, &reply);
         Ok(reply)
     }
@@ -199,6 +212,14 @@ impl<G: Generator> Generator for Cached<G> {
 
     fn model(&self) -> Option<&str> {
         self.inner.model()
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        self.inner.endpoint()
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        self.inner.resolve(request)
     }
 
     fn concurrency_hint(&self) -> Option<usize> {

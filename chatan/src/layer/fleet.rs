@@ -313,6 +313,24 @@ impl<G: Generator> Generator for Fleet<G> {
     fn model(&self) -> Option<&str> {
         self.members[0].generator.model()
     }
+
+    /// The first endpoint's: a fleet's members are meant to be alike.
+    fn endpoint(&self) -> Option<&str> {
+        self.members[0].generator.endpoint()
+    }
+
+    /// The first endpoint's defaults: a fleet's members are meant to be alike.
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        self.members[0].generator.resolve(request)
+    }
+
+    /// The most any endpoint asks for.
+    fn concurrency_hint(&self) -> Option<usize> {
+        self.members
+            .iter()
+            .filter_map(|m| m.generator.concurrency_hint())
+            .max()
+    }
 }
 
 fn lock(health: &Mutex<Health>) -> std::sync::MutexGuard<'_, Health> {

@@ -8,10 +8,15 @@
 //! * The provider's own word: a reply that says no requests or tokens are left
 //!   (`x-ratelimit-remaining-*: 0`, `anthropic-ratelimit-*-remaining: 0`) pauses the
 //!   endpoint until the window resets.
-//! * Adaptive concurrency: a 429 halves the number of requests the endpoint may have in
-//!   flight and pauses it for the `Retry-After` (each waiting request then wakes with a
-//!   little jitter); every success adds back one slot per slots-in-use successes
-//!   (additive increase, multiplicative decrease).
+//! * A first request alone: until the endpoint has answered one request with a reply,
+//!   one request goes at a time, so a bad key, model or URL costs one request, not a
+//!   concurrency's worth (the run halts on the answer: see
+//!   [`GeneratorError::is_fatal`]).
+//! * A learned pace ([`Pace`]): 429s that follow the rate the run sends at (a provider's
+//!   rate limit) hold the endpoint to the rate it lets through; 429s that do not (an
+//!   isolated few, at any rate) are left to each request's retry. Halving the requests
+//!   in flight at every 429, as congestion control over a lossy link does, collapses a
+//!   run that meets one 429 in ten.
 //!
 //! A request waiting for the governor holds no concurrency slot: the runner puts the
 //! governor outside its [`Limit`](crate::Limit).
@@ -44,30 +49,217 @@ struct Shared {
 }
 
 struct State {
-    /// Requests allowed in flight now (adaptive), between 1 and `max_in_flight`.
-    limit: f64,
     max_in_flight: usize,
     in_flight: usize,
     paused_until: Option<Instant>,
-    /// Requests per second, and when the next one may go.
-    request_rate: Option<f64>,
+    /// The budget's requests per second, if one is set.
+    budget_rate: Option<f64>,
+    /// When the next request may go (by the budget or the learned pace).
     next_request: Instant,
     /// Tokens per second, what the bucket holds and when it was last filled.
     token_rate: Option<f64>,
     tokens: f64,
     tokens_filled: Instant,
-    /// How many 429s paused the endpoint.
+    /// How many times the endpoint was paused or held to a pace by 429s.
     pauses: u64,
+    /// Whether a request has been answered with a reply: until then, one at a time
+    /// (unless the generator's requests go together: [`Governor`] opens it then).
+    opened: bool,
+    pace: Pace,
+}
+
+/// The pace learned from 429s: whether they follow the run's rate, and if so, the rate
+/// the endpoint lets through.
+///
+/// Outcomes are counted over periods (at least 16 outcomes, and 100 ms while free, a
+/// second while held — the window of the usual limiter — so that each change is seen to
+/// act before the next; a held period ends after 2 s whatever it counted), each period
+/// counting only the requests sent at its pace. A period whose share of 429s is over the
+/// noise (twice the share found not to follow the rate, and at least 2%) holds the
+/// endpoint to 90% of the rate it answered in that period. The next period tells whether
+/// that helped: if a share of at most half did not fall by half, the 429s do not follow
+/// the rate (an endpoint that refuses one request in ten whatever the pace) — the hold
+/// is lifted and the share is taken as the noise. Otherwise the hold stays, and whenever
+/// 429s come back it goes to 90% of what got through: far over the limit (most requests
+/// refused), after a pause of one window, so that the limiter's window empties of what
+/// was sent too fast and the next period measures the limit. A clean period grows the
+/// hold by 1% (by a fifth while it knows nothing of the limit: nothing got through).
+/// 429s for every request, with nothing let through, hold nothing: an endpoint that
+/// refuses everything is not kept to a pace, and each request's retry policy decides how
+/// long to insist (one refused at the slowest pace is released too). A hold is lifted
+/// once the run sends at under half of it.
+#[derive(Debug)]
+struct Pace {
+    /// Requests a second the endpoint is held to.
+    rate: Option<f64>,
+    /// The share of 429s when the hold began, until the next period has judged it.
+    judging: Option<f64>,
+    /// Whether the hold still grows fast (no 429 since it began).
+    growing: bool,
+    /// The share of 429s that does not follow the rate.
+    noise: f64,
+    started: Instant,
+    answered: u32,
+    refused: u32,
+    /// The longest `Retry-After` of the period's 429s.
+    retry_after: Duration,
+    /// Bumped at every change of pace: a request is counted only in a period of the
+    /// pace it was sent at (those in flight when the pace changed say nothing of it).
+    epoch: u64,
+}
+
+/// Outcomes a period needs before it is judged.
+const PERIOD_OUTCOMES: u32 = 16;
+/// How long a period lasts at least, while free and while held.
+const FREE_PERIOD: Duration = Duration::from_millis(100);
+const HELD_PERIOD: Duration = Duration::from_secs(1);
+/// The least share of 429s that is taken as a rate limit.
+const MIN_SHARE: f64 = 0.02;
+/// The slowest pace a hold sets: one request a second.
+const MIN_RATE: f64 = 1.0;
+/// How far behind its pace an endpoint may fall and catch up at once.
+const PACE_SLACK: Duration = Duration::from_millis(20);
+
+impl Pace {
+    fn new(now: Instant) -> Self {
+        Pace {
+            rate: None,
+            judging: None,
+            growing: true,
+            noise: 0.0,
+            started: now,
+            answered: 0,
+            refused: 0,
+            retry_after: Duration::ZERO,
+            epoch: 0,
+        }
+    }
+
+    /// Counts one outcome of a request sent in `epoch`: answered, or refused with a 429
+    /// (and its `Retry-After`). At the end of a period, judges it: the pause it asks
+    /// for, if any.
+    fn count(
+        &mut self,
+        now: Instant,
+        epoch: u64,
+        refused: Option<Option<Duration>>,
+    ) -> Option<Duration> {
+        if epoch != self.epoch {
+            return None;
+        }
+        match refused {
+            Some(wait) => {
+                self.refused += 1;
+                self.retry_after = self.retry_after.max(wait.unwrap_or_default());
+            }
+            None => self.answered += 1,
+        }
+        let elapsed = now.saturating_duration_since(self.started);
+        let least = if self.rate.is_some() {
+            HELD_PERIOD
+        } else {
+            FREE_PERIOD
+        };
+        let outcomes = self.answered + self.refused;
+        // A held endpoint that answers slowly is judged every 2 s whatever it counted.
+        let due = (outcomes >= PERIOD_OUTCOMES && elapsed >= least)
+            || (self.rate.is_some() && outcomes > 0 && elapsed >= 2 * HELD_PERIOD);
+        if !due {
+            return None;
+        }
+        let share = f64::from(self.refused) / f64::from(outcomes);
+        let sent_rate = f64::from(outcomes) / elapsed.as_secs_f64().max(1e-3);
+        let answered_rate = f64::from(self.answered) / elapsed.as_secs_f64().max(1e-3);
+        let retry_after = self.retry_after;
+        (self.started, self.answered, self.refused) = (now, 0, 0);
+        self.retry_after = Duration::ZERO;
+        let threshold = (2.0 * self.noise).max(MIN_SHARE);
+        let was = self.rate;
+        let pause = self.judge(share, sent_rate, answered_rate, retry_after, threshold);
+        if self.rate != was {
+            self.epoch += 1;
+        }
+        if let Some(pause) = pause {
+            // The next period starts when the endpoint goes again.
+            self.started = now + pause;
+        }
+        pause
+    }
+
+    /// The verdict on a period (see [`Pace`]): the pause it asks for, if any.
+    fn judge(
+        &mut self,
+        share: f64,
+        sent_rate: f64,
+        answered_rate: f64,
+        retry_after: Duration,
+        threshold: f64,
+    ) -> Option<Duration> {
+        // Far over a limit that let some through, the limiter's window is full of what
+        // was sent: a pause of one window empties it, so the next period measures the
+        // limit itself (a `Retry-After` says how long better, when there is one).
+        let drain = |share: f64| {
+            let window = if share > 0.5 && answered_rate > 0.0 {
+                HELD_PERIOD
+            } else {
+                Duration::ZERO
+            };
+            Some(retry_after.max(window))
+        };
+        let Some(rate) = self.rate else {
+            // Held only if some got through: 429s for every request (an endpoint that
+            // refuses everything, or a window used up before the run began) say nothing
+            // of a pace; each request waits as it is told, and its retry policy decides
+            // how long to insist.
+            if share > threshold && answered_rate > 0.0 {
+                self.rate = Some((0.9 * answered_rate).max(MIN_RATE));
+                self.judging = Some(share);
+                self.growing = answered_rate < 2.0 * MIN_RATE;
+                return drain(share);
+            }
+            self.noise = 0.9 * self.noise + 0.1 * share;
+            return None;
+        };
+        let judging = self.judging.take();
+        let release = |pace: &mut Pace, noise: f64| {
+            pace.rate = None;
+            pace.noise = noise;
+        };
+        if share >= 0.9 && rate <= 2.0 * MIN_RATE {
+            // Refused at the slowest pace as at any: not a rate to keep to. Each request's
+            // retry policy decides how long to insist.
+            release(self, share);
+        } else if let Some(before) = judging
+            && share <= 0.5
+            && share >= 0.5 * before
+        {
+            // Sending slower did not make the few 429s rarer: they are not a rate limit.
+            release(self, share);
+        } else if share > threshold {
+            // A tenth below what got through, which over a whole period of a full
+            // window is the limit; grown fast from there only if nothing got through.
+            self.rate = Some((0.9 * rate.min(answered_rate)).max(MIN_RATE));
+            self.growing = answered_rate < 2.0 * MIN_RATE;
+            return drain(share).filter(|wait| *wait > Duration::ZERO);
+        } else if sent_rate < 0.5 * rate {
+            // The hold no longer binds: the run sends slower by itself.
+            self.rate = None;
+        } else {
+            self.rate = Some(rate * if self.growing { 1.2 } else { 1.01 });
+        }
+        None
+    }
 }
 
 impl std::fmt::Debug for Governance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.lock();
         f.debug_struct("Governance")
-            .field("limit", &(s.limit as usize))
+            .field("max_in_flight", &s.max_in_flight)
             .field("in_flight", &s.in_flight)
-            .field("requests_per_second", &s.request_rate)
+            .field("requests_per_second", &s.budget_rate)
             .field("tokens_per_second", &s.token_rate)
+            .field("pace", &s.pace.rate)
             .field("pauses", &s.pauses)
             .finish()
     }
@@ -80,22 +272,24 @@ impl Default for Governance {
 }
 
 impl Governance {
-    /// No budgets; adaptive concurrency up to 1024 requests in flight; obeys 429s and
-    /// rate-limit headers.
+    /// No budgets; up to 1024 requests in flight (one until the endpoint first
+    /// answers); obeys the provider's rate-limit headers and the 429s that follow the
+    /// rate.
     pub fn new() -> Self {
         let now = Instant::now();
         Governance(Arc::new(Shared {
             state: Mutex::new(State {
-                limit: 1024.0,
                 max_in_flight: 1024,
                 in_flight: 0,
                 paused_until: None,
-                request_rate: None,
+                budget_rate: None,
                 next_request: now,
                 token_rate: None,
                 tokens: 0.0,
                 tokens_filled: now,
                 pauses: 0,
+                opened: false,
+                pace: Pace::new(now),
             }),
             changed: Notify::new(),
         }))
@@ -107,7 +301,7 @@ impl Governance {
 
     /// At most `rpm` requests a minute, spaced evenly.
     pub fn requests_per_minute(self, rpm: u32) -> Self {
-        self.lock().request_rate = Some(f64::from(rpm.max(1)) / 60.0);
+        self.lock().budget_rate = Some(f64::from(rpm.max(1)) / 60.0);
         self
     }
 
@@ -125,41 +319,48 @@ impl Governance {
         self
     }
 
-    /// At most `requests` in flight, however well things go (default 1024).
+    /// At most `requests` in flight (default 1024).
     pub fn max_in_flight(self, requests: usize) -> Self {
-        {
-            let mut s = self.lock();
-            s.max_in_flight = requests.max(1);
-            s.limit = s.limit.min(requests.max(1) as f64);
-        }
+        self.lock().max_in_flight = requests.max(1);
         self
     }
 
-    /// How many requests the endpoint may have in flight now.
+    /// How many requests the endpoint may have in flight now: one until it has answered
+    /// a request with a reply, then [`max_in_flight`](Governance::max_in_flight).
     pub fn current_limit(&self) -> usize {
-        self.lock().limit as usize
+        let s = self.lock();
+        if s.opened { s.max_in_flight } else { 1 }
     }
 
-    /// How many times a 429 paused the endpoint.
+    /// The requests a second the endpoint is held to, if its 429s were found to follow
+    /// the rate (a budget set with
+    /// [`requests_per_minute`](Governance::requests_per_minute) is not counted here).
+    pub fn current_pace(&self) -> Option<f64> {
+        self.lock().pace.rate
+    }
+
+    /// How many times 429s paused the endpoint or held it to a pace.
     pub fn pauses(&self) -> u64 {
         self.lock().pauses
     }
 
-    /// Waits until a request with `estimate` tokens may go, then counts it in flight.
-    async fn admit(&self, estimate: f64, jitter: f64) {
+    /// Waits until a request with `estimate` tokens may go, then counts it in flight;
+    /// the pace's epoch it goes in.
+    async fn admit(&self, estimate: f64, jitter: f64) -> u64 {
         loop {
             let notified = self.0.changed.notified();
             let wait = {
                 let mut s = self.lock();
                 let now = Instant::now();
                 s.refill(now);
+                let limit = if s.opened { s.max_in_flight } else { 1 };
                 if let Some(until) = s.paused_until.filter(|&u| u > now) {
                     // Each waiter comes back a little after the pause, not all at once.
                     let spread = (until - now).mul_f64(0.25 * jitter);
                     Some(until - now + spread)
-                } else if (s.in_flight as f64) >= s.limit.floor().max(1.0) {
+                } else if s.in_flight >= limit {
                     None
-                } else if s.request_rate.is_some() && s.next_request > now {
+                } else if s.rate().is_some() && s.next_request > now {
                     Some(s.next_request - now)
                 } else if let Some(rate) = s.token_rate.filter(|_| s.tokens < estimate) {
                     let capacity = rate * 60.0;
@@ -167,14 +368,14 @@ impl Governance {
                         // A request larger than the whole budget goes when the bucket
                         // is full, or it would never go.
                         s.admit(now, estimate);
-                        return;
+                        return s.pace.epoch;
                     }
                     Some(Duration::from_secs_f64(
                         (estimate.min(capacity) - s.tokens) / rate,
                     ))
                 } else {
                     s.admit(now, estimate);
-                    return;
+                    return s.pace.epoch;
                 }
             };
             match wait {
@@ -189,20 +390,22 @@ impl Governance {
         }
     }
 
-    /// Takes what a request's outcome says; a pause or a cut in the limit is reported to
-    /// the run (the progress bar shows it).
+    /// Takes what a request's outcome says, and passes it on. A pause or a new pace is
+    /// reported to the run (the progress bar shows it).
     fn settle(
         &self,
         estimate: f64,
-        outcome: &Result<Reply, GeneratorError>,
+        epoch: u64,
+        outcome: Result<Reply, GeneratorError>,
         request: &Request<'_>,
-    ) {
+    ) -> Result<Reply, GeneratorError> {
         let mut s = self.lock();
         let now = Instant::now();
         s.in_flight = s.in_flight.saturating_sub(1);
-        match outcome {
+        let before = (s.pace.rate, s.paused_until);
+        let outcome = match outcome {
             Ok(reply) => {
-                s.limit = (s.limit + 1.0 / s.limit.max(1.0)).min(s.max_in_flight as f64);
+                s.opened = true;
                 if let Some(usage) = reply.usage {
                     let used = (usage.input_tokens + usage.output_tokens) as f64;
                     s.tokens += estimate - used;
@@ -221,33 +424,44 @@ impl Governance {
                         tracing::info!(?reset, "the provider says its limit is reached; pausing");
                     }
                 }
+                if let Some(wait) = s.pace.count(now, epoch, None) {
+                    s.hold(now, wait);
+                }
+                Ok(reply)
             }
-            Err(GeneratorError::RateLimited { retry_after, .. }) => {
-                s.limit = (s.limit / 2.0).max(1.0);
-                s.pauses += 1;
-                let wait = retry_after.unwrap_or(Duration::from_secs(1));
-                s.pause(now + wait);
-                tracing::info!(
-                    limit = s.limit as usize,
-                    ?wait,
-                    "rate limited; pausing the endpoint"
-                );
+            Err(error) => {
+                if let GeneratorError::RateLimited { retry_after, .. } = error.cause()
+                    && let Some(wait) = s.pace.count(now, epoch, Some(*retry_after))
+                {
+                    s.hold(now, wait);
+                }
+                Err(error)
             }
-            Err(_) => {}
-        }
-        let throttled = s
-            .paused_until
-            .filter(|&until| until > now)
-            .map(|until| (until - now, s.limit as usize));
+        };
+        let throttled = (before != (s.pace.rate, s.paused_until)).then(|| {
+            let pause = s
+                .paused_until
+                .map_or(Duration::ZERO, |until| until.saturating_duration_since(now));
+            (pause, s.pace.rate)
+        });
         drop(s);
         self.0.changed.notify_waiters();
-        if let Some((pause, limit)) = throttled {
-            request.report(&crate::event::Event::Throttled { pause, limit });
+        if let Some((pause, pace)) = throttled {
+            request.report(&crate::event::Event::Throttled { pause, pace });
         }
+        outcome
     }
 }
 
 impl State {
+    /// The pace requests go at: the budget's or the learned one, whichever is slower.
+    fn rate(&self) -> Option<f64> {
+        match (self.budget_rate, self.pace.rate) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     fn refill(&mut self, now: Instant) {
         if let Some(rate) = self.token_rate {
             let elapsed = now
@@ -260,8 +474,11 @@ impl State {
 
     fn admit(&mut self, now: Instant, estimate: f64) {
         self.in_flight += 1;
-        if let Some(rate) = self.request_rate {
-            self.next_request = self.next_request.max(now) + Duration::from_secs_f64(1.0 / rate);
+        if let Some(rate) = self.rate() {
+            // Up to 20 ms of requests may go together after a lull: a pace of hundreds
+            // a second is not kept by sleeping less than the timer's millisecond.
+            let lull = now.checked_sub(PACE_SLACK).unwrap_or(now);
+            self.next_request = self.next_request.max(lull) + Duration::from_secs_f64(1.0 / rate);
         }
         if self.token_rate.is_some() {
             self.tokens -= estimate;
@@ -272,6 +489,20 @@ impl State {
         if self.paused_until.is_none_or(|p| p < until) {
             self.paused_until = Some(until);
         }
+    }
+
+    /// 429s that follow the rate held the endpoint to a (new) pace, after a pause of
+    /// `wait` (the longest `Retry-After` they sent).
+    fn hold(&mut self, now: Instant, wait: Duration) {
+        self.pauses += 1;
+        if wait > Duration::ZERO {
+            self.pause(now + wait);
+        }
+        tracing::info!(
+            pace = self.pace.rate,
+            ?wait,
+            "rate limited; holding the endpoint to the rate it answers"
+        );
     }
 }
 
@@ -285,8 +516,16 @@ pub struct Governor<G> {
 }
 
 impl<G> Governor<G> {
-    /// Wraps `inner`.
-    pub fn new(inner: G, governance: Governance) -> Self {
+    /// Wraps `inner`. A generator that asks for a concurrency of its own
+    /// ([`Generator::concurrency_hint`], as a provider [`Batch`](crate::provider::Batch)
+    /// does: its requests go together, in one batch) is not sent a first request alone.
+    pub fn new(inner: G, governance: Governance) -> Self
+    where
+        G: Generator,
+    {
+        if inner.concurrency_hint().is_some() {
+            governance.lock().opened = true;
+        }
         Governor { inner, governance }
     }
 
@@ -298,6 +537,7 @@ impl<G> Governor<G> {
 
 impl<G: Generator> Generator for Governor<G> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        let request = self.inner.resolve(request);
         let estimate = (request.prompt.len() as f64 / 4.0).ceil()
             + f64::from(request.max_tokens.unwrap_or(256));
         let jitter = SampleRng::for_cell(
@@ -306,10 +546,9 @@ impl<G: Generator> Generator for Governor<G> {
             column_key(request.column),
         )
         .unit_f64();
-        self.governance.admit(estimate, jitter).await;
-        let outcome = self.inner.generate(request).await;
-        self.governance.settle(estimate, &outcome, request);
-        outcome
+        let epoch = self.governance.admit(estimate, jitter).await;
+        let outcome = self.inner.generate(&request).await;
+        self.governance.settle(estimate, epoch, outcome, &request)
     }
 
     fn name(&self) -> &str {
@@ -320,7 +559,125 @@ impl<G: Generator> Generator for Governor<G> {
         self.inner.model()
     }
 
+    fn endpoint(&self) -> Option<&str> {
+        self.inner.endpoint()
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        self.inner.resolve(request)
+    }
+
     fn concurrency_hint(&self) -> Option<usize> {
         self.inner.concurrency_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `pace` `n` outcomes spread evenly over `seconds` from `start`, those for
+    /// which `refused` says so refused; the last pause it asked for.
+    fn feed(
+        pace: &mut Pace,
+        start: &mut Instant,
+        seconds: f64,
+        n: u32,
+        refused: impl Fn(u32) -> bool,
+    ) -> Option<Duration> {
+        let step = Duration::from_secs_f64(seconds / f64::from(n));
+        let mut asked = None;
+        for i in 0..n {
+            *start += step;
+            let outcome = refused(i).then_some(Some(Duration::ZERO));
+            // Answered at once: sent in the pace's current epoch.
+            let epoch = pace.epoch;
+            if let Some(wait) = pace.count(*start, epoch, outcome) {
+                asked = Some(wait);
+            }
+        }
+        asked
+    }
+
+    #[test]
+    fn isolated_429s_do_not_hold_the_endpoint_for_long() {
+        let mut now = Instant::now();
+        let mut pace = Pace::new(now);
+        // One in ten refused, at 2000 requests a second: held at first, with no pause
+        // (few are refused)...
+        let pause = feed(&mut pace, &mut now, 0.1001, 200, |i| i % 10 == 0);
+        assert_eq!(pause, Some(Duration::ZERO));
+        assert!(pace.rate.is_some());
+        // ...then the same share at the slower pace: not a rate limit. Free again, and
+        // the share is the noise a later period must exceed.
+        feed(&mut pace, &mut now, 1.0001, 100, |i| i % 10 == 0);
+        assert_eq!(pace.rate, None);
+        assert!((pace.noise - 0.1).abs() < 0.01, "{}", pace.noise);
+        for _ in 0..20 {
+            feed(&mut pace, &mut now, 0.1001, 200, |i| i % 10 == 0);
+            assert_eq!(pace.rate, None);
+        }
+    }
+
+    #[test]
+    fn every_request_refused_is_not_a_rate_to_keep_to() {
+        let mut now = Instant::now();
+        let mut pace = Pace::new(now);
+        // Nothing got through: no pace to keep to.
+        let pause = feed(&mut pace, &mut now, 0.1001, 100, |_| true);
+        assert_eq!(pause, None);
+        assert_eq!(pace.rate, None);
+        // Refused at the slowest pace as at any: released.
+        feed(&mut pace, &mut now, 0.1001, 100, |i| i % 50 != 0);
+        assert!(pace.rate.is_some());
+        for _ in 0..8 {
+            feed(&mut pace, &mut now, 2.0001, 2, |_| true);
+        }
+        assert_eq!(pace.rate, None, "sending slower changed nothing");
+    }
+
+    #[test]
+    fn a_limit_is_learned_from_what_gets_through_after_its_window_empties() {
+        let mut now = Instant::now();
+        let mut pace = Pace::new(now);
+        // A limiter that let 50 through in its first 100 ms (a burst its one-second
+        // window allows) of 200 sent: held to 450 a second, far too many, and paused a
+        // window so the limiter's empties.
+        let pause = feed(&mut pace, &mut now, 0.1001, 200, |i| i % 4 != 0);
+        assert_eq!(pause, Some(HELD_PERIOD));
+        assert!(pace.rate.unwrap() > 400.0);
+        now += HELD_PERIOD;
+        // A whole second at that pace: 50 answered, the limit. Held to 45, paused again.
+        let pause = feed(&mut pace, &mut now, 1.0001, 450, |i| i % 9 != 0);
+        assert_eq!(pause, Some(HELD_PERIOD));
+        now += HELD_PERIOD;
+        let held = pace.rate.unwrap();
+        assert!((held - 45.0).abs() < 0.5, "{held}");
+        // None refused at 45 a second: it grows by 1% a second...
+        feed(&mut pace, &mut now, 1.0001, 45, |_| false);
+        assert!((pace.rate.unwrap() - held * 1.01).abs() < 1e-9);
+        // ...until some are refused again: 90% of the pace (or of what got through, if
+        // less), no pause.
+        let before = pace.rate.unwrap();
+        let pause = feed(&mut pace, &mut now, 1.0001, 52, |i| i % 26 == 0);
+        assert_eq!(pause, None);
+        assert!((pace.rate.unwrap() - 0.9 * before).abs() < 1e-9);
+        // A run that sends at under half the pace no longer needs it.
+        feed(&mut pace, &mut now, 4.0001, 20, |_| false);
+        assert_eq!(pace.rate, None);
+    }
+
+    #[test]
+    fn a_hold_that_knows_nothing_of_the_limit_grows_fast() {
+        let mut now = Instant::now();
+        let mut pace = Pace::new(now);
+        // Held, then a period where nothing got through: the slowest pace, grown by a
+        // fifth a period while none is refused.
+        feed(&mut pace, &mut now, 0.1001, 100, |i| i % 10 == 0);
+        feed(&mut pace, &mut now, 1.0001, 30, |_| true);
+        assert_eq!(pace.rate, Some(MIN_RATE));
+        assert!(pace.growing);
+        feed(&mut pace, &mut now, 2.0001, 16, |_| false);
+        assert!((pace.rate.unwrap() - MIN_RATE * 1.2).abs() < 1e-9);
     }
 }

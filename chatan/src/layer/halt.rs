@@ -84,6 +84,18 @@ impl<G: Generator> Generator for Halting<G> {
     fn model(&self) -> Option<&str> {
         self.inner.model()
     }
+
+    fn endpoint(&self) -> Option<&str> {
+        self.inner.endpoint()
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        self.inner.resolve(request)
+    }
+
+    fn concurrency_hint(&self) -> Option<usize> {
+        self.inner.concurrency_hint()
+    }
 }
 
 #[cfg(test)]

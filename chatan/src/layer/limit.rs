@@ -94,6 +94,14 @@ impl<G: Generator> Generator for Limit<G> {
         self.inner.model()
     }
 
+    fn endpoint(&self) -> Option<&str> {
+        self.inner.endpoint()
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        self.inner.resolve(request)
+    }
+
     fn concurrency_hint(&self) -> Option<usize> {
         self.inner.concurrency_hint()
     }

@@ -11,7 +11,7 @@ use super::load::Loaded;
 use super::model::{Cache, Sequence};
 use super::sampling::{Sampler, Sampling};
 use crate::error::GeneratorError;
-use crate::generator::{Reply, Usage};
+use crate::generator::{Finish, Reply, Usage};
 
 /// One generation for the model's thread.
 pub(crate) struct Job {
@@ -37,6 +37,9 @@ struct Active {
     text: String,
     /// Why the sequence cannot go on, if it cannot.
     failed: Option<String>,
+    /// Whether it stopped at its token limit (or the model's context) rather than at an
+    /// end of sequence or a stop sequence.
+    truncated: bool,
 }
 
 impl Active {
@@ -45,12 +48,17 @@ impl Active {
     }
 
     fn finish(self, result: Result<String, String>) {
-        let usage = Usage {
-            input_tokens: self.prompt_len as u64,
-            output_tokens: (self.history.len() - self.prompt_len) as u64,
+        let usage = Usage::new(
+            self.prompt_len as u64,
+            (self.history.len() - self.prompt_len) as u64,
+        );
+        let finish = if self.truncated {
+            Finish::Truncated
+        } else {
+            Finish::Complete
         };
         let result = result
-            .map(|text| Reply::new(text, Some(usage)))
+            .map(|text| Reply::new(text, Some(usage)).finished(finish))
             .map_err(|e| GeneratorError::other(format!("local model: {e}")));
         let _ = self.job.reply.send(result);
     }
@@ -125,10 +133,7 @@ fn admit(loaded: &Loaded, job: Job, active: &mut Vec<Active>) {
         return;
     }
     if job.max_new_tokens == 0 {
-        let usage = Usage {
-            input_tokens: prompt.len() as u64,
-            output_tokens: 0,
-        };
+        let usage = Usage::new(prompt.len() as u64, 0);
         let _ = job.reply.send(Ok(Reply::new(String::new(), Some(usage))));
         return;
     }
@@ -140,6 +145,7 @@ fn admit(loaded: &Loaded, job: Job, active: &mut Vec<Active>) {
         history: prompt,
         text: String::new(),
         failed: None,
+        truncated: false,
         job,
     });
 }
@@ -225,6 +231,7 @@ fn step(loaded: &Loaded, active: &mut Vec<Active>) {
         } else if a.generated().len() >= a.job.max_new_tokens
             || a.cache.len() + 1 >= loaded.model.max_positions()
         {
+            a.truncated = true;
             finished.push(i);
         }
     }

@@ -63,6 +63,8 @@ pub struct Local {
     shared: Arc<Shared>,
     defaults: Defaults,
     repeat_penalty: f32,
+    /// How long a request may take before it is given up.
+    timeout: Option<std::time::Duration>,
 }
 
 /// What every clone of a [`Local`] shares with the model's thread.
@@ -174,6 +176,7 @@ impl Local {
             shared,
             defaults: Defaults::default(),
             repeat_penalty: REPEAT_PENALTY,
+            timeout: None,
         })
     }
 
@@ -187,10 +190,23 @@ impl Local {
 
     crate::generator::default_setters!();
 
+    /// Gives up on a request that has not finished after `timeout` (default: none), as
+    /// [`GeneratorError::Timeout`] (retried). The model's thread finishes the sequence
+    /// anyway; its text is dropped.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// The repetition penalty over the last 64 tokens (default 1.1; 1.0 turns it off).
     pub fn repeat_penalty(mut self, penalty: f32) -> Self {
         self.repeat_penalty = penalty;
         self
+    }
+
+    /// The model's name, as loaded.
+    pub(crate) fn model_name(&self) -> &str {
+        &self.model
     }
 
     /// The token ids of `text` (no special tokens added), as the model reads it.
@@ -256,7 +272,13 @@ impl Generator for Local {
         };
         let stopped = || GeneratorError::other("the local model's thread has stopped");
         self.jobs.send(job).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, answer)
+                .await
+                .map_err(|_| GeneratorError::Timeout(limit))?
+                .map_err(|_| stopped())?,
+            None => answer.await.map_err(|_| stopped())?,
+        }
     }
 
     fn name(&self) -> &str {
@@ -265,5 +287,9 @@ impl Generator for Local {
 
     fn model(&self) -> Option<&str> {
         Some(&self.model)
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        self.defaults.apply(request)
     }
 }

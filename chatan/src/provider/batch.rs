@@ -202,15 +202,18 @@ impl std::fmt::Display for Wave {
     }
 }
 
+/// A request's result in an ended batch: a response body, or why there is none.
+type Outcome = Option<Result<Value, GeneratorError>>;
+
 struct Waiting {
     custom_id: String,
     body: Vec<u8>,
-    reply: oneshot::Sender<Result<Reply, GeneratorError>>,
+    reply: oneshot::Sender<Outcome>,
 }
 
 #[derive(Default)]
 struct Pending {
-    waiters: HashMap<String, oneshot::Sender<Result<Reply, GeneratorError>>>,
+    waiters: HashMap<String, oneshot::Sender<Outcome>>,
     /// Results that came before their request (a resumed batch).
     results: Option<HashMap<String, Result<Value, GeneratorError>>>,
     polling: bool,
@@ -594,7 +597,7 @@ async fn submit_and_poll<F: BatchApi>(inner: Arc<Inner<F>>, waiting: Vec<Waiting
         Ok(id) => id,
         Err(error) => {
             for w in waiting {
-                let _ = w.reply.send(Err(error.clone()));
+                let _ = w.reply.send(Some(Err(error.clone())));
             }
             return;
         }
@@ -653,7 +656,7 @@ async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
                 .map(|pending| pending.waiters)
                 .unwrap_or_default();
             for (_, waiter) in waiters {
-                let _ = waiter.send(Err(error.clone()));
+                let _ = waiter.send(Some(Err(error.clone())));
             }
             let _ = inner.write_journal(&json!({"batch": id, "ended": true}));
             return;
@@ -675,7 +678,7 @@ async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
         std::mem::take(&mut pending.waiters)
     };
     for (custom_id, waiter) in waiters {
-        let _ = waiter.send(answer(&inner, results.remove(&custom_id), &custom_id));
+        let _ = waiter.send(results.remove(&custom_id));
     }
     // Requests of a resumed batch that have not come yet find their results here.
     let mut state = lock(&inner.state);
@@ -687,14 +690,16 @@ async fn poll_until_ended<F: BatchApi>(inner: Arc<Inner<F>>, id: String) {
     let _ = inner.write_journal(&json!({"batch": id, "ended": true}));
 }
 
+/// The reply to `request` that a batch's `result` for it holds.
 fn answer<F: BatchApi>(
     inner: &Inner<F>,
-    result: Option<Result<Value, GeneratorError>>,
+    request: &Request<'_>,
+    result: Outcome,
     custom_id: &str,
 ) -> Result<Reply, GeneratorError> {
     match result {
         Some(Ok(body)) => {
-            let reply = inner.provider.reply_of(body)?;
+            let reply = inner.provider.reply_of(request, body)?;
             if let Some(usage) = reply.usage {
                 lock(&inner.state).usage += usage;
             }
@@ -712,6 +717,7 @@ impl<F: BatchApi> Generator for Batch<F> {
         let inner = &self.inner;
         let body = inner.provider.request_body(request)?;
         let custom_id = custom_id(request, &body);
+        let id = custom_id.clone();
         let (reply, mut answered) = oneshot::channel();
         // Subscribed before the request joins a wave, so no change of it is missed.
         let mut changes = request.is_observed().then(|| inner.changes.subscribe());
@@ -729,7 +735,7 @@ impl<F: BatchApi> Generator for Batch<F> {
                     if changes.is_some() {
                         inner.report_waves(request);
                     }
-                    return answer(inner, result, &custom_id);
+                    return answer(inner, request, result, &custom_id);
                 }
                 pending.waiters.insert(custom_id, reply);
                 if !pending.polling {
@@ -749,7 +755,7 @@ impl<F: BatchApi> Generator for Batch<F> {
                 }
             }
         }
-        let answer = match &mut changes {
+        let outcome = match &mut changes {
             None => answered.await,
             Some(changes) => {
                 let answer = loop {
@@ -764,7 +770,10 @@ impl<F: BatchApi> Generator for Batch<F> {
                 answer
             }
         };
-        answer.unwrap_or_else(|_| Err(GeneratorError::other("the batch was abandoned")))
+        match outcome {
+            Ok(result) => answer(inner, request, result, &id),
+            Err(_) => Err(GeneratorError::other("the batch was abandoned")),
+        }
     }
 
     fn name(&self) -> &str {
@@ -773,6 +782,14 @@ impl<F: BatchApi> Generator for Batch<F> {
 
     fn model(&self) -> Option<&str> {
         Generator::model(&self.inner.provider)
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        Generator::endpoint(&self.inner.provider)
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        Generator::resolve(&self.inner.provider, request)
     }
 
     /// A batch's worth ([`max_requests`](Batch::max_requests)): every cell that is

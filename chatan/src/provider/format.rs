@@ -81,12 +81,24 @@ pub trait WireFormat: Clone + Send + Sync + 'static {
     /// The request body for `request`, with `model` (the column's, else the default).
     fn body<'a>(&'a self, request: &'a Request<'a>, model: &'a str) -> impl Serialize + 'a;
 
-    /// The reply in a response body.
-    fn reply(&self, response: Self::Response) -> Result<Reply, GeneratorError>;
+    /// The reply to `request` in a response body: its text, usage and
+    /// [`Finish`](crate::generator::Finish).
+    fn reply(
+        &self,
+        request: &Request<'_>,
+        response: Self::Response,
+    ) -> Result<Reply, GeneratorError>;
 
     /// Told the base URL whenever it is set (the format may behave differently for the
     /// provider's own endpoint than for compatible servers).
     fn endpoint(&mut self, _base_url: &str) {}
+
+    /// Why the provider would refuse `request` (with `model`), if it would and the format
+    /// cannot adapt it: checked before anything is sent, so the error is a
+    /// [`GeneratorError::Unsupported`] naming the option, not a 400 from the server.
+    fn check(&self, _request: &Request<'_>, _model: &str) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 #[cfg(any(feature = "openai", feature = "anthropic"))]
@@ -109,10 +121,16 @@ pub(crate) fn conversation<'a>(
         content: prompt,
     }];
     if let Some(feedback) = request.feedback {
-        messages.push(Message {
-            role: "assistant",
-            content: feedback.reply.into(),
-        });
+        // An empty (or blank) reply is not sent back as a turn: Anthropic refuses a
+        // message with no text but a final assistant one ("all messages must have
+        // non-empty content except for the optional final assistant message"), and
+        // the follow-up says it was empty.
+        if !feedback.reply.trim().is_empty() {
+            messages.push(Message {
+                role: "assistant",
+                content: feedback.reply.into(),
+            });
+        }
         messages.push(Message {
             role: "user",
             content: feedback.message().into(),
@@ -253,15 +271,22 @@ impl<F: WireFormat> Provider<F> {
     pub(crate) fn request_body(&self, request: &Request<'_>) -> Result<Vec<u8>, GeneratorError> {
         let request = self.defaults.apply(request);
         let model = request.model.unwrap_or(&self.model);
+        self.format
+            .check(&request, model)
+            .map_err(|message| GeneratorError::Unsupported { message })?;
         serde_json::to_vec(&self.format.body(&request, model)).map_err(GeneratorError::other)
     }
 
-    /// The reply in a response body (as JSON) of the chat endpoint.
+    /// The reply to `request` in a response body (as JSON) of the chat endpoint.
     #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
-    pub(crate) fn reply_of(&self, response: serde_json::Value) -> Result<Reply, GeneratorError> {
+    pub(crate) fn reply_of(
+        &self,
+        request: &Request<'_>,
+        response: serde_json::Value,
+    ) -> Result<Reply, GeneratorError> {
         let response: F::Response = serde_json::from_value(response)
             .map_err(|e| GeneratorError::Malformed(format!("a batch result: {e}")))?;
-        self.format.reply(response)
+        self.format.reply(&self.defaults.apply(request), response)
     }
 
     #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
@@ -274,7 +299,7 @@ impl<F: WireFormat> Generator for Provider<F> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
         let body = self.request_body(request)?;
         let (response, limits): (F::Response, _) = self.transport.post(body).await?;
-        let mut reply = self.format.reply(response)?;
+        let mut reply = self.format.reply(&self.defaults.apply(request), response)?;
         reply.limits = limits;
         Ok(reply)
     }
@@ -285,5 +310,13 @@ impl<F: WireFormat> Generator for Provider<F> {
 
     fn model(&self) -> Option<&str> {
         Some(&self.model)
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        Some(&self.transport.url)
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        self.defaults.apply(request)
     }
 }

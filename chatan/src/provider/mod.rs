@@ -22,7 +22,7 @@ pub use self::batch::{Batch, BatchApi};
 #[cfg(feature = "http")]
 pub use self::format::{Auth, Info, Provider, WireFormat};
 #[cfg(feature = "openai")]
-pub use self::openai::{MaxTokensParam, OpenAi, StructuredOutput};
+pub use self::openai::{Dialect, MaxTokensParam, OpenAi, StructuredOutput};
 
 use crate::error::{ConfigError, Error, GeneratorError};
 use crate::generator::{Generator, Reply, Request};
@@ -155,11 +155,45 @@ impl Generator for AnyGenerator {
             AnyGenerator::Local(ref g) => g.model(),
         }
     }
+
+    fn endpoint(&self) -> Option<&str> {
+        match *self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(ref g) => g.endpoint(),
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(ref g) => g.endpoint(),
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(ref g) => g.endpoint(),
+        }
+    }
+
+    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        match *self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(ref g) => g.resolve(request),
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(ref g) => g.resolve(request),
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(ref g) => g.resolve(request),
+        }
+    }
+
+    fn concurrency_hint(&self) -> Option<usize> {
+        match *self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(ref g) => g.concurrency_hint(),
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(ref g) => g.concurrency_hint(),
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(ref g) => g.concurrency_hint(),
+        }
+    }
 }
 
 /// Forwards a builder method to whichever provider an [`AnyGenerator`] holds.
 /// `local` says what a local model does with it: `local` calls the same method,
-/// `ignored` leaves the model as it is (it has no such setting).
+/// `ignored` leaves the model as it is and says so in a warning (it has no such
+/// setting).
 macro_rules! forward {
     ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*); $local:ident) => {
         $(#[$doc])*
@@ -176,19 +210,28 @@ macro_rules! forward {
         }
     };
     (@local local $g:ident.$name:ident($($arg:ident),*)) => { $g.$name($($arg),*) };
-    (@local ignored $g:ident.$name:ident($($arg:ident),*)) => { $g };
+    (@local ignored $g:ident.$name:ident($($arg:ident),*)) => {{
+        tracing::warn!(
+            model = $g.model_name(),
+            concat!("a local model has no `", stringify!($name), "` setting; ignored")
+        );
+        $g
+    }};
 }
 
 /// The builder methods of [`Provider`], for whichever provider was chosen:
 /// `chatan::generator("anthropic", key)?.model("claude-sonnet-4-5").temperature(0.7)`.
 impl AnyGenerator {
     forward! {
-        /// The model of columns that do not name one.
+        /// The model of columns that do not name one. A local model is the one it
+        /// loaded: this logs a warning and changes nothing (load another with
+        /// [`Local::load`](crate::local::Local::load)).
         fn model(model: impl Into<String>); ignored
     }
     forward! {
-        /// Gives up on a request after `timeout` (default 120 s); a timeout is retried.
-        fn timeout(timeout: std::time::Duration); ignored
+        /// Gives up on a request after `timeout` (default 120 s for providers, none for
+        /// a local model); a timeout is retried.
+        fn timeout(timeout: std::time::Duration); local
     }
     forward! {
         /// The sampling temperature of columns that set none.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::format::{Auth, Info, Message, Provider, WireFormat, conversation};
 use crate::error::{Error, GeneratorError};
-use crate::generator::{Reply, Request, Usage};
+use crate::generator::{Finish, Reply, Request, Usage};
 
 /// The default base URL.
 pub const BASE_URL: &str = "https://api.openai.com/v1";
@@ -53,6 +53,18 @@ pub enum StructuredOutput {
     InPrompt,
 }
 
+/// Whose rules a chat-completions endpoint keeps: OpenAI's own (`max_completion_tokens`,
+/// no `top_k`) or those of a compatible server (vLLM, llama.cpp, Ollama: `max_tokens`,
+/// `top_k` sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// OpenAI's API, at its own URL or behind a proxy.
+    OpenAi,
+    /// An OpenAI-compatible server.
+    Compatible,
+}
+
 /// Which field carries the reply length limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -88,6 +100,15 @@ impl Provider<ChatCompletions> {
     /// [`OpenAi`]).
     pub fn max_tokens_param(mut self, param: MaxTokensParam) -> Self {
         self.format_mut().max_tokens_param = Some(param);
+        self
+    }
+
+    /// Whose rules the endpoint keeps (default: [`Dialect::OpenAi`] for
+    /// `https://api.openai.com`, [`Dialect::Compatible`] for any other base URL): set
+    /// `OpenAi` for a proxy or gateway in front of OpenAI. Set again after
+    /// [`base_url`](Provider::base_url), which chooses by URL.
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.format_mut().official = dialect == Dialect::OpenAi;
         self
     }
 }
@@ -142,10 +163,10 @@ impl WireFormat for ChatCompletions {
         if let Some(schema) = request.schema {
             match self.structured {
                 StructuredOutput::Native => {
-                    let (schema, strict) = if self.strict {
-                        (schema.strict(), true)
-                    } else {
-                        (schema.json().clone(), false)
+                    // A type strict mode cannot say (a map) goes as it is, not strict.
+                    let (schema, strict) = match self.strict.then(|| schema.strict()).flatten() {
+                        Some(strict) => (strict, true),
+                        None => (schema.json().clone(), false),
                     };
                     response_format = Some(json!({
                         "type": "json_schema",
@@ -180,20 +201,79 @@ impl WireFormat for ChatCompletions {
             max_tokens: request.max_tokens.filter(|_| !completion),
             max_completion_tokens: request.max_tokens.filter(|_| completion),
             top_p: request.top_p,
+            // Compatible servers (vLLM, llama.cpp, Together) take it; OpenAI's own
+            // endpoint does not (`check` refuses it there).
+            top_k: request.top_k.filter(|_| !self.official),
             stop: request.stop,
             seed: request.seed,
             response_format,
         }
     }
 
-    fn reply(&self, response: ChatResponse) -> Result<Reply, GeneratorError> {
-        let text = response
+    /// What OpenAI's OpenAPI spec allows (`CreateChatCompletionRequest`): `temperature`
+    /// 0 to 2, `top_p` 0 to 1, up to 4 `stop` sequences, a `seed` that fits an int64;
+    /// and no `top_k` on OpenAI's own endpoint, which has no such option.
+    fn check(&self, request: &Request<'_>, _model: &str) -> Result<(), String> {
+        if let Some(t) = request.temperature.filter(|t| !(0.0..=2.0).contains(t)) {
+            return Err(format!("OpenAI takes a temperature from 0 to 2, not {t}"));
+        }
+        if let Some(p) = request.top_p.filter(|p| !(0.0..=1.0).contains(p)) {
+            return Err(format!("OpenAI takes a top_p from 0 to 1, not {p}"));
+        }
+        if request.stop.len() > 4 {
+            return Err(format!(
+                "OpenAI takes up to 4 stop sequences, not {}",
+                request.stop.len()
+            ));
+        }
+        if request.stop.iter().any(|s| s.is_empty()) {
+            return Err("OpenAI takes no empty stop sequence".into());
+        }
+        if let Some(seed) = request.seed.filter(|&s| s > i64::MAX as u64) {
+            return Err(format!(
+                "OpenAI takes a seed that fits an int64, not {seed}"
+            ));
+        }
+        if request.top_k.is_some() && self.official {
+            return Err(
+                "OpenAI's API has no top_k (set it for Anthropic, local models or a \
+                 compatible server such as vLLM), or use top_p"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// `finish_reason` `length` is a truncated reply; a `refusal` (with `content:
+    /// null`) or `content_filter` is a refusal (OpenAI's `ChatCompletionResponseMessage`
+    /// and `finish_reason`).
+    fn reply(
+        &self,
+        _request: &Request<'_>,
+        response: ChatResponse,
+    ) -> Result<Reply, GeneratorError> {
+        let choice = response
             .choices
             .into_iter()
             .next()
-            .and_then(|c| c.message.content)
-            .ok_or_else(|| GeneratorError::Malformed("the reply has no message content".into()))?;
-        Ok(Reply::new(text, response.usage))
+            .ok_or_else(|| GeneratorError::Malformed("the reply has no choices".into()))?;
+        let (text, finish) = match (choice.message.refusal, choice.message.content) {
+            (Some(refusal), _) => (refusal, Finish::Refused),
+            (None, content) if choice.finish_reason.as_deref() == Some("content_filter") => (
+                content.unwrap_or_else(|| "(withheld by the content filter)".into()),
+                Finish::Refused,
+            ),
+            (None, Some(text)) if choice.finish_reason.as_deref() == Some("length") => {
+                (text, Finish::Truncated)
+            }
+            (None, Some(text)) => (text, Finish::Complete),
+            (None, None) => {
+                return Err(GeneratorError::Malformed(
+                    "the reply has no message content".into(),
+                ));
+            }
+        };
+        Ok(Reply::new(text, response.usage).finished(finish))
     }
 
     fn endpoint(&mut self, base_url: &str) {
@@ -229,6 +309,8 @@ struct ChatRequest<'a> {
     max_completion_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_k: Option<u32>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     stop: &'a [&'a str],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -247,11 +329,15 @@ pub struct ChatResponse {
 #[derive(Debug, Deserialize)]
 struct Choice {
     message: ReplyMessage,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct ReplyMessage {
     content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
 }
 
 #[cfg(test)]

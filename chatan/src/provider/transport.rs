@@ -37,6 +37,10 @@ pub(crate) struct Transport {
     pub(crate) url: String,
     pub(crate) timeout: Duration,
     pub(crate) max_reply_bytes: usize,
+    /// Whether the server has answered anything (shared by clones): until then, a
+    /// connection that cannot be made is [`GeneratorError::Unreachable`], not worth
+    /// retrying.
+    reached: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Transport {
@@ -56,13 +60,35 @@ impl Transport {
             url: endpoint(base_url, path, variable)?,
             timeout: DEFAULT_TIMEOUT,
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
+            reached: Default::default(),
         })
     }
 
     /// Posts to another base URL from now on.
     pub(crate) fn set_base_url(&mut self, base_url: &str) -> Result<(), Error> {
         self.url = endpoint(base_url, self.path, "base URL")?;
+        self.reached = Default::default();
         Ok(())
+    }
+
+    /// The error a failed send stands for: a connection that cannot be made to a server
+    /// that has never answered is [`GeneratorError::Unreachable`].
+    fn sent(
+        &self,
+        sent: Result<reqwest::Response, reqwest::Error>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, GeneratorError> {
+        use std::sync::atomic::Ordering;
+        match sent {
+            Ok(response) => {
+                self.reached.store(true, Ordering::Relaxed);
+                Ok(response)
+            }
+            Err(e) if e.is_connect() && !self.reached.load(Ordering::Relaxed) => {
+                Err(GeneratorError::Unreachable(Box::new(transport(e, timeout))))
+            }
+            Err(e) => Err(transport(e, timeout)),
+        }
     }
 
     /// The key, for `Debug` (which redacts it).
@@ -95,9 +121,11 @@ impl Transport {
                     .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
                     .body(body);
             }
-            let response = request.send().await.map_err(|e| transport(e, timeout))?;
+            let response = self.sent(request.send().await, timeout)?;
             let status = response.status();
-            let retry_after = retry_after(response.headers(), std::time::SystemTime::now());
+            let now = std::time::SystemTime::now();
+            let retry_after = retry_after(response.headers(), now)
+                .or_else(|| reset_of(rate_limits(response.headers(), now)));
             let bytes = response.bytes().await.map_err(|e| transport(e, timeout))?;
             if status.is_success() {
                 return Ok(bytes.to_vec());
@@ -150,19 +178,19 @@ impl Transport {
         body: Vec<u8>,
     ) -> Result<(T, Option<RateLimits>), GeneratorError> {
         let timeout = self.timeout;
-        let mut response = self
+        let sent = self
             .client
             .post(&self.url)
             .timeout(timeout)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body)
             .send()
-            .await
-            .map_err(|e| transport(e, timeout))?;
+            .await;
+        let mut response = self.sent(sent, timeout)?;
         let status = response.status();
         let now = std::time::SystemTime::now();
-        let retry_after = retry_after(response.headers(), now);
         let limits = rate_limits(response.headers(), now);
+        let retry_after = retry_after(response.headers(), now).or_else(|| reset_of(limits));
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| transport(e, timeout))? {
             if bytes.len() + chunk.len() > self.max_reply_bytes {
@@ -251,7 +279,9 @@ fn endpoint(base: &str, path: &str, variable: &str) -> Result<String, Error> {
 }
 
 fn transport(error: reqwest::Error, timeout: Duration) -> GeneratorError {
-    if error.is_timeout() {
+    // A connection that timed out is a connection failure (no server there), not a
+    // server too slow to reply.
+    if error.is_timeout() && !error.is_connect() {
         return GeneratorError::Timeout(timeout);
     }
     // The URL holds no secret, but the error chain's innermost cause says the most.
@@ -280,6 +310,21 @@ fn retry_after(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Durati
     let at = std::time::SystemTime::UNIX_EPOCH
         + Duration::from_secs(u64::try_from(date.timestamp()).ok()?);
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// When a 429 that names no `Retry-After` may be tried again: when the limit its
+/// rate-limit headers say is used up resets (OpenAI sends `x-ratelimit-reset-*` with its
+/// 429s; the longest wait if both requests and tokens are used up).
+fn reset_of(limits: Option<RateLimits>) -> Option<Duration> {
+    let limits = limits?;
+    [
+        (limits.requests_remaining, limits.requests_reset),
+        (limits.tokens_remaining, limits.tokens_reset),
+    ]
+    .into_iter()
+    .filter(|(left, _)| *left == Some(0))
+    .filter_map(|(_, reset)| reset)
+    .max()
 }
 
 /// The rate-limit headers of a reply: OpenAI's `x-ratelimit-remaining-requests` /
@@ -450,6 +495,27 @@ mod tests {
         let l = rate_limits(&h, now).unwrap();
         assert_eq!(l.requests_remaining, Some(3));
         assert_eq!(l.requests_reset, Some(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn a_429_with_no_retry_after_waits_for_the_used_up_limit_to_reset() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining-requests", "0".parse().unwrap());
+        h.insert("x-ratelimit-reset-requests", "850ms".parse().unwrap());
+        h.insert("x-ratelimit-remaining-tokens", "5000".parse().unwrap());
+        h.insert("x-ratelimit-reset-tokens", "6s".parse().unwrap());
+        assert_eq!(
+            reset_of(rate_limits(&h, now)),
+            Some(Duration::from_millis(850))
+        );
+        h.insert("x-ratelimit-remaining-tokens", "0".parse().unwrap());
+        assert_eq!(reset_of(rate_limits(&h, now)), Some(Duration::from_secs(6)));
+        // Nothing used up: no wait from these headers.
+        h.insert("x-ratelimit-remaining-requests", "3".parse().unwrap());
+        h.insert("x-ratelimit-remaining-tokens", "3".parse().unwrap());
+        assert_eq!(reset_of(rate_limits(&h, now)), None);
+        assert_eq!(reset_of(None), None);
     }
 
     #[test]

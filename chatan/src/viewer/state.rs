@@ -461,10 +461,7 @@ mod tests {
         });
         hub.on_event(&Event::RowDone {
             row,
-            usage: Usage {
-                input_tokens: 10,
-                output_tokens: 5,
-            },
+            usage: Usage::new(10, 5),
         });
     }
 

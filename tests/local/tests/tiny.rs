@@ -42,7 +42,28 @@ async fn every_architecture_generates_deterministically_within_max_tokens() {
         assert_ne!(x, z, "{arch:?}: another row samples another reply");
         let short = llm.generate(&sampled(1).max_tokens(3)).await.unwrap();
         assert_eq!(short.usage.unwrap().output_tokens, 3, "{arch:?}");
+        // Stopped by the limit, not by an end of sequence: cut off, and it says so.
+        assert_eq!(short.finish, chatan::Finish::Truncated, "{arch:?}");
     }
+}
+
+#[tokio::test]
+async fn a_local_model_takes_a_timeout_and_ignores_a_model_name_saying_so() {
+    let local = model("timeout", Arch::Llama, &Extras::default());
+    let name = local.model().map(str::to_owned);
+    let any = chatan::AnyGenerator::from(local)
+        .model("another-model")
+        .timeout(std::time::Duration::from_nanos(1));
+    // The model is the one loaded (a warning says `model` was ignored).
+    assert_eq!(chatan::Generator::model(&any).map(str::to_owned), name);
+    let error = any
+        .generate(&cell("the sea", 0).max_tokens(200))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, chatan::GeneratorError::Timeout(_)),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

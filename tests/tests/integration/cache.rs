@@ -63,22 +63,21 @@ async fn reruns_and_edits_ask_only_what_changed() {
     // Twenty rows of two topics: identical prompts in different rows were each asked.
     assert!(first.iter().filter(|r| r.topic == "tides").count() > 1);
 
-    // Reopened from disk: the same run sends nothing and returns the same rows.
+    // Reopened from disk: the same run sends nothing and returns the same rows (the
+    // same server: a reply is kept for the URL it came from).
     let cache = ReplyCache::open(&path).unwrap();
     assert_eq!(cache.len(), 60);
-    let (second_server, llm) = tests::openai_mock(MockConfig::new()).await;
     let second = V1::runner(&llm)
         .seed(2)
         .cache(&cache)
         .generate(20)
         .await
         .unwrap();
-    assert_eq!(second_server.exchanges().len(), 0);
+    assert_eq!(server.exchanges().len(), 60);
     assert_eq!(second, first);
     assert_eq!(cache.hits(), 60);
 
     // `answer` edited: only `answer` is asked again.
-    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
     V2::runner(&llm)
         .seed(2)
         .cache(&cache)
@@ -86,11 +85,14 @@ async fn reruns_and_edits_ask_only_what_changed() {
         .await
         .unwrap();
     let log = server.exchanges();
-    assert_eq!(log.len(), 20);
-    assert!(log.iter().all(|e| e.prompt.starts_with("answer briefly: ")));
+    assert_eq!(log.len(), 80);
+    assert!(
+        log[60..]
+            .iter()
+            .all(|e| e.prompt.starts_with("answer briefly: "))
+    );
 
     // `question` edited: `question` and `answer`, which reads it, are asked again.
-    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
     V3::runner(&llm)
         .seed(2)
         .cache(&cache)
@@ -98,8 +100,8 @@ async fn reruns_and_edits_ask_only_what_changed() {
         .await
         .unwrap();
     let log = server.exchanges();
-    assert_eq!(log.len(), 40);
-    assert!(log.iter().all(|e| !e.prompt.starts_with("summarise")));
+    assert_eq!(log.len(), 120);
+    assert!(log[80..].iter().all(|e| !e.prompt.starts_with("summarise")));
 }
 
 chatan::dataset! {
@@ -124,12 +126,92 @@ async fn a_question_asked_again_is_not_answered_from_the_cache() {
     assert_eq!(server.exchanges().len(), 2);
     // Rerun: both replies come from the cache, in the same order, and the row is the
     // same.
-    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
     let rows = Counted::runner(&llm)
         .cache(&cache)
         .generate(1)
         .await
         .unwrap();
     assert_eq!(rows[0].legs, 8);
-    assert_eq!(server.exchanges().len(), 0);
+    assert_eq!(server.exchanges().len(), 2);
+}
+
+#[tokio::test]
+async fn the_report_counts_only_requests_sent_not_replies_from_the_cache() {
+    let path = scratch("report.jsonl");
+    let cache = ReplyCache::open(&path).unwrap();
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let first = V1::runner(&llm)
+        .seed(5)
+        .cache(&cache)
+        .run(30)
+        .await
+        .unwrap();
+    assert_eq!(first.report.requests, 90);
+    let rerun = V1::runner(&llm)
+        .seed(5)
+        .cache(&cache)
+        .run(30)
+        .await
+        .unwrap();
+    assert_eq!(server.exchanges().len(), 90, "the rerun sent nothing");
+    assert_eq!(rerun.report.requests, 0, "{}", rerun.report);
+    assert_eq!(rerun.rows, first.rows);
+}
+
+#[tokio::test]
+async fn a_changed_generator_default_or_url_is_not_answered_from_the_cache() {
+    let path = scratch("defaults.jsonl");
+    let cache = ReplyCache::open(&path).unwrap();
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    V1::runner(&llm)
+        .seed(6)
+        .cache(&cache)
+        .generate(5)
+        .await
+        .unwrap();
+    assert_eq!(server.exchanges().len(), 15);
+    // The generator's own system prompt and temperature are part of what is sent.
+    let styled = llm.clone().system("answer as a pirate");
+    V1::runner(&styled)
+        .seed(6)
+        .cache(&cache)
+        .generate(5)
+        .await
+        .unwrap();
+    assert_eq!(
+        server.exchanges().len(),
+        30,
+        "a new system prompt asks again"
+    );
+    let log = server.exchanges();
+    assert!(
+        log[15..]
+            .iter()
+            .all(|e| e.system.as_deref() == Some("answer as a pirate"))
+    );
+    let warmer = styled.clone().temperature(0.9);
+    V1::runner(&warmer)
+        .seed(6)
+        .cache(&cache)
+        .generate(5)
+        .await
+        .unwrap();
+    assert_eq!(server.exchanges().len(), 45, "a new temperature asks again");
+    // The same settings again: answered from the cache.
+    V1::runner(&warmer)
+        .seed(6)
+        .cache(&cache)
+        .generate(5)
+        .await
+        .unwrap();
+    assert_eq!(server.exchanges().len(), 45);
+    // Another server: asked there.
+    let (other, elsewhere) = tests::openai_mock(MockConfig::new()).await;
+    V1::runner(&elsewhere)
+        .seed(6)
+        .cache(&cache)
+        .generate(5)
+        .await
+        .unwrap();
+    assert_eq!(other.exchanges().len(), 15, "another base URL asks again");
 }

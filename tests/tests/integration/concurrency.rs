@@ -24,8 +24,13 @@ async fn max_in_flight(k: usize, rows: usize) -> usize {
         .generate(rows)
         .await
         .unwrap();
+    check(&out, &server, rows)
+}
+
+/// The rows are right and every request was answered; the most in flight at once.
+fn check(out: &[Pair], server: &chatan_mock::MockServer, rows: usize) -> usize {
     assert_eq!(out.len(), rows);
-    for r in &out {
+    for r in out {
         assert!(
             r.left.ends_with(&format!("left about {}", r.topic)),
             "{r:?}"
@@ -55,8 +60,27 @@ async fn never_more_than_k_and_k_reached() {
 
 #[tokio::test]
 async fn independent_columns_of_one_row_are_in_flight_together() {
-    // One row, unlimited concurrency: `left` and `right` go out together.
-    assert_eq!(max_in_flight(64, 1).await, 2);
+    // One row: `left` and `right` go out together. (Without the runner's layers: its
+    // governor sends a run's first request alone, so that a bad key costs one.)
+    let (server, llm) =
+        tests::openai_mock(MockConfig::new().latency(Duration::from_millis(20))).await;
+    let out = Pair::runner(&llm).bare().generate(1).await.unwrap();
+    assert_eq!(check(&out, &server, 1), 2);
+}
+
+#[tokio::test]
+async fn a_runs_first_request_goes_alone_then_the_rest_at_the_limit() {
+    let (server, llm) =
+        tests::openai_mock(MockConfig::new().latency(Duration::from_millis(20))).await;
+    let out = Pair::runner(&llm).concurrency(6).generate(6).await.unwrap();
+    assert_eq!(check(&out, &server, 6), 6);
+    let log = server.exchanges();
+    let first = log.iter().min_by_key(|e| e.received).unwrap();
+    let overlapping = log
+        .iter()
+        .filter(|e| e.id != first.id && e.received < first.finished)
+        .count();
+    assert_eq!(overlapping, 0, "a request went with the first: {log:#?}");
 }
 
 #[tokio::test]

@@ -18,50 +18,91 @@ chatan::dataset! {
 const CONCURRENCY: usize = 8;
 
 #[tokio::test]
-async fn a_rejection_every_request_would_get_is_sent_once_per_wave_not_per_row() {
+async fn a_rejection_every_request_would_get_costs_one_request_whatever_the_policy() {
     for (fault, skip) in [
         (Fault::Unauthorized, false),
         (Fault::Forbidden, false),
         (Fault::NoQuota, false),
-        // Even when the run goes on past failed rows, these stop it.
+        // Even when the run goes on past failed rows, these stop it, as an error.
         (Fault::Unauthorized, true),
         (Fault::NoQuota, true),
     ] {
         let (server, llm) = tests::openai_mock(MockConfig::new().fail_from(0, fault)).await;
         let runner = Three::runner(&llm).concurrency(CONCURRENCY);
         let runner = if skip { runner.skip_failed() } else { runner };
-        let result = runner.run(1_000).await;
-        let sent = server.exchanges().len();
-        // The requests already in flight when the first answer came back, at most;
-        // nothing is retried and no new row starts.
-        assert!(
-            sent <= CONCURRENCY,
-            "{fault:?} (skip {skip}): {sent} requests reached the server"
+        let started = std::time::Instant::now();
+        let error = runner
+            .run(1_000)
+            .await
+            .expect_err("a run that cannot go on is an error");
+        // The run's first request goes alone: its answer halts the run before any
+        // other is sent.
+        assert_eq!(
+            server.exchanges().len(),
+            1,
+            "{fault:?} (skip {skip}): {} requests",
+            server.exchanges().len()
         );
-        match result {
-            Err(e) => assert!(e.completed().is_empty(), "{fault:?}"),
-            Ok(generated) => {
-                assert!(skip);
-                assert!(generated.rows.is_empty());
-                assert!(
-                    generated.report.failed.len() < 1_000,
-                    "rows were admitted after the stop"
-                );
-            }
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(error.completed().is_empty(), "{fault:?}");
+        let report = error.report();
+        assert_eq!(report.failed.len(), 1, "{fault:?}: {report}");
+        assert!(report.not_started >= 1_000 - 16, "{fault:?}: {report}");
+        if skip {
+            assert!(
+                matches!(error.error(), chatan::Error::Halted { not_started, .. } if *not_started == report.not_started),
+                "{fault:?}: {}",
+                error.error()
+            );
+            assert!(error.to_string().contains("not started"), "{error}");
+        } else {
+            assert!(
+                matches!(error.error(), chatan::Error::Cell { .. }),
+                "{error}"
+            );
         }
     }
 }
 
 #[tokio::test]
-async fn a_bad_parameter_stops_a_stopping_run_at_once_too() {
-    let (server, llm) = tests::openai_mock(MockConfig::new().fail_from(0, Fault::BadRequest)).await;
-    let err = Three::runner(&llm)
-        .concurrency(CONCURRENCY)
-        .generate(500)
+async fn a_wrong_key_to_anthropic_costs_one_request_too() {
+    let (server, llm) = tests::anthropic_mock(MockConfig::new().api_key("right"), "wrong").await;
+    let error = Three::runner(&llm).run(500).await.unwrap_err();
+    assert!(error.to_string().contains("401"), "{error}");
+    assert_eq!(server.stats().requests, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_model_costs_one_request() {
+    let (server, llm) = tests::openai_mock(MockConfig::new().models(["gpt-4.1-mini"])).await;
+    let llm = llm.model("gpt-nonexistent");
+    let error = Three::runner(&llm)
+        .skip_failed()
+        .run(500)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("HTTP 400"), "{err}");
-    assert!(server.exchanges().len() <= CONCURRENCY);
+    assert!(error.to_string().contains("404"), "{error}");
+    assert!(error.to_string().contains("gpt-nonexistent"), "{error}");
+    assert_eq!(server.stats().requests, 1);
+}
+
+#[tokio::test]
+async fn a_halted_stream_under_skip_ends_with_the_halt_and_a_file_run_is_an_error() {
+    let (server, llm) =
+        tests::openai_mock(MockConfig::new().fail_from(3, Fault::Unauthorized)).await;
+    let items: Vec<Result<Three, chatan::Error>> = Three::runner(&llm)
+        .concurrency(2)
+        .skip_failed()
+        .stream(200)
+        .unwrap()
+        .collect()
+        .await;
+    let last = items.last().unwrap();
+    assert!(
+        matches!(last, Err(chatan::Error::Halted { .. })),
+        "{last:?}"
+    );
+    assert!(server.stats().requests <= 3 + 2);
 }
 
 #[tokio::test]

@@ -218,21 +218,75 @@ async fn no_retries_when_the_policy_says_none() {
 }
 
 #[tokio::test]
-async fn an_unreachable_server_is_a_connection_error() {
+async fn an_unreachable_server_is_given_up_on_at_once_with_one_request() {
     // Bind a port, then free it: nothing listens there.
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
     let llm = OpenAi::compatible(&format!("http://{addr}/v1")).unwrap();
+    let started = std::time::Instant::now();
+    // The default retry policy (8 attempts): a server that has never answered is not
+    // worth them, and the first refusal halts the run.
+    let failed = Qa::runner(&llm).generate(100).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let (_, _, cause) = cell_error(failed.error());
+    assert!(
+        matches!(cause, CellError::Generator { attempts: 1, cause: GeneratorError::Unreachable(c) } if c.to_string().contains("onnect")),
+        "{cause:?}"
+    );
+    assert!(failed.to_string().contains("never answered"), "{failed}");
+    assert_eq!(failed.report().failed.len(), 1, "{}", failed.report());
+}
+
+#[tokio::test]
+async fn an_unknown_host_is_given_up_on_at_once() {
+    // `.invalid` never resolves (RFC 2606).
+    let llm = OpenAi::compatible("http://chatan-nowhere.invalid/v1").unwrap();
+    let started = std::time::Instant::now();
+    let failed = Qa::runner(&llm).generate(100).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let (_, _, cause) = cell_error(failed.error());
+    assert!(
+        matches!(
+            cause,
+            CellError::Generator {
+                attempts: 1,
+                cause: GeneratorError::Unreachable(_)
+            }
+        ),
+        "{cause:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_answered_once_and_goes_away_is_retried() {
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    Qa::runner(&llm).generate(1).await.unwrap();
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let failed = Qa::runner(&llm)
-        .retry(tests::quick_retries().max_attempts(2))
+        .retry(tests::quick_retries().max_attempts(3))
         .generate(1)
         .await
         .unwrap_err();
     let (_, _, cause) = cell_error(failed.error());
     assert!(
-        matches!(cause, CellError::Generator { attempts: 2, cause: GeneratorError::Connection(m) } if m.contains("onnect")),
+        matches!(
+            cause,
+            CellError::Generator {
+                attempts: 3,
+                cause: GeneratorError::Connection(_)
+            }
+        ),
         "{cause:?}"
     );
 }

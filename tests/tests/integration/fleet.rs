@@ -207,6 +207,14 @@ async fn an_endpoint_that_recovers_is_probed_back() {
 async fn with_every_endpoint_down_the_run_fails_naming_the_cell() {
     let servers = servers(vec![MockConfig::new(), MockConfig::new()]).await;
     let fleet = fleet(&servers).eject_for(Duration::from_millis(5));
+    // Both answer first (a server that has never answered is not retried at all: see
+    // the next test), then go down.
+    Line::runner(&fleet)
+        .concurrency(2)
+        .generate(4)
+        .await
+        .unwrap();
+    let before: u64 = fleet.endpoints().iter().map(|e| e.requests).sum();
     for server in &servers {
         server.kill();
     }
@@ -231,7 +239,7 @@ async fn with_every_endpoint_down_the_run_fails_naming_the_cell() {
         } => {
             assert_eq!(*attempts, 8, "{message}");
             let sent: u64 = fleet.endpoints().iter().map(|e| e.requests).sum();
-            assert_eq!(sent, 8);
+            assert_eq!(sent - before, 8);
             assert!(
                 matches!(cause, chatan::GeneratorError::Connection(_)),
                 "the cause without its wrappers: {cause:?}"
@@ -239,6 +247,24 @@ async fn with_every_endpoint_down_the_run_fails_naming_the_cell() {
         }
         other => panic!("expected a cell error, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_fleet_none_of_whose_endpoints_ever_answered_fails_at_once() {
+    let servers = servers(vec![MockConfig::new(), MockConfig::new()]).await;
+    let fleet = fleet(&servers);
+    for server in &servers {
+        server.kill();
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = std::time::Instant::now();
+    let error = Line::runner(&fleet).generate(50).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("never answered"), "{message}");
+    // One request per endpoint, no retry, no other row.
+    let sent: u64 = fleet.endpoints().iter().map(|e| e.requests).sum();
+    assert_eq!(sent, 2, "{message}");
 }
 
 #[tokio::test]
@@ -277,5 +303,29 @@ async fn a_request_every_endpoint_failed_is_retried_and_counts_every_attempt() {
     assert!(
         error.to_string().contains("2 attempts, one per endpoint"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_fleet_of_batch_endpoints_asks_for_a_batchs_worth_in_flight() {
+    let servers = servers(vec![MockConfig::new(), MockConfig::new()]).await;
+    let batches: Vec<_> = servers
+        .iter()
+        .map(|s| {
+            OpenAi::compatible(&s.openai_url())
+                .unwrap()
+                .batch()
+                .max_requests(700)
+        })
+        .collect();
+    let fleet = Fleet::new(batches);
+    assert_eq!(chatan::Generator::concurrency_hint(&fleet), Some(700));
+    // Through the runner's layers too.
+    assert_eq!(
+        chatan::Generator::concurrency_hint(&chatan::Generator::retry(
+            &fleet,
+            tests::quick_retries()
+        )),
+        Some(700)
     );
 }

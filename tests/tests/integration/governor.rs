@@ -121,3 +121,57 @@ async fn with_no_budget_a_rate_limit_pauses_the_endpoint_instead_of_a_storm() {
     );
     assert!(refused < bare_refused, "the governor refused no fewer");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_budget_a_rate_limit_is_learned_and_kept_to() {
+    // 50 requests a second let through; `Retry-After: 0` with every 429, so nothing but
+    // the share of 429s tells the governor it sends too fast.
+    let server = MockServer::start(MockConfig::new().requests_per_second(50))
+        .await
+        .unwrap();
+    let llm = chatan::OpenAi::compatible(&server.openai_url()).unwrap();
+    let paces = std::sync::Mutex::new(Vec::new());
+    let started = std::time::Instant::now();
+    let rows = One::runner(&llm)
+        .concurrency(100)
+        .observe(|event: &chatan::Event<'_>| {
+            if let chatan::Event::Throttled { pause, pace } = event {
+                paces
+                    .lock()
+                    .unwrap()
+                    .push((started.elapsed(), *pause, *pace));
+            }
+        })
+        .generate(400)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 400);
+    let log = server.exchanges();
+    let first = log.iter().map(|e| e.received).min().unwrap();
+    // After a warm-up of 4 s (the pace is learned by halving down from the burst the
+    // limiter let through at first, then growing back by a fifth a second).
+    let after: Vec<_> = log
+        .iter()
+        .filter(|e| e.received >= first + Duration::from_secs(4))
+        .collect();
+    let refused = after
+        .iter()
+        .filter(|e| e.fault == Some(Fault::RateLimit))
+        .count();
+    let answered = log.iter().filter(|e| e.fault.is_none()).count();
+    let last = log.iter().map(|e| e.finished).max().unwrap();
+    let rate = answered as f64 / (last - first).as_secs_f64();
+    for p in paces.lock().unwrap().iter() {
+        eprintln!("{p:?}");
+    }
+    eprintln!(
+        "{rate:.1} rows/s; after 4 s: {refused} of {} refused",
+        after.len()
+    );
+    assert!(
+        (refused as f64) < 0.01 * after.len() as f64,
+        "{refused} of {} refused after 4 s",
+        after.len()
+    );
+    assert!(rate > 35.0, "{rate:.1} rows/s against a limit of 50/s");
+}

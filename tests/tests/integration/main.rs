@@ -1,14 +1,15 @@
 //! The runtime's integration tests, one module per concern, in one test binary: a binary
 //! per file linked chatan and tokio 33 times over (gigabytes of target directory and a
-//! minute of linking in CI). Tests that change the process's environment, or check the
-//! macros' output at the crate root, keep their own binaries beside this one
-//! (`from_env.rs`, `hygiene.rs`, `ui.rs`).
+//! minute of linking in CI). Tests that change the process's environment, install a
+//! tracing subscriber, or check the macros' output at the crate root keep their own
+//! binaries beside this one (`from_env.rs`, `secrets.rs`, `hygiene.rs`, `ui.rs`).
 
 mod batches;
 mod cache;
 mod checkpoint;
 mod concurrency;
 mod conditionals;
+mod conformance;
 mod custom_generator;
 mod derive_form;
 mod derived;
@@ -23,12 +24,12 @@ mod layers;
 mod mock_batches;
 mod parity;
 mod preview;
+mod provider_rules;
 mod providers;
 mod requests_sent;
 mod row_sets;
 mod samplers;
 mod scheduling;
-mod secrets;
 mod seed;
 mod skip_failed;
 mod stream;

@@ -7,7 +7,7 @@ use chatan_mock::{Api, MockConfig};
 chatan::dataset! {
     #[derive(Debug)]
     struct Layered {
-        own: String = gen("own options", temperature = 0.3, top_p = 0.5, max_tokens = 20, system = "column system"),
+        own: String = gen("own options", temperature = 0.3, max_tokens = 20, system = "column system"),
         inherited: String = gen("inherited options"),
     }
 }
@@ -33,7 +33,6 @@ async fn column_options_win_over_generator_defaults_which_win_over_the_providers
             .unwrap()
             .model("by-name-model")
             .temperature(0.7)
-            .top_p(0.9)
             .system("generator system");
         let llm_with_limit = llm.clone().max_tokens(300);
         let rows = Layered::generate(&llm, 1).await.unwrap();
@@ -57,7 +56,7 @@ async fn column_options_win_over_generator_defaults_which_win_over_the_providers
                     own.max_tokens,
                     own.system.as_deref()
                 ),
-                (Some(0.3), Some(0.5), Some(20), Some("column system")),
+                (Some(0.3), None, Some(20), Some("column system")),
                 "{name}"
             );
             assert_eq!(own.model, "by-name-model");
@@ -69,7 +68,7 @@ async fn column_options_win_over_generator_defaults_which_win_over_the_providers
                 inherited.top_p,
                 inherited.system.as_deref()
             ),
-            (Some(0.7), Some(0.9), Some("generator system")),
+            (Some(0.7), None, Some("generator system")),
             "{name}"
         );
         // Without a column or generator limit: nothing for OpenAI, the documented

@@ -1,5 +1,7 @@
 //! Each cell starts as soon as its own inputs are ready: not level by level, not column
-//! by column across the dataset. Observed at the mock server, from request timings.
+//! by column across the dataset. Observed at the mock server, from request timings, in
+//! runs without the runner's layers (`bare`: its governor sends a run's first request
+//! alone).
 
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ async fn a_cell_runs_as_soon_as_its_own_inputs_are_done() {
             .latency_for("slow:", Duration::from_millis(400)),
     )
     .await;
-    let rows = Abc::runner(&llm).generate(1).await.unwrap();
+    let rows = Abc::runner(&llm).bare().generate(1).await.unwrap();
     assert_eq!(rows.len(), 1);
 
     let log = server.exchanges();
@@ -76,7 +78,7 @@ async fn rows_do_not_wait_for_each_other() {
             .latency_for(&slow_question, Duration::from_millis(400)),
     )
     .await;
-    let rows = Qa::runner(&llm).seed(1).generate(2).await.unwrap();
+    let rows = Qa::runner(&llm).seed(1).bare().generate(2).await.unwrap();
     assert_eq!(rows[0].n, probe[0].n);
     let log = server.exchanges();
     let exact = |prompt: &str| {

@@ -47,10 +47,7 @@ async fn usage_totals_equal_the_servers_token_counts() {
         assert!(stats.input_tokens > 0 && stats.output_tokens > 0);
         assert_eq!(
             report.usage,
-            Usage {
-                input_tokens: stats.input_tokens,
-                output_tokens: stats.output_tokens
-            },
+            Usage::new(stats.input_tokens, stats.output_tokens),
             "anthropic: {anthropic}"
         );
         let per_row = per_row.into_inner().unwrap();

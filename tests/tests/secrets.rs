@@ -1,4 +1,6 @@
-//! API keys never appear in `Debug` output, errors or logs.
+//! API keys never appear in `Debug` output, errors or logs. (A binary of its own: it
+//! installs a tracing subscriber, and tracing's callsite and level caches are shared by
+//! every test of a binary, so a span could go unrecorded while other tests run.)
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
