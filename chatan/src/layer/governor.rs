@@ -101,6 +101,10 @@ struct Pace {
     started: Instant,
     answered: u32,
     refused: u32,
+    /// When the period's first outcome came: its rates are measured from there, not
+    /// from its start (a period that starts with the requests' latency would measure
+    /// too slow a rate).
+    first: Option<Instant>,
     /// The longest `Retry-After` of the period's 429s.
     retry_after: Duration,
     /// Bumped at every change of pace: a request is counted only in a period of the
@@ -130,6 +134,7 @@ impl Pace {
             started: now,
             answered: 0,
             refused: 0,
+            first: None,
             retry_after: Duration::ZERO,
             epoch: 0,
         }
@@ -147,6 +152,7 @@ impl Pace {
         if epoch != self.epoch {
             return None;
         }
+        self.first.get_or_insert(now);
         match refused {
             Some(wait) => {
                 self.refused += 1;
@@ -168,8 +174,16 @@ impl Pace {
             return None;
         }
         let share = f64::from(self.refused) / f64::from(outcomes);
-        let sent_rate = f64::from(outcomes) / elapsed.as_secs_f64().max(1e-3);
-        let answered_rate = f64::from(self.answered) / elapsed.as_secs_f64().max(1e-3);
+        // Over the span of the outcomes (the first counted only as its start).
+        let first = self.first.take().unwrap_or(self.started);
+        let span = now.saturating_duration_since(first).as_secs_f64();
+        let (counted, seconds) = if outcomes > 1 && span >= 0.01 {
+            (f64::from(outcomes - 1), span)
+        } else {
+            (f64::from(outcomes), elapsed.as_secs_f64().max(1e-3))
+        };
+        let sent_rate = counted / seconds;
+        let answered_rate = sent_rate * (1.0 - share);
         let retry_after = self.retry_after;
         (self.started, self.answered, self.refused) = (now, 0, 0);
         self.retry_after = Duration::ZERO;
@@ -430,6 +444,21 @@ impl Governance {
                 Ok(reply)
             }
             Err(error) => {
+                // A provider's answer that is not a reply still shows the key and model
+                // work (a 429, a 5xx, a 400 about this request): the rest may go.
+                // Nothing came back, or an answer every request would get: one at a
+                // time still.
+                let answered = matches!(
+                    error.cause(),
+                    GeneratorError::RateLimited { .. }
+                        | GeneratorError::Server { .. }
+                        | GeneratorError::Rejected { .. }
+                        | GeneratorError::Malformed(_)
+                        | GeneratorError::TooLarge { .. }
+                );
+                if answered && !error.is_fatal() {
+                    s.opened = true;
+                }
                 if let GeneratorError::RateLimited { retry_after, .. } = error.cause()
                     && let Some(wait) = s.pace.count(now, epoch, Some(*retry_after))
                 {
@@ -597,6 +626,37 @@ mod tests {
             }
         }
         asked
+    }
+
+    /// Answers every request with `error`.
+    struct Failing(GeneratorError);
+
+    impl Generator for Failing {
+        async fn generate(&self, _: &Request<'_>) -> Result<Reply, GeneratorError> {
+            Err(self.0.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_first_request_goes_alone_until_the_endpoint_has_answered() {
+        let limited = GeneratorError::RateLimited {
+            retry_after: None,
+            message: "slow down".into(),
+        };
+        let bad_key = GeneratorError::Rejected {
+            status: 401,
+            message: "no".into(),
+        };
+        let refused = GeneratorError::Connection("refused".into());
+        for (error, opens) in [(limited, true), (bad_key, false), (refused, false)] {
+            let governor =
+                Governor::new(Failing(error.clone()), Governance::new().max_in_flight(8));
+            assert_eq!(governor.governance().current_limit(), 1);
+            let _ = governor.generate(&Request::new("x")).await;
+            // A 429 shows the key and model work; a 401, or no answer at all, does not.
+            let limit = if opens { 8 } else { 1 };
+            assert_eq!(governor.governance().current_limit(), limit, "{error}");
+        }
     }
 
     #[test]
