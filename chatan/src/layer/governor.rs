@@ -71,8 +71,9 @@ struct State {
 /// The pace learned from 429s: whether they follow the run's rate, and if so, the rate
 /// the endpoint lets through.
 ///
-/// Outcomes are counted over periods (at least 16 outcomes, and 100 ms while free, a
-/// second while held — the window of the usual limiter — so that each change is seen to
+/// Outcomes are counted over periods (at least 16 outcomes, and half a second while free
+/// — long enough to measure a rate through the bursts of replies a run's start makes,
+/// unless most are refused — a second while held — the window of the usual limiter — so that each change is seen to
 /// act before the next; a held period ends after 2 s whatever it counted), each period
 /// counting only the requests sent at its pace. A period whose share of 429s is over the
 /// noise (twice the share found not to follow the rate, and at least 2%) holds the
@@ -115,7 +116,7 @@ struct Pace {
 /// Outcomes a period needs before it is judged.
 const PERIOD_OUTCOMES: u32 = 16;
 /// How long a period lasts at least, while free and while held.
-const FREE_PERIOD: Duration = Duration::from_millis(100);
+const FREE_PERIOD: Duration = Duration::from_millis(500);
 const HELD_PERIOD: Duration = Duration::from_secs(1);
 /// The least share of 429s that is taken as a rate limit.
 const MIN_SHARE: f64 = 0.02;
@@ -167,8 +168,11 @@ impl Pace {
             FREE_PERIOD
         };
         let outcomes = self.answered + self.refused;
-        // A held endpoint that answers slowly is judged every 2 s whatever it counted.
-        let due = (outcomes >= PERIOD_OUTCOMES && elapsed >= least)
+        // A free endpoint that refuses most requests is judged at once (a limiter far
+        // exceeded: the held period after measures its limit); a held one that answers
+        // slowly, every 2 s whatever it counted.
+        let storm = self.rate.is_none() && self.refused > self.answered.max(1);
+        let due = (outcomes >= PERIOD_OUTCOMES && (elapsed >= least || storm))
             || (self.rate.is_some() && outcomes > 0 && elapsed >= 2 * HELD_PERIOD);
         if !due {
             return None;
@@ -184,12 +188,22 @@ impl Pace {
         };
         let sent_rate = counted / seconds;
         let answered_rate = sent_rate * (1.0 - share);
+        // What got through, spread over at least one window of the usual limiter: a
+        // burst it let through at once says no more than that of its rate.
+        let windowed = f64::from(self.answered) / seconds.max(HELD_PERIOD.as_secs_f64());
         let retry_after = self.retry_after;
         (self.started, self.answered, self.refused) = (now, 0, 0);
         self.retry_after = Duration::ZERO;
         let threshold = (2.0 * self.noise).max(MIN_SHARE);
         let was = self.rate;
-        let pause = self.judge(share, sent_rate, answered_rate, retry_after, threshold);
+        let pause = self.judge(
+            share,
+            sent_rate,
+            answered_rate,
+            windowed,
+            retry_after,
+            threshold,
+        );
         if self.rate != was {
             self.epoch += 1;
         }
@@ -206,6 +220,7 @@ impl Pace {
         share: f64,
         sent_rate: f64,
         answered_rate: f64,
+        windowed: f64,
         retry_after: Duration,
         threshold: f64,
     ) -> Option<Duration> {
@@ -226,9 +241,12 @@ impl Pace {
             // of a pace; each request waits as it is told, and its retry policy decides
             // how long to insist.
             if share > threshold && answered_rate > 0.0 {
-                self.rate = Some((0.9 * answered_rate).max(MIN_RATE));
+                // Far over a limit, what got through was a burst: taken as a window's
+                // worth, and grown from fast while the next periods find the limit.
+                let estimate = if share > 0.5 { windowed } else { answered_rate };
+                self.rate = Some((0.9 * estimate).max(MIN_RATE));
                 self.judging = Some(share);
-                self.growing = answered_rate < 2.0 * MIN_RATE;
+                self.growing = share > 0.5 || estimate < 2.0 * MIN_RATE;
                 return drain(share);
             }
             self.noise = 0.9 * self.noise + 0.1 * share;
@@ -665,7 +683,7 @@ mod tests {
         let mut pace = Pace::new(now);
         // One in ten refused, at 2000 requests a second: held at first, with no pause
         // (few are refused)...
-        let pause = feed(&mut pace, &mut now, 0.1001, 200, |i| i % 10 == 0);
+        let pause = feed(&mut pace, &mut now, 0.5001, 200, |i| i % 10 == 0);
         assert_eq!(pause, Some(Duration::ZERO));
         assert!(pace.rate.is_some());
         // ...then the same share at the slower pace: not a rate limit. Free again, and
@@ -674,7 +692,7 @@ mod tests {
         assert_eq!(pace.rate, None);
         assert!((pace.noise - 0.1).abs() < 0.01, "{}", pace.noise);
         for _ in 0..20 {
-            feed(&mut pace, &mut now, 0.1001, 200, |i| i % 10 == 0);
+            feed(&mut pace, &mut now, 0.5001, 200, |i| i % 10 == 0);
             assert_eq!(pace.rate, None);
         }
     }
@@ -684,11 +702,11 @@ mod tests {
         let mut now = Instant::now();
         let mut pace = Pace::new(now);
         // Nothing got through: no pace to keep to.
-        let pause = feed(&mut pace, &mut now, 0.1001, 100, |_| true);
+        let pause = feed(&mut pace, &mut now, 0.5001, 100, |_| true);
         assert_eq!(pause, None);
         assert_eq!(pace.rate, None);
         // Refused at the slowest pace as at any: released.
-        feed(&mut pace, &mut now, 0.1001, 100, |i| i % 50 != 0);
+        feed(&mut pace, &mut now, 0.5001, 100, |i| i % 50 != 0);
         assert!(pace.rate.is_some());
         for _ in 0..8 {
             feed(&mut pace, &mut now, 2.0001, 2, |_| true);
@@ -696,28 +714,34 @@ mod tests {
         assert_eq!(pace.rate, None, "sending slower changed nothing");
     }
 
+    /// A run's first burst against a limiter of 50 a second: 50 answered at once, then
+    /// refusals; judged as soon as most are refused. The pace it leaves.
+    fn burst(pace: &mut Pace, now: &mut Instant) -> Option<Duration> {
+        feed(pace, now, 0.05, 101, |i| i >= 50)
+    }
+
     #[test]
     fn a_limit_is_learned_from_what_gets_through_after_its_window_empties() {
         let mut now = Instant::now();
         let mut pace = Pace::new(now);
-        // A limiter that let 50 through in its first 100 ms (a burst its one-second
-        // window allows) of 200 sent: held to 450 a second, far too many, and paused a
-        // window so the limiter's empties.
-        let pause = feed(&mut pace, &mut now, 0.1001, 200, |i| i % 4 != 0);
+        // The burst is taken as a second's worth: held to 45 a second, after a pause of
+        // a window so the limiter's empties.
+        let pause = burst(&mut pace, &mut now);
         assert_eq!(pause, Some(HELD_PERIOD));
-        assert!(pace.rate.unwrap() > 400.0);
+        let first = pace.rate.unwrap();
+        assert!((first - 45.0).abs() < 1e-9, "{first}");
         now += HELD_PERIOD;
-        // A whole second at that pace: 50 answered, the limit. Held to 45, paused again.
-        let pause = feed(&mut pace, &mut now, 1.0001, 450, |i| i % 9 != 0);
-        assert_eq!(pause, Some(HELD_PERIOD));
-        now += HELD_PERIOD;
+        // None refused at 45 a second: it knows little yet, and grows by a fifth...
+        feed(&mut pace, &mut now, 1.0001, 45, |_| false);
+        assert!((pace.rate.unwrap() - first * 1.2).abs() < 1e-9);
+        // ...until some are refused: 90% of what got through, no pause...
+        let pause = feed(&mut pace, &mut now, 1.0001, 54, |i| i >= 50);
+        assert_eq!(pause, None);
         let held = pace.rate.unwrap();
-        assert!((held - 45.0).abs() < 0.5, "{held}");
-        // None refused at 45 a second: it grows by 1% a second...
+        assert!((held - 0.9 * 50.0).abs() < 1.5, "{held}");
+        // ...then 1% a clean second, and 90% of the pace when some are refused again.
         feed(&mut pace, &mut now, 1.0001, 45, |_| false);
         assert!((pace.rate.unwrap() - held * 1.01).abs() < 1e-9);
-        // ...until some are refused again: 90% of the pace (or of what got through, if
-        // less), no pause.
         let before = pace.rate.unwrap();
         let pause = feed(&mut pace, &mut now, 1.0001, 52, |i| i % 26 == 0);
         assert_eq!(pause, None);
@@ -728,12 +752,25 @@ mod tests {
     }
 
     #[test]
+    fn far_over_a_limit_the_hold_pauses_a_window_and_takes_what_got_through() {
+        let mut now = Instant::now();
+        let mut pace = Pace::new(now);
+        burst(&mut pace, &mut now);
+        now += HELD_PERIOD;
+        // At 45 a second, a limiter of 10: most refused. 90% of what got through, after
+        // a pause of a window.
+        let pause = feed(&mut pace, &mut now, 1.0001, 45, |i| i >= 10);
+        assert_eq!(pause, Some(HELD_PERIOD));
+        assert!((pace.rate.unwrap() - 9.0).abs() < 0.3, "{:?}", pace.rate);
+    }
+
+    #[test]
     fn a_hold_that_knows_nothing_of_the_limit_grows_fast() {
         let mut now = Instant::now();
         let mut pace = Pace::new(now);
         // Held, then a period where nothing got through: the slowest pace, grown by a
         // fifth a period while none is refused.
-        feed(&mut pace, &mut now, 0.1001, 100, |i| i % 10 == 0);
+        feed(&mut pace, &mut now, 0.5001, 100, |i| i % 10 == 0);
         feed(&mut pace, &mut now, 1.0001, 30, |_| true);
         assert_eq!(pace.rate, Some(MIN_RATE));
         assert!(pace.growing);
