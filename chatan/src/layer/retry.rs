@@ -16,7 +16,7 @@ use crate::rng::{SampleRng, column_key};
 
 /// How many failures in a row of one request are retried after the provider's own
 /// `Retry-After` alone, before the backoff applies too (see [`RetryPolicy`]).
-pub(crate) const TOLD: u32 = 3;
+pub(crate) const TOLD: u32 = 4;
 
 /// A generator whose retryable failures are retried by a [`RetryPolicy`]; made by
 /// [`Generator::retry`].
@@ -188,7 +188,7 @@ impl RetryPolicy {
     /// The wait after failed attempt number `attempt` (1-based). `jitter` in `[0, 1)`
     /// scales the exponential wait into its upper half. A provider's `retry_after` (a
     /// 429's `Retry-After`, or the reset of the limit its headers say is used up) is the
-    /// whole answer for the first three failures — a 429 that says "now" is retried
+    /// whole answer for the first four failures — a 429 that says "now" is retried
     /// now, one that says "in 2 s" in 2 s, stretched by up to a quarter by the jitter so
     /// cells told the same do not all come back at once — and a floor after that: the
     /// wait is the longer of the two, so a cell refused again and again backs off
@@ -247,12 +247,12 @@ mod tests {
             p.delay(1, Some(Duration::from_secs(60)), 0.3),
             Duration::from_secs(5)
         );
-        // `Retry-After: 0` is retried at once, three times; then it backs off.
+        // `Retry-After: 0` is retried at once, four times; then it backs off.
         assert_eq!(p.delay(1, Some(Duration::ZERO), 0.7), Duration::ZERO);
         assert_eq!(p.delay(TOLD, Some(Duration::ZERO), 0.7), Duration::ZERO);
         assert_eq!(
             p.delay(TOLD + 1, Some(Duration::ZERO), 1.0),
-            Duration::from_millis(800)
+            Duration::from_millis(1600)
         );
         // A short `Retry-After` after a first failure is obeyed as it is, not raised
         // to the backoff.
