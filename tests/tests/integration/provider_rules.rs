@@ -343,4 +343,14 @@ async fn a_429_with_reset_headers_and_no_retry_after_waits_for_the_reset() {
         "waited for the reset instead of asking at once again"
     );
     assert!(started.elapsed() >= Duration::from_millis(800));
+    // The wait is the reset the headers give, on the error itself.
+    let request = chatan::Request::new("say 1");
+    let _ = chatan::Generator::generate(&llm, &request).await;
+    match chatan::Generator::generate(&llm, &request).await {
+        Err(GeneratorError::RateLimited {
+            retry_after: Some(wait),
+            ..
+        }) => assert!(wait > Duration::from_millis(500), "{wait:?}"),
+        other => panic!("{other:?}"),
+    }
 }
