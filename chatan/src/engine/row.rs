@@ -235,18 +235,7 @@ impl<R: Recipe> RowState<R> {
                 match policy {
                     ReplyPolicy::Keep => {}
                     ReplyPolicy::AskAgain if self.asks[column] < max_asks => {
-                        self.asks[column] += 1;
-                        let cause = unwhole(&reply.text);
-                        let feedback = Some((reply.text, cause.reason.clone()));
-                        return Step::Again(
-                            Ask {
-                                column,
-                                prompt: ask.prompt,
-                                attempt: attempts + 1,
-                                feedback,
-                            },
-                            cause,
-                        );
+                        return self.again(ask, attempts, unwhole(&reply.text));
                     }
                     ReplyPolicy::AskAgain | ReplyPolicy::Fail => {
                         let attempts = self.requests[column];
@@ -288,18 +277,7 @@ impl<R: Recipe> RowState<R> {
                                  briefly)",
                             );
                         }
-                        self.asks[column] += 1;
-                        let reply = cause.reply().unwrap_or(&cause.excerpt).to_owned();
-                        let feedback = Some((reply, cause.reason.clone()));
-                        Step::Again(
-                            Ask {
-                                column,
-                                prompt: ask.prompt,
-                                attempt: attempts + 1,
-                                feedback,
-                            },
-                            cause,
-                        )
+                        self.again(ask, attempts, cause)
                     }
                     Err(cause) => Step::Failed(CellFailure {
                         column,
@@ -322,6 +300,23 @@ impl<R: Recipe> RowState<R> {
                 })
             }
         }
+    }
+
+    /// `ask` asked again (after `attempts` numbered attempts), with the reply that could
+    /// not be used and why.
+    fn again(&mut self, ask: Ask, attempts: u32, cause: ReplyError) -> Step {
+        self.asks[ask.column] += 1;
+        let reply = cause.reply().unwrap_or(&cause.excerpt).to_owned();
+        let feedback = Some((reply, cause.reason.clone()));
+        Step::Again(
+            Ask {
+                column: ask.column,
+                prompt: ask.prompt,
+                attempt: attempts + 1,
+                feedback,
+            },
+            cause,
+        )
     }
 
     /// Whether every cell is filled.

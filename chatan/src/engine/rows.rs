@@ -99,10 +99,10 @@ pub(crate) struct Rows<'g, R: Recipe> {
     /// Position in the row set of the next row to admit.
     next: usize,
     stopped: bool,
-    /// Whether a failure that every request would meet halted the run.
-    stopped_for_good: bool,
-    /// That failure.
+    /// The failure every request would meet that halted the run, if one did.
     fatal: Option<Error>,
+    /// Whether the stream has ended with that failure ([`Error::Halted`]).
+    halt_told: bool,
     /// Rows in the run, admitted or not.
     total: usize,
     /// For ordered output: finished rows waiting for their turn, from position `base`.
@@ -181,8 +181,8 @@ where
             indices: rows.into_indices(),
             next: 0,
             stopped: false,
-            stopped_for_good: false,
             fatal: None,
+            halt_told: false,
             total,
             reorder: ordered.then(|| Reorder {
                 base: 0,
@@ -360,11 +360,10 @@ where
                 self.run.emit(&Event::RowFailed { row, error });
                 let stop = self.run.failure == FailurePolicy::Stop;
                 match halts(error, stop) {
-                    Some(Halts::All) if !self.stopped_for_good => {
+                    Some(Halts::All) if self.fatal.is_none() => {
                         // Every other request would get the same answer: send no more.
                         self.run.halt();
                         self.stopped = true;
-                        self.stopped_for_good = true;
                         self.fatal = Some(error.clone());
                         tracing::error!(%error, "no request can succeed; stopping the run");
                     }
@@ -380,7 +379,7 @@ where
                         self.stopped = true;
                         tracing::error!(%error, "row failed; no new rows will start");
                     }
-                    _ if !self.stopped_for_good
+                    _ if self.fatal.is_none()
                         && !crate::report::RowFailure::is_cancellation(error) =>
                     {
                         tracing::warn!(%error, "row failed; skipped");
@@ -479,11 +478,12 @@ where
                         return Poll::Ready(Some(item));
                     }
                     if this.run.failure == FailurePolicy::Skip
+                        && !this.halt_told
                         && let Some(halted) = this.halted()
                     {
                         // The failed rows went by in their places; that the run could
                         // not go on must not look like one more of them.
-                        this.fatal = None;
+                        this.halt_told = true;
                         return Poll::Ready(Some((usize::MAX, Err(halted))));
                     }
                     if let Some(error) = this.ending.take() {

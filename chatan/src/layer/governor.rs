@@ -8,7 +8,8 @@
 //! * The provider's own word: a reply that says no requests or tokens are left
 //!   (`x-ratelimit-remaining-*: 0`, `anthropic-ratelimit-*-remaining: 0`) pauses the
 //!   endpoint until the window resets.
-//! * A first request alone: until the endpoint has answered one request with a reply,
+//! * A first request alone: until the endpoint has answered a request (a reply, or an
+//!   answer that shows the key and model work: a 429, a 5xx, a 400 about the request),
 //!   one request goes at a time, so a bad key, model or URL costs one request, not a
 //!   concurrency's worth (the run halts on the answer: see
 //!   [`GeneratorError::is_fatal`]).
@@ -62,8 +63,9 @@ struct State {
     tokens_filled: Instant,
     /// How many times the endpoint was paused or held to a pace by 429s.
     pauses: u64,
-    /// Whether a request has been answered with a reply: until then, one at a time
-    /// (unless the generator's requests go together: [`Governor`] opens it then).
+    /// Whether the endpoint has answered a request in a way that shows the key and model
+    /// work: until then, one at a time (unless the generator's requests go together:
+    /// [`Governor`] opens it then).
     opened: bool,
     pace: Pace,
 }
@@ -71,24 +73,28 @@ struct State {
 /// The pace learned from 429s: whether they follow the run's rate, and if so, the rate
 /// the endpoint lets through.
 ///
-/// Outcomes are counted over periods (at least 16 outcomes, and half a second while free
-/// — long enough to measure a rate through the bursts of replies a run's start makes,
-/// unless most are refused — a second while held — the window of the usual limiter — so that each change is seen to
-/// act before the next; a held period ends after 2 s whatever it counted), each period
-/// counting only the requests sent at its pace. A period whose share of 429s is over the
-/// noise (twice the share found not to follow the rate, and at least 2%) holds the
-/// endpoint to 90% of the rate it answered in that period. The next period tells whether
-/// that helped: if a share of at most half did not fall by half, the 429s do not follow
-/// the rate (an endpoint that refuses one request in ten whatever the pace) — the hold
-/// is lifted and the share is taken as the noise. Otherwise the hold stays, and whenever
-/// 429s come back it goes to 90% of what got through: far over the limit (most requests
-/// refused), after a pause of one window, so that the limiter's window empties of what
-/// was sent too fast and the next period measures the limit. A clean period grows the
-/// hold by 1% (by a fifth while it knows nothing of the limit: nothing got through).
-/// 429s for every request, with nothing let through, hold nothing: an endpoint that
-/// refuses everything is not kept to a pace, and each request's retry policy decides how
-/// long to insist (one refused at the slowest pace is released too). A hold is lifted
-/// once the run sends at under half of it.
+/// Outcomes are counted over periods, each counting only the requests sent at its pace:
+/// at least 16 outcomes, and half a second while free (long enough to measure a rate
+/// through the bursts of replies a run's start makes; at once when most are refused) or
+/// a second while held (the window of the usual limiter, so that each change is seen to
+/// act before the next; a held period ends after 2 s whatever it counted).
+///
+/// * A period whose share of 429s is over the noise (twice the share found not to follow
+///   the rate, and at least 2%), with some requests let through, holds the endpoint to
+///   90% of the rate they were let through at (a burst let through at once taken as a
+///   window's worth); when most were refused, after a pause of one window, so that the
+///   limiter's window empties of what was sent too fast and the next period measures the
+///   limit itself.
+/// * The next period tells whether that helped: if a share of at most half did not fall
+///   by half, the 429s do not follow the rate (an endpoint that refuses one request in
+///   ten whatever the pace): the hold is lifted and the share is the noise.
+/// * Otherwise the hold stays: whenever 429s come back it goes to 90% of what got
+///   through (again after a window's pause when most were refused); a clean period grows
+///   it by 1%, or by a fifth while the limit is still unknown.
+/// * 429s for every request, with nothing let through, hold nothing, and neither do
+///   refusals at the slowest pace: no pace helps an endpoint that refuses everything,
+///   and each request's retry policy decides how long to insist.
+/// * A hold is lifted once the run sends at under half of it.
 #[derive(Debug)]
 struct Pace {
     /// Requests a second the endpoint is held to.
@@ -358,7 +364,7 @@ impl Governance {
     }
 
     /// How many requests the endpoint may have in flight now: one until it has answered
-    /// a request with a reply, then [`max_in_flight`](Governance::max_in_flight).
+    /// a request (see [`Governor`]), then [`max_in_flight`](Governance::max_in_flight).
     pub fn current_limit(&self) -> usize {
         let s = self.lock();
         if s.opened { s.max_in_flight } else { 1 }
