@@ -168,6 +168,7 @@ impl Generator for AnyGenerator {
     }
 
     fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
+        let _ = request;
         match *self {
             #[cfg(feature = "openai")]
             AnyGenerator::OpenAi(ref g) => g.resolve(request),
