@@ -168,8 +168,11 @@ async fn with_no_budget_a_rate_limit_is_learned_and_kept_to() {
         "{rate:.1} rows/s; after 4 s: {refused} of {} refused",
         after.len()
     );
+    // Under 1% on a quiet machine (`cargo bench -p bench --bench faults`); a test shares
+    // the machine with the others, whose load delays the pace's timers. Without the
+    // governor, two thirds are refused.
     assert!(
-        (refused as f64) < 0.01 * after.len() as f64,
+        (refused as f64) < 0.05 * after.len() as f64,
         "{refused} of {} refused after 4 s",
         after.len()
     );
