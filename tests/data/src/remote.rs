@@ -60,19 +60,9 @@ impl Server {
     }
 }
 
-/// The server a test needs, or `None` when it should be skipped: it panics instead when
-/// the variable `require` is set (as `.ci/run` sets it, having installed the server).
-pub fn or_skip(server: Result<Server, String>, require: &str) -> Option<Server> {
-    match server {
-        Ok(server) => Some(server),
-        Err(missing) if std::env::var_os(require).is_some() => {
-            panic!("the object-store test cannot run: {missing}")
-        }
-        Err(missing) => {
-            eprintln!("skipped: {missing} ({require}=1 makes this a failure)");
-            None
-        }
-    }
+/// The server a test needs; a test that runs without it fails saying what is missing.
+pub fn or_fail(server: Result<Server, String>) -> Server {
+    server.unwrap_or_else(|missing| panic!("the object-store test cannot run: {missing}"))
 }
 
 /// A 3 MB reply that does not compress, so a part goes up in several pieces.

@@ -1,5 +1,5 @@
 //! `{% if %}` templates over real HTTP: the seed's Complex Mixes prompt is rendered
-//! exactly as Jinja renders it (the fixture `chatan-template/tests/jinja/fixture.json`
+//! exactly as Jinja renders it (the fixture `tests/jinja/fixture.json`
 //! was made by the real `jinja2`), every operator works on real column types, columns
 //! read only by conditions are dependencies, and values are never read as template
 //! syntax.
@@ -35,10 +35,8 @@ chatan::dataset! {
 /// The prompt jinja2 rendered for the fixture case with this template and
 /// `dataset_type`.
 fn jinja_rendered(dataset_type: &str) -> String {
-    let fixture: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../chatan-template/tests/jinja/fixture.json"
-    ))
-    .unwrap();
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../../jinja/fixture.json")).unwrap();
     let case = fixture["cases"]
         .as_array()
         .unwrap()

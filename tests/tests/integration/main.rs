@@ -19,6 +19,9 @@ mod fail_fast;
 mod failures;
 mod fault_matrix;
 mod fleet;
+// Written by tests/jinja/make_fixture.py, which CI reruns with --check.
+#[rustfmt::skip]
+mod jinja;
 mod governor;
 mod layers;
 mod mock_batches;

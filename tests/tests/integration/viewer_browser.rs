@@ -6,9 +6,9 @@
 //! `target/test-scratch/viewer-browser/`. A second run goes through the mock's batch API
 //! (`tests/browser/batches.mjs`): the page lists each wave as it is submitted and ends.
 //!
-//! Needs chromium (`CHATAN_CHROMIUM`, else /usr/bin/chromium), node, and
-//! `npm install` in `tests/browser`. Without them the test says so and passes, unless
-//! `CHATAN_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs them), where it fails.
+//! Needs chromium (`CHATAN_CHROMIUM`, else /usr/bin/chromium), node, and `npm ci` in
+//! `tests/browser`, so both tests are ignored by a plain `cargo test`; `.ci/run` installs
+//! them and runs the tests with `--ignored`, where a missing program is a failure.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,19 +29,10 @@ chatan::dataset! {
     }
 }
 
-/// Chromium and the folder of the browser scripts, or `None` when the test should be
-/// skipped (it panics instead when `CHATAN_REQUIRE_BROWSER` is set).
-fn browser_or_skip() -> Option<(PathBuf, PathBuf)> {
-    match browser() {
-        Ok(found) => Some(found),
-        Err(missing) if std::env::var_os("CHATAN_REQUIRE_BROWSER").is_some() => {
-            panic!("the browser test cannot run: {missing}")
-        }
-        Err(missing) => {
-            eprintln!("skipped: {missing} (CHATAN_REQUIRE_BROWSER=1 makes this a failure)");
-            None
-        }
-    }
+/// Chromium and the folder of the browser scripts; a test that runs without them fails
+/// saying what is missing.
+fn browser_or_fail() -> (PathBuf, PathBuf) {
+    browser().unwrap_or_else(|missing| panic!("the browser test cannot run: {missing}"))
 }
 
 /// Runs `node script url out` and reads the one JSON object it prints.
@@ -95,10 +86,9 @@ fn browser() -> Result<(PathBuf, PathBuf), String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, node and `npm ci` in tests/browser: .ci/run installs them"]
 async fn chromium_shows_rows_appearing_prompts_and_the_final_summary() {
-    let Some((chromium, scripts)) = browser_or_skip() else {
-        return;
-    };
+    let (chromium, scripts) = browser_or_fail();
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-scratch/viewer-browser");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
@@ -228,10 +218,9 @@ chatan::dataset! {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, node and `npm ci` in tests/browser: .ci/run installs them"]
 async fn chromium_shows_each_provider_batch_as_it_goes() {
-    let Some((chromium, scripts)) = browser_or_skip() else {
-        return;
-    };
+    let (chromium, scripts) = browser_or_fail();
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-scratch/viewer-batches");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();

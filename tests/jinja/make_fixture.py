@@ -1,13 +1,18 @@
 """Renders chatan's conditional templates with the real `jinja2` package, so the Rust
 tests can check that chatan renders exactly what Jinja renders.
 
+Besides `fixture.json` it writes `tests/tests/integration/jinja.rs`: each case as a
+recipe (`dataset!`) whose static columns hold the case's values and whose generated
+column has the case's template, checked by the runtime's own preview, so the fixture
+runs through the macro's conditions and the renderer every run uses.
+
 chatan writes references as `{column}` (Jinja: `{{ column }}`); blocks, comments and
 whitespace control are Jinja's own. Each case is converted and rendered with
 `jinja2.Environment(keep_trailing_newline=True)` (chatan never drops a template's last
 newline).
 
-    python3 make_fixture.py          # writes fixture.json
-    python3 make_fixture.py --check  # fails if fixture.json differs from a fresh render
+    python3 make_fixture.py          # writes fixture.json and the Rust test
+    python3 make_fixture.py --check  # fails if either differs from a fresh render
 """
 
 import json
@@ -85,17 +90,84 @@ def render_all():
     return {"jinja2": jinja2.__version__, "cases": cases}
 
 
+def raw(text):
+    """`text` as a Rust raw string literal."""
+    hashes = "#"
+    while '"' + hashes in text:
+        hashes += "#"
+    return f'r{hashes}"{text}"{hashes}'
+
+
+def value(v):
+    """A JSON value as a static column: its Rust type and its literal."""
+    if isinstance(v, bool):
+        return "bool", "true" if v else "false"
+    if isinstance(v, int):
+        return "i64", str(v)
+    if isinstance(v, float):
+        return "f64", repr(v)
+    if isinstance(v, str):
+        return "String", raw(v)
+    raise SystemExit(f"no static column for {v!r}")
+
+
+def rust_test(fixture):
+    lines = [
+        "//! Written by `tests/jinja/make_fixture.py` from its `fixture.json`",
+        "//! (templates rendered by the real jinja2); do not edit. Each case is a recipe whose",
+        "//! static columns hold the case's values, and the runtime's preview must render the",
+        "//! generated column's prompt exactly as jinja2 rendered the template.",
+        "",
+        "use chatan_mock::MockConfig;",
+        "",
+    ]
+    checks = []
+    for n, case in enumerate(fixture["cases"]):
+        name = f"Case{n:02}"
+        lines.append("chatan::dataset! {")
+        lines.append(f"    struct {name} {{")
+        for column, v in case["context"].items():
+            ty, literal = value(v)
+            lines.append(f"        {column}: {ty} = {literal},")
+        lines.append(f"        prompt: String = gen({raw(case['template'])}),")
+        lines.append("    }")
+        lines.append("}")
+        lines.append("")
+        checks.append(f"    assert_renders({name}::runner(&llm).preview(1), {raw(case['rendered'])});")
+    lines += [
+        "fn assert_renders(preview: Result<chatan::Preview, chatan::Error>, jinja2: &str) {",
+        "    let preview = preview.expect(\"the preview\");",
+        "    let prompt = preview.rows[0].prompt(\"prompt\").expect(\"the prompt\");",
+        "    assert!(prompt.exact, \"a prompt of static columns is exact\");",
+        "    assert_eq!(prompt.prompt, jinja2);",
+        "}",
+        "",
+        "#[tokio::test]",
+        "async fn every_case_renders_as_jinja2_renders_it() {",
+        "    let (server, llm) = tests::openai_mock(MockConfig::new()).await;",
+        *checks,
+        "    assert!(server.exchanges().is_empty());",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main():
     path = Path(__file__).with_name("fixture.json")
+    test = Path(__file__).resolve().parents[1] / "tests/integration/jinja.rs"
     fresh = render_all()
+    code = rust_test(fresh)
     if "--check" in sys.argv:
         committed = json.loads(path.read_text())
         if committed["cases"] != fresh["cases"]:
             sys.exit(f"{path} differs from what jinja2 {jinja2.__version__} renders; rerun make_fixture.py")
-        print(f"jinja2 {jinja2.__version__} renders all {len(fresh['cases'])} cases as {path.name} records")
+        if test.read_text() != code:
+            sys.exit(f"{test} differs from what make_fixture.py writes; rerun it")
+        print(f"jinja2 {jinja2.__version__} renders all {len(fresh['cases'])} cases as {path.name} and {test.name} record")
         return
     path.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + "\n")
-    print(f"wrote {len(fresh['cases'])} cases to {path}")
+    test.write_text(code)
+    print(f"wrote {len(fresh['cases'])} cases to {path} and {test}")
 
 
 main()
