@@ -53,91 +53,89 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod checkpoint;
-pub mod condition;
+// chatan is a facade over crates that each depend only on the ones below them
+// (Cargo.toml lists them); every public path is a re-export from one of them.
+
+mod any;
+
+pub use chatan_core::{condition, layer, sample, structured};
+
+/// The built-in providers: OpenAI (and every OpenAI-compatible server) and Anthropic,
+/// with their batch APIs; and a generator chosen by name or from the environment.
+pub mod provider {
+    pub use crate::any::{AnyGenerator, PROVIDERS, generator};
+    pub use chatan_core::provider::*;
+}
+
+/// Rows as polars `DataFrame`s, and files (feature `polars`): see [`chatan_data`].
 #[cfg(feature = "polars")]
-pub mod data;
-mod dataset;
-mod engine;
-mod error;
-pub mod eval;
-mod event;
-mod generator;
-#[cfg(feature = "hub")]
-pub mod hub;
-mod jsonl;
-pub mod layer;
-#[cfg(feature = "local")]
-pub mod local;
-mod preview;
-#[cfg(feature = "progress")]
-mod progress;
-pub mod provider;
-mod recipe;
-mod reply;
-mod report;
-mod rng;
-mod rowset;
-mod runner;
-pub mod sample;
-#[cfg(feature = "http")]
-mod secret;
-mod shard;
-mod stop;
-pub mod structured;
-#[cfg(feature = "viewer")]
-pub mod viewer;
+#[cfg_attr(docsrs, doc(cfg(feature = "polars")))]
+pub use chatan_data as data;
 
-// Lets the macros' output (which names `::chatan`) compile inside this crate's tests.
-#[cfg(test)]
-extern crate self as chatan;
+/// Scoring data: metrics over pairs of texts (see [`chatan_eval`]), and with feature
+/// `local`, the sentence [`Embedder`](eval::Embedder) for semantic similarity.
+pub mod eval {
+    pub use chatan_eval::*;
+    #[cfg(feature = "local")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
+    pub use chatan_local::Embedder;
+}
+
+/// The Hugging Face hub (feature `hub`): see [`chatan_hub`].
+#[cfg(feature = "hub")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hub")))]
+pub use chatan_hub as hub;
+
+/// Local models on candle (feature `local`): see [`chatan_local`].
+#[cfg(feature = "local")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local")))]
+pub use chatan_local as local;
+
+/// The live viewer (feature `viewer`): see [`chatan_viewer`].
+#[cfg(feature = "viewer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "viewer")))]
+pub use chatan_viewer as viewer;
 
 #[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
+pub mod __private {
+    pub use chatan_core::__private::*;
+    #[cfg(feature = "polars")]
+    pub use chatan_data::__private as data;
+}
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
-pub use crate::error::{CellError, ConfigError, Error, GeneratorError, ReplyError, RunError};
-pub use crate::event::{CellKind, CellValue, Column, Event, Observer};
-pub use crate::generator::{
-    BoxFuture, DynGenerator, Feedback, Finish, Generator, GeneratorSet, Generators, Reply, Request,
-    Usage,
-};
-pub use crate::layer::{
-    Cached, Endpoint, Fleet, Governance, Governor, Limit, Limiter, ReplyCache, Retry, RetryPolicy,
-};
-pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};
+pub use crate::any::{AnyGenerator, generator};
 #[cfg(feature = "anthropic")]
-pub use crate::provider::Anthropic;
+pub use chatan_core::Anthropic;
 #[cfg(feature = "openai")]
-pub use crate::provider::OpenAi;
-pub use crate::provider::{AnyGenerator, generator};
-pub use crate::reply::FromReply;
-pub use crate::report::{FailurePolicy, ReplyPolicy, Report, RowFailure};
-pub use crate::rng::SampleRng;
-pub use crate::rowset::{IntoRowSet, RowSet};
-pub use crate::runner::{Generated, RowStream, Runner, UnorderedRowStream};
-pub use crate::sample::{SampleContext, Sampler};
-pub use crate::shard::Shard;
-pub use crate::stop::Stop;
+pub use chatan_core::OpenAi;
+pub use chatan_core::{
+    BoxFuture, Cached, CellError, CellKind, CellValue, Column, ConfigError, Dataset, DynGenerator,
+    Endpoint, Error, Event, FailurePolicy, Feedback, Finish, Fleet, FromReply, Generated,
+    Generator, GeneratorError, GeneratorSet, Generators, Governance, Governor, IndexedRowStream,
+    IntoRowSet, Limit, Limiter, NotSampled, Observer, Preview, PreviewPrompt, PreviewRow, Reply,
+    ReplyCache, ReplyError, ReplyPolicy, Report, Request, Retry, RetryPolicy, RowFailure, RowSet,
+    RowStream, RunError, Runner, SampleContext, SampleRng, SampledColumn, Sampler, SamplerSlot,
+    Shard, Stop, UnorderedRowStream, Usage, Watch, Watching,
+};
 
 #[cfg(feature = "polars")]
-pub use crate::data::save;
+pub use chatan_data::save;
 
-/// The `chrono` crate, for date-time columns.
-pub use chrono;
-/// schemars, which derives the JSON Schema of a structured column's type.
-pub use schemars;
-/// The `uuid` crate, for UUID columns.
-pub use uuid;
 /// A UUID, as drawn by [`sample::uuid`].
-pub use uuid::Uuid;
+pub use chatan_core::Uuid;
+/// The `chrono` crate, for date-time columns.
+pub use chatan_core::chrono;
+/// schemars, which derives the JSON Schema of a structured column's type.
+pub use chatan_core::schemars;
+/// The `uuid` crate, for UUID columns.
+pub use chatan_core::uuid;
 
 /// Derives [`Dataset`] for a struct whose fields carry recipes.
 ///

@@ -18,7 +18,7 @@
 mod support;
 
 use chatan::Shard;
-use chatan::data::{Remote, ShardCheck, verify_shards, verify_shards_remote};
+use chatan::data::{Remote, ShardCheck, WriteRows, verify_shards, verify_shards_remote};
 
 chatan::dataset! {
     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

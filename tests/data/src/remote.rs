@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chatan::Shard;
-use chatan::data::{Remote, Table, verify_shards_remote};
+use chatan::data::{Remote, Table, WriteRows, verify_shards_remote};
 use chatan_mock::{MockConfig, MockServer};
 
 use crate::sharded::{Fact, SEED};

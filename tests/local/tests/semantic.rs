@@ -1,7 +1,7 @@
 //! Semantic similarity on the real all-MiniLM-L6-v2 equals Python's sentence-transformers
 //! on the same model: 32 pairs' cosines and 5 whole embeddings (one longer than the
 //! model's 256-token window) within 1e-4, from the fixture
-//! `chatan/tests/eval/make_semantic_fixture.py` wrote with sentence-transformers 6.2.
+//! `chatan-eval/tests/eval/make_semantic_fixture.py` wrote with sentence-transformers 6.2.
 
 use chatan::eval::{Embedder, Evaluation};
 use serde_json::Value;
@@ -11,7 +11,7 @@ const TOLERANCE: f64 = 1e-4;
 fn fixture() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../chatan/tests/eval/semantic_fixture.json"
+        "/../../chatan-eval/tests/eval/semantic_fixture.json"
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

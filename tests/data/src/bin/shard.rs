@@ -5,6 +5,7 @@
 //!     shard DATASET_DIR ROWS
 
 use chatan::Shard;
+use chatan::data::WriteRows;
 use tests_data::sharded::{Fact, SEED};
 
 #[tokio::main]

@@ -4,7 +4,7 @@
 //! empty cache offline.
 
 use chatan::data::polars::prelude::{Column, DataFrame, ParquetWriter};
-use chatan::data::{DataError, Hub};
+use chatan::data::{DataError, Hub, HubPush, HubTables};
 use chatan::sample;
 use chatan_mock::{MockConfig, MockHub};
 

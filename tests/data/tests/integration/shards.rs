@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chatan::Shard;
-use chatan::data::{Table, verify_shards};
+use chatan::data::{Table, WriteRows, verify_shards};
 use chatan_mock::{Fault, MockConfig, MockServer};
 use tests_data::sharded::{Fact, SEED};
 

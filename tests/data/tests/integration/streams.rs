@@ -4,7 +4,7 @@
 use std::fs::File;
 
 use chatan::data::polars::prelude::{ParquetReader, SerReader};
-use chatan::data::{Sink, StreamError, write_stream};
+use chatan::data::{Sink, StreamError, WriteRows, write_stream};
 use chatan_mock::{Fault, MockConfig};
 
 chatan::dataset! {

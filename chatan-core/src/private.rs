@@ -1,0 +1,313 @@
+//! Support for the code the macros emit. Not public API: it may change in any release.
+
+use std::fmt::{Display, Write};
+use std::marker::PhantomData;
+
+pub use crate::recipe::{
+    Arm, ColumnKind, ColumnSpec, CompareOp, DeriveError, GenSpec, Piece, Recipe, Spec,
+};
+pub use crate::sample::BoxedSampler;
+pub use serde;
+
+use crate::dataset::{Dataset, SampledColumn, SamplersOf};
+use crate::error::ReplyError;
+use crate::sample::FromSampled;
+use crate::sample::SampleContext;
+
+/// A column as the data layer sees it: a getter for the field, in a type-level list
+/// (`(Col<Row, A>, (Col<Row, B>, ()))`) whose element types carry the column types, so
+/// `ToFrame` holds exactly when every column type has a polars dtype.
+pub struct Col<R, T: ?Sized>(pub fn(&R) -> &T);
+
+/// A column stored as JSON text (`#[chatan(json)]`).
+pub struct Json<R, T: ?Sized>(pub fn(&R) -> &T);
+
+/// The value of a cell the scheduler has filled.
+#[inline]
+pub fn filled<T>(cell: &Option<T>) -> &T {
+    match cell {
+        Some(value) => value,
+        None => unfilled(),
+    }
+}
+
+/// The value of a filled cell, moved out.
+#[inline]
+pub fn take<T>(cell: Option<T>) -> T {
+    match cell {
+        Some(value) => value,
+        None => unfilled(),
+    }
+}
+
+#[cold]
+fn unfilled() -> ! {
+    panic!("chatan bug: a cell was read before it was filled; please report this")
+}
+
+/// Reached only if the engine asks a recipe for a column of the wrong kind.
+#[cold]
+pub fn unreachable_column(column: usize) -> ! {
+    panic!("chatan bug: column {column} was scheduled as the wrong kind; please report this")
+}
+
+/// A value that can be written into a prompt.
+#[diagnostic::on_unimplemented(
+    message = "column of type `{Self}` cannot be inserted into a prompt template",
+    label = "this template refers to a column whose type does not implement `Display`",
+    note = "a column named in a template must implement `std::fmt::Display`"
+)]
+pub trait Render {
+    /// Appends the value to `out`.
+    fn render(&self, out: &mut String);
+}
+
+impl<T: Display + ?Sized> Render for T {
+    #[inline]
+    fn render(&self, out: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{self}");
+    }
+}
+
+/// Writes a column's value into a prompt.
+#[inline]
+pub fn write_field<T: Render + ?Sized>(out: &mut String, value: &T) {
+    value.render(out);
+}
+
+/// How a generated column's type is read from a reply, chosen by method resolution on
+/// `(&&&Probe::<T>::new())` (autoref specialization, for the concrete types the macros
+/// emit): a [`FromReply`](crate::FromReply) type reads the reply as text; otherwise a
+/// `Deserialize + JsonSchema` type is a structured column; otherwise the `FromReply`
+/// bound is reported, with its note on both ways out.
+pub mod reply {
+    use std::marker::PhantomData;
+    use std::sync::Arc;
+
+    use schemars::JsonSchema;
+    use serde::de::DeserializeOwned;
+
+    use crate::error::ReplyError;
+    use crate::reply::FromReply;
+    use crate::structured::Schema;
+
+    /// The probe.
+    pub struct Probe<T>(PhantomData<fn() -> T>);
+
+    impl<T> Probe<T> {
+        /// A probe for `T`.
+        #[inline]
+        pub fn new() -> Self {
+            Probe(PhantomData)
+        }
+    }
+
+    impl<T> Default for Probe<T> {
+        fn default() -> Self {
+            Probe::new()
+        }
+    }
+
+    /// A text column.
+    pub trait TextReply<T> {
+        /// No schema.
+        fn schema(&self) -> Option<Arc<Schema>>;
+        /// [`FromReply`](crate::FromReply).
+        fn parse(&self, reply: String) -> Result<T, ReplyError>;
+    }
+
+    impl<T: FromReply> TextReply<T> for &&Probe<T> {
+        #[inline]
+        fn schema(&self) -> Option<Arc<Schema>> {
+            None
+        }
+        #[inline]
+        fn parse(&self, reply: String) -> Result<T, ReplyError> {
+            T::from_reply(reply)
+        }
+    }
+
+    /// A structured column.
+    pub trait StructuredReply<T> {
+        /// The type's schema.
+        fn schema(&self) -> Option<Arc<Schema>>;
+        /// JSON, checked against the schema, deserialized.
+        fn parse(&self, reply: String) -> Result<T, ReplyError>;
+    }
+
+    impl<T: DeserializeOwned + JsonSchema + 'static> StructuredReply<T> for &Probe<T> {
+        fn schema(&self) -> Option<Arc<Schema>> {
+            Some(Schema::of::<T>())
+        }
+        fn parse(&self, reply: String) -> Result<T, ReplyError> {
+            Schema::of::<T>().parse(&reply)
+        }
+    }
+
+    /// Neither: the bound on `parse` is the compile error.
+    pub trait NoReply<T> {
+        /// None (the column does not compile anyway).
+        fn schema(&self) -> Option<Arc<Schema>>;
+        /// Unreachable: `T` is not a `FromReply`.
+        fn parse(&self, reply: String) -> Result<T, ReplyError>
+        where
+            T: FromReply;
+    }
+
+    impl<T> NoReply<T> for Probe<T> {
+        fn schema(&self) -> Option<Arc<Schema>> {
+            None
+        }
+        fn parse(&self, reply: String) -> Result<T, ReplyError>
+        where
+            T: FromReply,
+        {
+            T::from_reply(reply)
+        }
+    }
+}
+
+/// The value of a fallible derived column (`|row| -> Result<T, E> { .. }`), its error
+/// boxed.
+#[inline]
+pub fn fallible<T, E>(result: Result<T, E>) -> Result<T, DeriveError>
+where
+    E: Into<DeriveError>,
+{
+    result.map_err(Into::into)
+}
+
+/// A static column's value, as a constant sampler.
+#[inline]
+pub fn constant<T, V>(value: V) -> BoxedSampler<T>
+where
+    V: Clone + Send + Sync + 'static,
+    T: FromSampled<V> + 'static,
+{
+    BoxedSampler::new(crate::sample::constant(value))
+}
+
+/// A handle to a sampled column.
+pub fn column<R: Dataset, T>(
+    name: &'static str,
+    set: fn(&mut SamplersOf<R>, BoxedSampler<T>),
+) -> SampledColumn<R, T> {
+    SampledColumn::new(name, set)
+}
+
+/// The handle of a column that has no sampler.
+pub fn not_sampled(name: &'static str) -> crate::dataset::NotSampled {
+    crate::dataset::NotSampled::new(name)
+}
+
+/// Cells written for people to read ([`Recipe::show`]). The macro calls
+/// `(&&&&Cell(&cells.field)).__chatan_show(f)` with these traits imported as `_`: method
+/// lookup takes the first impl that applies, from the most references down (autoref
+/// specialization), so a type is shown by `Display` if it has it, else as JSON, else by
+/// `Debug`, else by its type's name.
+pub mod show {
+    use std::fmt::{self, Debug, Display, Formatter};
+
+    /// A cell (empty until filled).
+    pub struct Cell<'a, T>(pub &'a Option<T>);
+
+    /// By `Display`.
+    pub trait ViaDisplay {
+        /// Writes the cell.
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    }
+    impl<T: Display> ViaDisplay for &&&Cell<'_, T> {
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(value) => Display::fmt(value, f),
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// As JSON.
+    pub trait ViaSerialize {
+        /// Writes the cell.
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    }
+    impl<T: serde::Serialize> ViaSerialize for &&Cell<'_, T> {
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(value) => match serde_json::to_string(value) {
+                    Ok(json) => f.write_str(&json),
+                    Err(e) => write!(f, "<not serializable: {e}>"),
+                },
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// By `Debug`.
+    pub trait ViaDebug {
+        /// Writes the cell.
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    }
+    impl<T: Debug> ViaDebug for &Cell<'_, T> {
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(value) => Debug::fmt(value, f),
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// By the type's name.
+    pub trait ViaName {
+        /// Writes the cell.
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    }
+    impl<T> ViaName for Cell<'_, T> {
+        fn __chatan_show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(_) => write!(f, "<{}>", std::any::type_name::<T>()),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// The recipe of a struct whose recipe did not compile: lets the rest of the user's code
+/// type-check while the real errors are shown.
+pub struct Unbuildable<R>(PhantomData<fn() -> R>);
+
+impl<R: 'static> Recipe for Unbuildable<R> {
+    type Row = R;
+    type Samplers = ();
+    const SPEC: Spec = Spec {
+        name: "",
+        columns: &[],
+        references: &[],
+        conditions: &[],
+        fingerprint: 0,
+    };
+    fn new() -> Self {
+        unreachable!("recipe did not compile")
+    }
+    fn samplers() {}
+    fn check_sampler(_: &(), _: usize) -> Result<(), crate::sample::SamplerError> {
+        Ok(())
+    }
+    fn sample(&mut self, _: usize, _: &(), _: &mut SampleContext) {}
+    fn derive(&mut self, _: usize) -> Result<(), DeriveError> {
+        Ok(())
+    }
+    fn write_ref(&self, _: usize, _: &mut String) {}
+    fn test(&self, _: usize) -> bool {
+        false
+    }
+    fn schema(_: usize) -> Option<std::sync::Arc<crate::structured::Schema>> {
+        None
+    }
+    fn accept(&mut self, _: usize, _: String) -> Result<(), ReplyError> {
+        Ok(())
+    }
+    fn finish(self) -> R {
+        unreachable!("recipe did not compile")
+    }
+}
