@@ -3,9 +3,9 @@
 use std::future::Future;
 use std::marker::PhantomData;
 
-use crate::error::RunError;
 use crate::generator::Generators;
 use crate::recipe::Recipe;
+use crate::report::RunError;
 use crate::runner::Runner;
 use crate::sample::BoxedSampler;
 

@@ -2,10 +2,9 @@
 //! column and the cause. A run that fails still hands back the rows it completed
 //! ([`RunError`]).
 
-use std::fmt;
 use std::time::Duration;
 
-use crate::report::Report;
+use crate::from_reply::ReplyError;
 
 /// Whether a provider's message says the account has no quota or credit left.
 pub(crate) fn is_quota(message: &str) -> bool {
@@ -247,50 +246,6 @@ impl GeneratorError {
     }
 }
 
-/// A reply that does not parse into its column's type (see [`FromReply`](crate::FromReply)).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("the reply {excerpt:?} is not a valid `{expected}`: {reason}")]
-pub struct ReplyError {
-    /// The column's type.
-    pub expected: &'static str,
-    /// The start of the reply.
-    pub excerpt: String,
-    /// Why it did not parse.
-    pub reason: String,
-    reply: Option<String>,
-}
-
-impl ReplyError {
-    /// A reply `reply` that is not a valid `T`, because of `reason`.
-    pub fn new<T>(reply: &str, reason: impl fmt::Display) -> Self {
-        const MAX: usize = 80;
-        let excerpt = match reply.char_indices().nth(MAX) {
-            Some((cut, _)) => format!("{}...", &reply[..cut]),
-            None => reply.to_owned(),
-        };
-        ReplyError {
-            expected: std::any::type_name::<T>(),
-            excerpt,
-            reason: reason.to_string(),
-            reply: None,
-        }
-    }
-
-    /// Like [`new`](ReplyError::new), naming the type by name and keeping the whole
-    /// reply, so that it can be shown to the model when the question is asked again.
-    pub fn with_reply(expected: &'static str, reply: &str, reason: impl fmt::Display) -> Self {
-        let mut error = ReplyError::new::<()>(reply, reason);
-        error.expected = expected;
-        error.reply = Some(reply.to_owned());
-        error
-    }
-
-    /// The whole reply, when the parser kept it ([`with_reply`](ReplyError::with_reply)).
-    pub fn reply(&self) -> Option<&str> {
-        self.reply.as_deref()
-    }
-}
-
 /// What went wrong in one cell.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -492,83 +447,4 @@ pub enum ConfigError {
          OPENAI_BASE_URL for an OpenAI-compatible server (vLLM, llama.cpp, Ollama)"
     )]
     NoProvider,
-}
-
-/// A run that stopped early, with every row that completed before it stopped.
-///
-/// ```
-/// # async fn run(llm: &impl chatan::Generator) {
-/// # chatan::dataset! { struct Qa { q: String = gen("a question") } }
-/// match Qa::generate(llm, 100).await {
-///     Ok(rows) => println!("{} rows", rows.len()),
-///     Err(failed) => {
-///         eprintln!("{failed}");
-///         let kept = failed.completed(); // (row index, row) pairs, in row order
-///         println!("kept {} rows", kept.len());
-///     }
-/// }
-/// # }
-/// ```
-pub struct RunError<R> {
-    error: Error,
-    completed: Vec<(usize, R)>,
-    report: Report,
-}
-
-impl<R> RunError<R> {
-    pub(crate) fn new(error: Error, completed: Vec<(usize, R)>, report: Report) -> Self {
-        RunError {
-            error,
-            completed,
-            report,
-        }
-    }
-
-    /// The run's account: tokens spent, requests, and every row that failed (the first
-    /// is [`error`](RunError::error); rows under way when it failed may have failed too).
-    pub fn report(&self) -> &Report {
-        &self.report
-    }
-
-    /// What stopped the run.
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-
-    /// The rows that completed, with their indices, in row order.
-    pub fn completed(&self) -> &[(usize, R)] {
-        &self.completed
-    }
-
-    /// Splits into the error and the completed rows.
-    pub fn into_parts(self) -> (Error, Vec<(usize, R)>) {
-        (self.error, self.completed)
-    }
-}
-
-impl<R> fmt::Display for RunError<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({} row{} completed before the run stopped)",
-            self.error,
-            self.completed.len(),
-            if self.completed.len() == 1 { "" } else { "s" }
-        )
-    }
-}
-
-impl<R> fmt::Debug for RunError<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RunError")
-            .field("error", &self.error)
-            .field("completed", &format_args!("{} rows", self.completed.len()))
-            .finish()
-    }
-}
-
-impl<R> std::error::Error for RunError<R> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
 }

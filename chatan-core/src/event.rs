@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Error, GeneratorError, ReplyError};
-use crate::generator::Usage;
+use crate::error::{Error, GeneratorError};
+use crate::from_reply::ReplyError;
+use crate::reply::Usage;
 
 /// Something that happened in a run.
 ///
@@ -128,7 +129,7 @@ pub enum Event<'a> {
         usage: Option<Usage>,
         /// Whether the accepted reply was whole, or kept though cut off or a refusal
         /// (see [`Runner::on_truncated`](crate::Runner::on_truncated)).
-        finish: crate::generator::Finish,
+        finish: crate::reply::Finish,
     },
     /// A row was completed.
     RowDone {

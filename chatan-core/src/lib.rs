@@ -20,6 +20,7 @@ mod dataset;
 mod engine;
 mod error;
 mod event;
+mod from_reply;
 mod generator;
 mod jsonl;
 pub mod layer;
@@ -30,6 +31,7 @@ pub mod provider;
 mod recipe;
 mod reply;
 mod report;
+mod request;
 mod rng;
 mod rowset;
 mod runner;
@@ -50,12 +52,10 @@ extern crate self as chatan;
 pub mod __private;
 
 pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
-pub use crate::error::{CellError, ConfigError, Error, GeneratorError, ReplyError, RunError};
+pub use crate::error::{CellError, ConfigError, Error, GeneratorError};
 pub use crate::event::{CellKind, CellValue, Column, Event, Observer};
-pub use crate::generator::{
-    BoxFuture, DynGenerator, Feedback, Finish, Generator, GeneratorSet, Generators, Reply, Request,
-    Usage,
-};
+pub use crate::from_reply::{FromReply, ReplyError};
+pub use crate::generator::{BoxFuture, DynGenerator, Generator, GeneratorSet, Generators};
 pub use crate::layer::{
     Cached, Endpoint, Fleet, Governance, Governor, Limit, Limiter, ReplyCache, Retry, RetryPolicy,
 };
@@ -64,8 +64,9 @@ pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};
 pub use crate::provider::Anthropic;
 #[cfg(feature = "openai")]
 pub use crate::provider::OpenAi;
-pub use crate::reply::FromReply;
-pub use crate::report::{FailurePolicy, ReplyPolicy, Report, RowFailure};
+pub use crate::reply::{Finish, Reply, Usage};
+pub use crate::report::{FailurePolicy, ReplyPolicy, Report, RowFailure, RunError};
+pub use crate::request::{Feedback, Request};
 pub use crate::rng::SampleRng;
 pub use crate::rowset::{IntoRowSet, RowSet};
 pub use crate::runner::{Generated, IndexedRowStream, RowStream, Runner, UnorderedRowStream};
@@ -86,7 +87,7 @@ pub use uuid::Uuid;
 /// What chatan's own crates share and users do not call: not a stable API.
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::generator::Defaults;
     pub use crate::provider::{env, set_but_empty};
+    pub use crate::request::Defaults;
     pub use crate::rng::column_key;
 }

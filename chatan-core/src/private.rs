@@ -10,7 +10,7 @@ pub use crate::sample::BoxedSampler;
 pub use serde;
 
 use crate::dataset::{Dataset, SampledColumn, SamplersOf};
-use crate::error::ReplyError;
+use crate::from_reply::ReplyError;
 use crate::sample::FromSampled;
 use crate::sample::SampleContext;
 
@@ -88,8 +88,8 @@ pub mod reply {
     use schemars::JsonSchema;
     use serde::de::DeserializeOwned;
 
-    use crate::error::ReplyError;
-    use crate::reply::FromReply;
+    use crate::from_reply::FromReply;
+    use crate::from_reply::ReplyError;
     use crate::structured::Schema;
 
     /// The probe.

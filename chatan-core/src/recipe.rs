@@ -5,7 +5,7 @@
 //! Nothing here is meant to be used by hand; it is public (and hidden) because the code
 //! the macros emit lives in the user's crate.
 
-use crate::error::ReplyError;
+use crate::from_reply::ReplyError;
 use crate::sample::SampleContext;
 
 /// Why a derived column's closure failed.

@@ -1,12 +1,13 @@
 //! What a run made and spent: rows done, rows failed (each with its row, column, attempts
 //! and cause), tokens, requests and retries. Built from the run's events and rows.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{CellError, Error};
 use crate::event::{Event, Observer};
-use crate::generator::Usage;
+use crate::reply::Usage;
 
 /// What happens when a row fails for good (after retries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -228,9 +229,9 @@ impl Observer for Tally {
             } => {
                 self.requests
                     .fetch_add(u64::from(*attempts), Ordering::Relaxed);
-                if *finish != crate::generator::Finish::Complete {
+                if *finish != crate::reply::Finish::Complete {
                     let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-                    let list = if *finish == crate::generator::Finish::Truncated {
+                    let list = if *finish == crate::reply::Finish::Truncated {
                         &mut kept.truncated
                     } else {
                         &mut kept.refused
@@ -240,5 +241,84 @@ impl Observer for Tally {
             }
             _ => {}
         }
+    }
+}
+
+/// A run that stopped early, with every row that completed before it stopped.
+///
+/// ```
+/// # async fn run(llm: &impl chatan::Generator) {
+/// # chatan::dataset! { struct Qa { q: String = gen("a question") } }
+/// match Qa::generate(llm, 100).await {
+///     Ok(rows) => println!("{} rows", rows.len()),
+///     Err(failed) => {
+///         eprintln!("{failed}");
+///         let kept = failed.completed(); // (row index, row) pairs, in row order
+///         println!("kept {} rows", kept.len());
+///     }
+/// }
+/// # }
+/// ```
+pub struct RunError<R> {
+    error: Error,
+    completed: Vec<(usize, R)>,
+    report: Report,
+}
+
+impl<R> RunError<R> {
+    pub(crate) fn new(error: Error, completed: Vec<(usize, R)>, report: Report) -> Self {
+        RunError {
+            error,
+            completed,
+            report,
+        }
+    }
+
+    /// The run's account: tokens spent, requests, and every row that failed (the first
+    /// is [`error`](RunError::error); rows under way when it failed may have failed too).
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// What stopped the run.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The rows that completed, with their indices, in row order.
+    pub fn completed(&self) -> &[(usize, R)] {
+        &self.completed
+    }
+
+    /// Splits into the error and the completed rows.
+    pub fn into_parts(self) -> (Error, Vec<(usize, R)>) {
+        (self.error, self.completed)
+    }
+}
+
+impl<R> fmt::Display for RunError<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({} row{} completed before the run stopped)",
+            self.error,
+            self.completed.len(),
+            if self.completed.len() == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl<R> fmt::Debug for RunError<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunError")
+            .field("error", &self.error)
+            .field("completed", &format_args!("{} rows", self.completed.len()))
+            .finish()
+    }
+}
+
+impl<R> std::error::Error for RunError<R> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
     }
 }

@@ -11,13 +11,14 @@ use crate::checkpoint::{self, Codec};
 use crate::dataset::{Dataset, SamplerSlot, SamplersOf};
 use crate::engine::Extras;
 use crate::engine::{Rows, Run, Setup};
-use crate::error::{Error, RunError};
+use crate::error::Error;
 use crate::event::{Observer, Observers};
 use crate::generator::{DynGenerator, Generators};
 use crate::layer::{Governance, Governor, Halt, Halting, Limit, Limiter, Retry, RetryPolicy};
 #[cfg(feature = "progress")]
 use crate::progress::{self, Progress};
 use crate::recipe::{ColumnKind, Recipe};
+use crate::report::RunError;
 use crate::report::{FailurePolicy, ReplyPolicy, Report, RowFailure};
 use crate::rowset::{IntoRowSet, RowSet};
 use crate::sample::IntoSampler;

@@ -39,7 +39,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::ReplyError;
+use crate::from_reply::ReplyError;
 
 /// The JSON Schema of a structured column's type, as sent to providers.
 #[derive(Debug, Clone, PartialEq)]

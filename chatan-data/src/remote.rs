@@ -31,7 +31,7 @@ const ROW_GROUP: usize = 10_000;
 /// ```no_run
 /// # chatan::dataset! { #[derive(Debug, serde::Serialize, serde::Deserialize)] struct Qa { q: String = gen("a question") } }
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use chatan::data::Remote;
+/// use chatan::data::{Remote, WriteRows};
 ///
 /// // Credentials and endpoint from the environment (AWS_ACCESS_KEY_ID,
 /// // AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT, ...; GOOGLE_*, AZURE_*).

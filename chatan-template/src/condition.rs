@@ -4,8 +4,8 @@
 //! the whole template.
 
 use crate::Span;
+use crate::error::{Error, ErrorKind};
 use crate::node::{CompareOp, Condition, Literal, LiteralValue, Operand, Reference};
-use crate::parse::{Error, ErrorKind};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {

@@ -23,16 +23,18 @@
 #![warn(missing_docs)]
 
 mod condition;
+mod error;
 mod node;
 mod parse;
 mod piece;
 mod snippet;
 
+pub use crate::error::{Error, ErrorKind};
 pub use crate::node::{
     Branch, CompareOp, Condition, Conditional, Literal, LiteralValue, Node, Operand, Reference,
     Template,
 };
-pub use crate::parse::{Error, ErrorKind, parse};
+pub use crate::parse::parse;
 pub use crate::piece::{Arm, Fill, Piece, render};
 pub use crate::snippet::snippet;
 

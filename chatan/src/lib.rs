@@ -62,6 +62,17 @@ mod any;
 
 pub use chatan_core::{condition, layer, sample, structured};
 
+/// The traits whose methods a recipe's code calls, to bring into scope at once:
+/// `use chatan::prelude::*;`.
+pub mod prelude {
+    pub use chatan_core::layer::GeneratorExt;
+    pub use chatan_core::{Dataset, Generator};
+    #[cfg(feature = "polars")]
+    pub use chatan_data::WriteRows;
+    #[cfg(all(feature = "polars", feature = "hub"))]
+    pub use chatan_data::{HubPush, HubTables};
+}
+
 /// The built-in providers: OpenAI (and every OpenAI-compatible server) and Anthropic,
 /// with their batch APIs; and a generator chosen by name or from the environment.
 pub mod provider {
@@ -69,10 +80,13 @@ pub mod provider {
     pub use chatan_core::provider::*;
 }
 
-/// Rows as polars `DataFrame`s, and files (feature `polars`): see [`chatan_data`].
+/// Rows as polars `DataFrame`s, and files (feature `polars`): the crate [`chatan_data`].
 #[cfg(feature = "polars")]
 #[cfg_attr(docsrs, doc(cfg(feature = "polars")))]
-pub use chatan_data as data;
+pub mod data {
+    #[doc(inline)]
+    pub use chatan_data::*;
+}
 
 /// Scoring data: metrics over pairs of texts (see [`chatan_eval`]), and with feature
 /// `local`, the sentence [`Embedder`](eval::Embedder) for semantic similarity.
@@ -83,20 +97,29 @@ pub mod eval {
     pub use chatan_local::Embedder;
 }
 
-/// The Hugging Face hub (feature `hub`): see [`chatan_hub`].
+/// The Hugging Face hub (feature `hub`): the crate [`chatan_hub`].
 #[cfg(feature = "hub")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hub")))]
-pub use chatan_hub as hub;
+pub mod hub {
+    #[doc(inline)]
+    pub use chatan_hub::*;
+}
 
-/// Local models on candle (feature `local`): see [`chatan_local`].
+/// Local models on candle (feature `local`): the crate [`chatan_local`].
 #[cfg(feature = "local")]
 #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
-pub use chatan_local as local;
+pub mod local {
+    #[doc(inline)]
+    pub use chatan_local::*;
+}
 
-/// The live viewer (feature `viewer`): see [`chatan_viewer`].
+/// The live viewer (feature `viewer`): the crate [`chatan_viewer`].
 #[cfg(feature = "viewer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "viewer")))]
-pub use chatan_viewer as viewer;
+pub mod viewer {
+    #[doc(inline)]
+    pub use chatan_viewer::*;
+}
 
 #[doc(hidden)]
 pub mod __private {

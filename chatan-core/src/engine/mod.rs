@@ -26,9 +26,11 @@ use tracing::Instrument;
 use self::row::{Ask, Asking, CellFailure, Draws, RowState, Step};
 use crate::error::{Error, GeneratorError};
 use crate::event::{Event, Observer, Observers};
-use crate::generator::{DynGenerator, Feedback, Generators, Reply, Request, Usage};
+use crate::generator::{DynGenerator, Generators};
 use crate::recipe::{ColumnKind, Recipe};
+use crate::reply::{Reply, Usage};
 use crate::report::{FailurePolicy, Tally};
+use crate::request::{Feedback, Request};
 use crate::rng::column_key;
 
 /// Everything a run shares between its rows.
@@ -237,7 +239,7 @@ impl<'g, R: Recipe> Run<'g, R> {
                     attempts,
                     usage,
                 } => {
-                    if finish != crate::generator::Finish::Complete {
+                    if finish != crate::reply::Finish::Complete {
                         tracing::warn!(
                             row,
                             column = name,

@@ -2,9 +2,10 @@
 //! ask a generator, and what a reply does. The driver in `mod.rs` sends the asks and
 //! feeds the answers back; tests drive it by hand.
 
-use crate::error::{CellError, GeneratorError, ReplyError};
-use crate::generator::{Finish, Reply, Usage};
+use crate::error::{CellError, GeneratorError};
+use crate::from_reply::ReplyError;
 use crate::recipe::{ColumnKind, Recipe, render};
+use crate::reply::{Finish, Reply, Usage};
 use crate::report::ReplyPolicy;
 use crate::rng::SampleRng;
 use crate::sample::SampleContext;

@@ -2,8 +2,8 @@
 
 use super::row::{Ask, Draws, RowState, Step};
 use crate::error::{CellError, GeneratorError};
-use crate::generator::{Reply, Usage};
 use crate::recipe::Recipe;
+use crate::reply::{Reply, Usage};
 use crate::rng::column_key;
 
 /// The run's default handling of replies, with at most `max_asks` questions a cell.

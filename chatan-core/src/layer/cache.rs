@@ -16,12 +16,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::{Error, GeneratorError};
-use crate::generator::{Generator, Reply, Request, Usage};
+use crate::generator::Generator;
+use crate::reply::{Reply, Usage};
+use crate::request::Request;
 
 /// An on-disk cache of replies, shared by every [`Cached`] generator made with it.
 ///
 /// ```no_run
-/// use chatan::{Generator, ReplyCache};
+/// use chatan::ReplyCache;
+/// use chatan::layer::GeneratorExt;
 /// # fn main() -> Result<(), chatan::Error> {
 /// let cache = ReplyCache::open("replies.jsonl")?;
 /// let llm = chatan::OpenAi::from_env()?.cache(&cache);
@@ -172,7 +175,7 @@ fn key(name: &str, model: Option<&str>, endpoint: Option<&str>, request: &Reques
 }
 
 /// A generator whose replies are kept in, and answered from, a [`ReplyCache`]; made by
-/// [`Generator::cache`](crate::Generator::cache) or the runner's
+/// [`GeneratorExt::cache`](super::GeneratorExt::cache) or the runner's
 /// [`cache`](crate::Runner::cache).
 #[derive(Debug, Clone)]
 pub struct Cached<G> {

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::{Governance, Governor};
 use crate::error::GeneratorError;
-use crate::generator::{Generator, Reply, Request};
+use crate::generator::Generator;
+use crate::reply::Reply;
+use crate::request::Request;
 
 /// Consecutive failures that take an endpoint out, by default.
 const EJECT_AFTER: u32 = 3;

@@ -28,14 +28,17 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::error::GeneratorError;
-use crate::generator::{Generator, Reply, Request};
+use crate::generator::Generator;
+use crate::reply::Reply;
+use crate::request::Request;
 use crate::rng::{SampleRng, column_key};
 
 /// The shared state of one endpoint's governor; clone it to govern several generators
 /// together (two models behind one account's limits).
 ///
 /// ```
-/// use chatan::{Generator, Governance};
+/// use chatan::Governance;
+/// use chatan::layer::GeneratorExt;
 /// # fn main() -> Result<(), chatan::Error> {
 /// let limits = Governance::new().requests_per_minute(500).tokens_per_minute(200_000);
 /// let llm = chatan::OpenAi::compatible("http://localhost:8000/v1")?.govern(&limits);
@@ -560,7 +563,7 @@ impl State {
 }
 
 /// A generator whose requests go through a [`Governance`]; made by
-/// [`Generator::govern`](crate::Generator::govern). The runner puts one, with no budgets,
+/// [`GeneratorExt::govern`](super::GeneratorExt::govern). The runner puts one, with no budgets,
 /// around each generator it is given.
 #[derive(Debug, Clone)]
 pub struct Governor<G> {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::GeneratorError;
-use crate::generator::{Generator, Reply, Request};
+use crate::generator::Generator;
+use crate::reply::Reply;
+use crate::request::Request;
 
 /// A switch shared by a run and its [`Halting`] layers: the first row whose requests are
 /// no longer sent (`usize::MAX` while nothing is halted).

@@ -7,12 +7,15 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use crate::error::GeneratorError;
-use crate::generator::{Generator, Reply, Request};
+use crate::generator::Generator;
+use crate::reply::Reply;
+use crate::request::Request;
 
 /// Slots for requests in flight, shared by every [`Limit`] made with it.
 ///
 /// ```
-/// use chatan::{Generator, Limiter};
+/// use chatan::Limiter;
+/// use chatan::layer::GeneratorExt;
 /// # fn main() -> Result<(), chatan::Error> {
 /// let shared = Limiter::new(32);
 /// let writer = chatan::OpenAi::compatible("http://localhost:8000/v1")?.limit_with(&shared);
@@ -50,7 +53,7 @@ impl Limiter {
 
 /// A generator that sends at most [`Limiter::size`] requests at once (counted with every
 /// other generator sharing its limiter); further requests wait their turn. Made by
-/// [`Generator::limit`] or [`Generator::limit_with`].
+/// [`GeneratorExt::limit`](super::GeneratorExt::limit) or [`GeneratorExt::limit_with`](super::GeneratorExt::limit_with).
 #[derive(Debug, Clone)]
 pub struct Limit<G> {
     inner: G,

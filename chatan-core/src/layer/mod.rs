@@ -4,8 +4,8 @@
 //! cache or a batch API is one more wrapper of the same kind. The engine knows none of
 //! them: it sends each request to whatever stack of layers it was given.
 //!
-//! Compose them with the methods of [`Generator`](crate::Generator): each wraps what came
-//! before, so the last one called is the outermost.
+//! Compose them with the methods of [`GeneratorExt`], which every [`Generator`] has: each
+//! wraps what came before, so the last one called is the outermost.
 
 mod cache;
 mod fleet;
@@ -21,3 +21,65 @@ pub use self::fleet::{Endpoint, Fleet};
 pub use self::governor::{Governance, Governor};
 pub use self::limit::{Limit, Limiter};
 pub use self::retry::{Retry, RetryPolicy};
+
+use crate::generator::Generator;
+
+/// The layers as methods of every [`Generator`]: `llm.limit(16).retry(policy)`. Each
+/// wraps what came before, so the last one called is the outermost.
+///
+/// ```
+/// use chatan::RetryPolicy;
+/// use chatan::layer::GeneratorExt;
+/// # fn main() -> Result<(), chatan::Error> {
+/// let llm = chatan::OpenAi::compatible("http://localhost:8000/v1")?
+///     .limit(16)
+///     .retry(RetryPolicy::new().max_attempts(8));
+/// # Ok(()) }
+/// ```
+pub trait GeneratorExt: Generator + Sized {
+    /// Retries this generator's retryable failures by `policy` (see [`Retry`]).
+    fn retry(self, policy: RetryPolicy) -> Retry<Self>
+    where
+        Self: Sized,
+    {
+        Retry::new(self, policy)
+    }
+
+    /// At most `requests` requests to this generator at once (see [`Limit`]).
+    fn limit(self, requests: usize) -> Limit<Self>
+    where
+        Self: Sized,
+    {
+        Limit::new(self, Limiter::new(requests))
+    }
+
+    /// Answers requests from `cache` when it has the reply, and keeps new replies in it
+    /// (see [`ReplyCache`](ReplyCache)).
+    fn cache(self, cache: &ReplyCache) -> Cached<Self>
+    where
+        Self: Sized,
+    {
+        Cached::new(self, cache.clone())
+    }
+
+    /// Keeps this generator's requests to `governance`'s budgets and to what the
+    /// provider says of its limits (see [`Governor`](Governor)); share one
+    /// `Governance` between generators behind the same limits.
+    fn govern(self, governance: &Governance) -> Governor<Self>
+    where
+        Self: Sized,
+    {
+        Governor::new(self, governance.clone())
+    }
+
+    /// Counts this generator's requests against `limiter`, which other generators may
+    /// share: one bound across several providers.
+    fn limit_with(self, limiter: &Limiter) -> Limit<Self>
+    where
+        Self: Sized,
+    {
+        Limit::new(self, limiter.clone())
+    }
+}
+
+impl<G: Generator> GeneratorExt for G {}

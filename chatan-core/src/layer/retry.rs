@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use crate::error::GeneratorError;
 use crate::event::Event;
-use crate::generator::{Generator, Reply, Request};
+use crate::generator::Generator;
+use crate::reply::Reply;
+use crate::request::Request;
 use crate::rng::{SampleRng, column_key};
 
 /// How many failures in a row of one request are retried after the provider's own
@@ -19,7 +21,7 @@ use crate::rng::{SampleRng, column_key};
 pub(crate) const TOLD: u32 = 4;
 
 /// A generator whose retryable failures are retried by a [`RetryPolicy`]; made by
-/// [`Generator::retry`].
+/// [`GeneratorExt::retry`](super::GeneratorExt::retry).
 ///
 /// Every retry is reported as [`Event::Retrying`] and logged as a warning. When the
 /// policy's attempts run out, the last failure comes back as

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use super::format::{Auth, Info, Message, Provider, WireFormat, conversation};
 use crate::error::GeneratorError;
-use crate::generator::{Finish, Reply, Request, Usage};
+use crate::reply::{Finish, Reply, Usage};
+use crate::request::Request;
 
 /// The default base URL.
 pub const BASE_URL: &str = "https://api.anthropic.com";

@@ -36,7 +36,9 @@ use super::format::{Provider, WireFormat};
 use super::transport::Transport;
 use crate::error::GeneratorError;
 use crate::event::Event;
-use crate::generator::{Generator, Reply, Request, Usage};
+use crate::generator::Generator;
+use crate::reply::{Reply, Usage};
+use crate::request::Request;
 
 /// How long a wave waits for more requests after the last one, by default.
 const LINGER: Duration = Duration::from_millis(500);
@@ -1073,7 +1075,7 @@ fn error_status(error: &Value) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::{batch_lengths, custom_id};
-    use crate::generator::Request;
+    use crate::request::Request;
 
     #[test]
     fn custom_ids_keep_to_the_providers_pattern_whatever_the_column() {

@@ -12,7 +12,9 @@ use serde::de::DeserializeOwned;
 use super::env;
 use super::transport::Transport;
 use crate::error::{ConfigError, Error, GeneratorError};
-use crate::generator::{Defaults, Generator, Reply, Request};
+use crate::generator::Generator;
+use crate::reply::Reply;
+use crate::request::{Defaults, Request};
 use crate::secret::ApiKey;
 
 /// How a provider sends its key.
@@ -82,7 +84,7 @@ pub trait WireFormat: Clone + Send + Sync + 'static {
     fn body<'a>(&'a self, request: &'a Request<'a>, model: &'a str) -> impl Serialize + 'a;
 
     /// The reply to `request` in a response body: its text, usage and
-    /// [`Finish`](crate::generator::Finish).
+    /// [`Finish`](crate::reply::Finish).
     fn reply(
         &self,
         request: &Request<'_>,

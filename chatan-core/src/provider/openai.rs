@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::format::{Auth, Info, Message, Provider, WireFormat, conversation};
 use crate::error::{Error, GeneratorError};
-use crate::generator::{Finish, Reply, Request, Usage};
+use crate::reply::{Finish, Reply, Usage};
+use crate::request::Request;
 
 /// The default base URL.
 pub const BASE_URL: &str = "https://api.openai.com/v1";
@@ -367,7 +368,7 @@ mod tests {
     #[test]
     fn feedback_adds_the_reply_and_a_follow_up() {
         let mut request = Request::new("rate it").system("be fair");
-        request.feedback = Some(crate::generator::Feedback {
+        request.feedback = Some(crate::request::Feedback {
             reply: "seven",
             problem: "the reply is not JSON",
         });

@@ -10,7 +10,7 @@ use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ConfigError, Error, GeneratorError};
-use crate::generator::RateLimits;
+use crate::reply::RateLimits;
 use crate::secret::ApiKey;
 
 /// The default per-request timeout.

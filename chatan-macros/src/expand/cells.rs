@@ -6,8 +6,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned;
 
+use super::ident::field_ident;
 use super::respanned;
-use super::spec::{Ref, field_ident};
+use super::spec::Ref;
 use crate::ast::{Column, Kind, Recipe};
 
 /// The fields of `__Cells`.

@@ -7,8 +7,8 @@ use chatan_template::{CompareOp, Condition, LiteralValue, Operand};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
+use super::ident::field_ident;
 use super::respanned;
-use super::spec::field_ident;
 use crate::ast::Recipe;
 
 /// The Rust expression (a `bool`) of `condition`, over `self`'s cells.

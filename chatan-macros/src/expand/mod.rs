@@ -17,6 +17,7 @@
 mod cells;
 mod conditions;
 mod declaration;
+mod ident;
 mod methods;
 mod samplers;
 mod spec;

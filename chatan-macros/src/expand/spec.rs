@@ -4,7 +4,6 @@
 use chatan_template::Node;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::Ident;
 
 use crate::ast::{Kind, Recipe};
 use crate::plan::Plan;
@@ -44,15 +43,6 @@ pub fn references(recipe: &Recipe) -> Vec<Ref> {
         }
     }
     found
-}
-
-/// A field name as an identifier (raw if it is a keyword, as in `{review.r#type}`).
-pub fn field_ident(name: &str, span: Span) -> Ident {
-    if syn::parse_str::<Ident>(name).is_ok() {
-        Ident::new(name, span)
-    } else {
-        Ident::new_raw(name, span)
-    }
 }
 
 /// A template's nodes as `Piece`s; each condition met is numbered in turn and its

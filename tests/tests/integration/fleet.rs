@@ -279,7 +279,7 @@ async fn a_request_every_endpoint_failed_is_retried_and_counts_every_attempt() {
     let both = fleet(&flaky);
     let request = chatan::Request::new("line number 7");
     let reply = chatan::Generator::generate(
-        &chatan::Generator::retry(&both, tests::quick_retries()),
+        &chatan::layer::GeneratorExt::retry(&both, tests::quick_retries()),
         &request,
     )
     .await
@@ -322,7 +322,7 @@ async fn a_fleet_of_batch_endpoints_asks_for_a_batchs_worth_in_flight() {
     assert_eq!(chatan::Generator::concurrency_hint(&fleet), Some(700));
     // Through the runner's layers too.
     assert_eq!(
-        chatan::Generator::concurrency_hint(&chatan::Generator::retry(
+        chatan::Generator::concurrency_hint(&chatan::layer::GeneratorExt::retry(
             &fleet,
             tests::quick_retries()
         )),

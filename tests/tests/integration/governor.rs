@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use chatan::{Generator, Governance};
+use chatan::Governance;
+use chatan::layer::GeneratorExt;
 use chatan_mock::{Fault, MockConfig, MockServer};
 
 chatan::dataset! {

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use chatan::layer::GeneratorExt;
 use chatan::{Generator, GeneratorError, Reply, Request, RetryPolicy};
 use chatan_mock::{Fault, MockConfig};
 
