@@ -1,20 +1,18 @@
 //! The [`Dataset`] trait that both macros implement, and handles to sampled columns.
 
-use std::future::Future;
 use std::marker::PhantomData;
 
-use crate::generator::Generators;
 use crate::recipe::Recipe;
-use crate::report::RunError;
-use crate::runner::Runner;
 use crate::sample::BoxedSampler;
 
 /// A row type with a recipe: implemented by `#[derive(Dataset)]` and `dataset! { ... }`.
 ///
-/// The macros also give the row type inherent `runner` and `generate` functions, so the
-/// trait need not be imported to use them.
+/// The macros also give the row type inherent `runner` and `generate` functions
+/// (`Qa::generate(&llm, 100)`). Without them (`#[chatan(methods = false)]`), or in code
+/// generic over the row type, start from [`Runner::new`](crate::Runner::new):
+/// `Runner::<Qa, _>::new(&llm).generate(100)`.
 pub trait Dataset: Sized + Send + 'static {
-    /// Handles to the columns, for [`Runner::sampler`]: a struct with one field per
+    /// Handles to the columns, for [`Runner::sampler`](crate::Runner::sampler): a struct with one field per
     /// column, named like the column: a [`SampledColumn`] for a sampled or static column,
     /// [`NotSampled`] for the others.
     type Columns;
@@ -39,25 +37,12 @@ pub trait Dataset: Sized + Send + 'static {
             .iter()
             .map(|c| c.name)
     }
-
-    /// A [`Runner`] for these rows, to set concurrency, seed, progress and samplers.
-    fn runner<G: Generators + ?Sized>(generators: &G) -> Runner<'_, Self, G> {
-        Runner::new(generators)
-    }
-
-    /// Generates `n` rows with default settings, in row order.
-    fn generate<G: Generators + ?Sized>(
-        generators: &G,
-        n: usize,
-    ) -> impl Future<Output = Result<Vec<Self>, RunError<Self>>> + Send + '_ {
-        Runner::new(generators).generate(n)
-    }
 }
 
 pub(crate) type SamplersOf<R> = <<R as Dataset>::__Recipe as Recipe>::Samplers;
 
 /// A handle to a sampled (or static) column of `R` whose values are `T`; see
-/// [`Runner::sampler`].
+/// [`Runner::sampler`](crate::Runner::sampler).
 pub struct SampledColumn<R: Dataset, T> {
     name: &'static str,
     set: fn(&mut SamplersOf<R>, BoxedSampler<T>),
@@ -83,7 +68,7 @@ impl<R: Dataset, T> SampledColumn<R, T> {
     }
 }
 
-/// What [`Runner::sampler`] takes: the handle of a sampled (or static) column. A
+/// What [`Runner::sampler`](crate::Runner::sampler) takes: the handle of a sampled (or static) column. A
 /// generated or derived column's handle is [`NotSampled`], which is not one, so naming it
 /// is a compile error that says why.
 #[diagnostic::on_unimplemented(

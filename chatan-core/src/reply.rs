@@ -9,7 +9,7 @@ pub struct Reply {
     pub text: String,
     /// Token counts, if the provider reported them.
     pub usage: Option<Usage>,
-    /// How many requests it took (1 unless a [`Retry`] layer retried).
+    /// How many requests it took (1 unless a [`Retry`](crate::Retry) layer retried).
     pub attempts: u32,
     /// What the provider said of its rate limits with this reply, if it said.
     pub limits: Option<RateLimits>,

@@ -43,7 +43,7 @@ pub struct Request<'a> {
     pub row: usize,
     /// The column being generated.
     pub column: &'a str,
-    /// Which request for this cell this is, from 1: retries (by [`Retry`]) and questions
+    /// Which request for this cell this is, from 1: retries (by [`Retry`](crate::Retry)) and questions
     /// asked again after a reply that did not parse count up. A cache must not answer a
     /// request with `attempt > 1` from an earlier reply to the same prompt.
     pub attempt: u32,

@@ -261,8 +261,8 @@ pub use chatan_macros::Dataset;
 ///
 /// `#[chatan(crate = "path")]` names the chatan crate when it is a renamed dependency
 /// (as serde's `crate` option does). `#[chatan(methods = false)]` leaves out the inherent
-/// `runner` and `generate`, for a struct with its own methods of those names; call them
-/// through the [`Dataset`] trait instead. `#[cfg]` on a column is not supported.
+/// `runner` and `generate`, for a struct with its own methods of those names; start
+/// from [`Runner::new`] instead (`Runner::<Row, _>::new(&llm).generate(100)`). `#[cfg]` on a column is not supported.
 ///
 /// # Checked at compile time
 ///

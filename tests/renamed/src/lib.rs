@@ -56,8 +56,8 @@ mod tests {
             rows.iter()
                 .all(|r| r.length == r.question.len() && r.question.contains(&r.topic))
         );
-        // `OwnMethods::generate` is the user's; the recipe runs through the trait.
-        let rows = <OwnMethods as Dataset>::generate(&llm, 2).await.unwrap();
+        // `OwnMethods::generate` is the user's; the recipe runs through a runner.
+        let rows: Vec<OwnMethods> = my_chatan::Runner::new(&llm).generate(2).await.unwrap();
         assert_eq!(rows[0].generate(), rows[0].text.len());
     }
 }
