@@ -54,7 +54,7 @@ pub trait GeneratorExt: Generator + Sized {
     }
 
     /// Answers requests from `cache` when it has the reply, and keeps new replies in it
-    /// (see [`ReplyCache`](ReplyCache)).
+    /// (see [`ReplyCache`]).
     fn cache(self, cache: &ReplyCache) -> Cached<Self>
     where
         Self: Sized,
@@ -63,7 +63,7 @@ pub trait GeneratorExt: Generator + Sized {
     }
 
     /// Keeps this generator's requests to `governance`'s budgets and to what the
-    /// provider says of its limits (see [`Governor`](Governor)); share one
+    /// provider says of its limits (see [`Governor`]); share one
     /// `Governance` between generators behind the same limits.
     fn govern(self, governance: &Governance) -> Governor<Self>
     where

@@ -46,7 +46,11 @@ async fn the_derive_form_generates_rows() {
 #[tokio::test]
 async fn generic_code_runs_any_dataset_through_a_runner() {
     async fn count<D: Dataset>(llm: &chatan::OpenAi) -> usize {
-        chatan::Runner::<D, _>::new(llm).generate(3).await.unwrap().len()
+        chatan::Runner::<D, _>::new(llm)
+            .generate(3)
+            .await
+            .unwrap()
+            .len()
     }
     let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
     assert_eq!(count::<Qa>(&llm).await, 3);
