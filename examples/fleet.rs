@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chatan::{Event, Fleet, Governance, Governor, OpenAi};
+use chatan::OpenAi;
+use chatan::event::Event;
+use chatan::layer::{Fleet, Governance, Governor};
 use chatan_mock::{MockConfig, MockServer};
 
 chatan::dataset! {

@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let generated = Lesson::runner(&llm)
         .concurrency(8)
         .seed(5)
-        .retry(chatan::RetryPolicy::new().max_delay(Duration::from_millis(500)))
+        .retry(chatan::layer::RetryPolicy::new().max_delay(Duration::from_millis(500)))
         .skip_failed()
         .viewer(viewer)
         .run(rows)

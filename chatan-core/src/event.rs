@@ -238,7 +238,7 @@ impl Column {
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use chatan::Event;
+/// use chatan::event::Event;
 ///
 /// let retries = AtomicU64::new(0);
 /// let count = |event: &Event<'_>| {

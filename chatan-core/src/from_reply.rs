@@ -13,7 +13,8 @@ use std::fmt;
 /// Implement it for your own types, to read the text yourself:
 ///
 /// ```
-/// use chatan::{FromReply, ReplyError};
+/// use chatan::FromReply;
+/// use chatan::error::ReplyError;
 ///
 /// enum Sentiment { Positive, Negative }
 ///

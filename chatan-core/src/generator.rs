@@ -281,7 +281,7 @@ impl<G: Generator> Generators for G {
 /// Several generators for one recipe: a default one and named ones.
 ///
 /// ```
-/// use chatan::{GeneratorSet, OpenAi, Anthropic};
+/// use chatan::{Anthropic, GeneratorSet, OpenAi};
 ///
 /// chatan::dataset! {
 ///     struct Judged {

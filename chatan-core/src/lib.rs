@@ -64,7 +64,7 @@ pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};
 pub use crate::provider::Anthropic;
 #[cfg(feature = "openai")]
 pub use crate::provider::OpenAi;
-pub use crate::reply::{Finish, Reply, Usage};
+pub use crate::reply::{Finish, RateLimits, Reply, Usage};
 pub use crate::report::{FailurePolicy, ReplyPolicy, Report, RowFailure, RunError};
 pub use crate::request::{Feedback, Request};
 pub use crate::rng::SampleRng;

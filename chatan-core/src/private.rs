@@ -3,16 +3,18 @@
 use std::fmt::{Display, Write};
 use std::marker::PhantomData;
 
+pub use crate::dataset::{NotSampled, SampledColumn};
+pub use crate::from_reply::ReplyError;
+pub use crate::generator::Generators;
 pub use crate::recipe::{
     Arm, ColumnKind, ColumnSpec, CompareOp, DeriveError, GenSpec, Piece, Recipe, Spec,
 };
 pub use crate::sample::BoxedSampler;
+pub use crate::sample::{SampleContext, Sampler};
 pub use serde;
 
-use crate::dataset::{Dataset, SampledColumn, SamplersOf};
-use crate::from_reply::ReplyError;
+use crate::dataset::{Dataset, SamplersOf};
 use crate::sample::FromSampled;
-use crate::sample::SampleContext;
 
 /// A column as the data layer sees it: a getter for the field, in a type-level list
 /// (`(Col<Row, A>, (Col<Row, B>, ()))`) whose element types carry the column types, so

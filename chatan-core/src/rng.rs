@@ -17,7 +17,7 @@ use std::convert::Infallible;
 /// [`rand::RngExt`]), so samplers can use any `rand` distribution.
 ///
 /// ```
-/// use chatan::SampleRng;
+/// use chatan::sample::SampleRng;
 ///
 /// let mut a = SampleRng::from_seed(7);
 /// let mut b = SampleRng::from_seed(7);

@@ -11,7 +11,7 @@ use std::ops::Range;
 /// for: `100` (rows `0..100`), `100..200`, or a `RowSet` with skips.
 ///
 /// ```
-/// use chatan::RowSet;
+/// use chatan::runner::RowSet;
 ///
 /// let rest = RowSet::range(0..10).skip([2, 3, 7]);
 /// assert_eq!(rest.len(), 7);

@@ -20,7 +20,8 @@ use crate::rowset::RowSet;
 /// parallel (`CHATAN_SHARD_INDEX={%}`).
 ///
 /// ```
-/// use chatan::{RowSet, Shard};
+/// use chatan::Shard;
+/// use chatan::runner::RowSet;
 ///
 /// let shard = Shard::new(1, 4).unwrap();
 /// // Rows 0..10 in four parts: 0..2, 2..5, 5..7, 7..10.

@@ -65,9 +65,6 @@ pub use self::table::{Record, Records, Table};
 #[cfg(feature = "object-store")]
 pub use self::write::write_shard_remote;
 pub use self::write::{WriteRows, write_shard, write_to};
-/// The hub client, also at [`chatan::hub::Hub`](chatan_hub::Hub).
-#[cfg(feature = "hub")]
-pub use chatan_hub::Hub;
 /// Derives [`ColumnType`] for a struct of columnable fields: a polars `Struct` column.
 pub use chatan_macros::ColumnType;
 

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use super::{DataError, Hub, ToFrame, save_huggingface};
+use chatan_hub::Hub;
+
+use super::{DataError, ToFrame, save_huggingface};
 
 /// What a push made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +97,7 @@ pub trait HubPush {
     /// # async fn run(rows: Vec<Qa>) -> Result<(), chatan::data::DataError> {
     /// use chatan::data::HubPush;
     ///
-    /// let pushed = chatan::data::Hub::from_env().push_to_hub(&rows, "me/qa").await?;
+    /// let pushed = chatan::hub::Hub::from_env().push_to_hub(&rows, "me/qa").await?;
     /// println!("{:?}", pushed.commit_url);
     /// # Ok(()) }
     /// ```

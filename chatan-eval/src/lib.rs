@@ -19,7 +19,7 @@
 //! the recipe (`bleu: f64 = |row| eval::bleu(&row.reference, &row.answer,
 //! Smoothing::Method1)`), checked at compile time like any column and computed once its
 //! inputs exist; and **over a finished dataset**, with [`Evaluation`] into a typed
-//! [`Report`] (mean, spread, per-row scores, and a comparison of two reports).
+//! [`Scores`] (mean, spread, per-row scores, and a comparison of two sets of scores).
 //!
 //! ```
 //! use chatan::eval;
@@ -39,11 +39,11 @@
 mod bleu;
 mod edit;
 mod exact;
-mod report;
+mod scores;
 mod semantic;
 
 pub use self::bleu::{Smoothing, bleu, corpus_bleu, sentence_bleu};
 pub use self::edit::{edit_distance, edit_similarity};
 pub use self::exact::{exact_match, exact_match_normalized};
-pub use self::report::{Comparison, Evaluation, Metric, Report};
+pub use self::scores::{Comparison, Evaluation, Metric, Scores};
 pub use self::semantic::{SemanticSimilarity, cosine};

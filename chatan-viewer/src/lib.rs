@@ -47,7 +47,7 @@ use std::sync::Arc;
 use chatan_core::layer::Limiter;
 use chatan_core::{Error, Watch, Watching};
 
-use self::state::Hub;
+use self::state::Broadcast;
 
 /// Finished rows the page and the server keep, by default.
 const DEFAULT_WINDOW: usize = 200;
@@ -121,15 +121,15 @@ impl Viewer {
 /// the page is fed the run's events, and the server stops once the run has ended.
 impl Watch for Viewer {
     fn start(self: Box<Self>, limiter: Option<Limiter>) -> Result<Watching, Error> {
-        let hub = Arc::new(Hub::new(self.window, self.prices, limiter));
+        let broadcast = Arc::new(Broadcast::new(self.window, self.prices, limiter));
         let url = self.url();
-        let serving = server::spawn(self.listener, Arc::clone(&hub))?;
+        let serving = server::spawn(self.listener, Arc::clone(&broadcast))?;
         if self.announce {
             eprintln!("chatan viewer: {url}");
         }
         tracing::info!(%url, "viewer serving");
         Ok(Watching {
-            observer: hub,
+            observer: broadcast,
             close: Box::pin(serving.close()),
         })
     }

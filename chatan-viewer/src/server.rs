@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::state::{Hub, Message};
+use super::state::{Broadcast, Message};
 use chatan_core::Error;
 
 const PAGE: &str = include_str!("page.html");
@@ -40,7 +40,7 @@ type Body = BoxBody<Bytes, Infallible>;
 
 /// A server serving a run; [`Serving::close`] (or dropping it) stops it.
 pub(crate) struct Serving {
-    hub: Arc<Hub>,
+    broadcast: Arc<Broadcast>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -49,7 +49,7 @@ impl Serving {
     /// Ends the event streams (pages keep what they were sent) and stops the server;
     /// returns once it no longer listens.
     pub(crate) async fn close(mut self) {
-        self.hub.close();
+        self.broadcast.close();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -61,15 +61,18 @@ impl Serving {
 
 impl Drop for Serving {
     fn drop(&mut self) {
-        self.hub.close();
+        self.broadcast.close();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
     }
 }
 
-/// Starts serving `hub` on `listener` (on the current tokio runtime).
-pub(crate) fn spawn(listener: std::net::TcpListener, hub: Arc<Hub>) -> Result<Serving, Error> {
+/// Starts serving `broadcast` on `listener` (on the current tokio runtime).
+pub(crate) fn spawn(
+    listener: std::net::TcpListener,
+    broadcast: Arc<Broadcast>,
+) -> Result<Serving, Error> {
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| Error::Viewer("the viewer needs a tokio runtime to serve from".into()))?;
     listener
@@ -80,7 +83,7 @@ pub(crate) fn spawn(listener: std::net::TcpListener, hub: Arc<Hub>) -> Result<Se
         tokio::net::TcpListener::from_std(listener).map_err(|e| Error::Viewer(e.to_string()))?
     };
     let (shutdown, mut stop) = oneshot::channel();
-    let served = Arc::clone(&hub);
+    let served = Arc::clone(&broadcast);
     let task = runtime.spawn(async move {
         let mut connections = JoinSet::new();
         loop {
@@ -88,11 +91,11 @@ pub(crate) fn spawn(listener: std::net::TcpListener, hub: Arc<Hub>) -> Result<Se
                 _ = &mut stop => break,
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
-                    let hub = Arc::clone(&served);
+                    let broadcast = Arc::clone(&served);
                     connections.spawn(async move {
                         let service = service_fn(move |request| {
-                            let hub = Arc::clone(&hub);
-                            async move { Ok::<_, Infallible>(respond(&hub, &request)) }
+                            let broadcast = Arc::clone(&broadcast);
+                            async move { Ok::<_, Infallible>(respond(&broadcast, &request)) }
                         });
                         // A page that goes away is no error of the run's.
                         let _ = http1::Builder::new()
@@ -112,13 +115,13 @@ pub(crate) fn spawn(listener: std::net::TcpListener, hub: Arc<Hub>) -> Result<Se
         connections.shutdown().await;
     });
     Ok(Serving {
-        hub,
+        broadcast,
         shutdown: Some(shutdown),
         task: Some(task),
     })
 }
 
-fn respond(hub: &Arc<Hub>, request: &Request<Incoming>) -> Response<Body> {
+fn respond(broadcast: &Arc<Broadcast>, request: &Request<Incoming>) -> Response<Body> {
     if request.method() != Method::GET {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET");
     }
@@ -131,7 +134,7 @@ fn respond(hub: &Arc<Hub>, request: &Request<Incoming>) -> Response<Body> {
             response
         }
         "/page.js" => full(SCRIPT, "text/javascript; charset=utf-8"),
-        "/events" => events(hub),
+        "/events" => events(broadcast),
         _ => plain(StatusCode::NOT_FOUND, "not found"),
     }
 }
@@ -174,11 +177,11 @@ enum Feed {
 
 /// The event stream: a snapshot of the run so far, then every change after it, until
 /// the run's viewer closes.
-fn events(hub: &Arc<Hub>) -> Response<Body> {
-    let (snapshot, receiver) = hub.subscribe();
-    let hub = Arc::clone(hub);
+fn events(broadcast: &Arc<Broadcast>) -> Response<Body> {
+    let (snapshot, receiver) = broadcast.subscribe();
+    let broadcast = Arc::clone(broadcast);
     let body = stream::unfold(Feed::Start(snapshot, receiver), move |feed| {
-        let hub = Arc::clone(&hub);
+        let broadcast = Arc::clone(&broadcast);
         async move {
             match feed {
                 Feed::Start(snapshot, receiver) => {
@@ -202,7 +205,7 @@ fn events(hub: &Arc<Hub>) -> Response<Body> {
                         }
                         // Fell behind: start again from a fresh snapshot.
                         Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
-                            let snapshot = hub.snapshot();
+                            let snapshot = broadcast.snapshot();
                             let seq = snapshot.seq;
                             return Some((frame(&snapshot), Feed::Live(seq, receiver)));
                         }

@@ -60,7 +60,15 @@
 
 mod any;
 
-pub use chatan_core::{condition, layer, sample, structured};
+pub use chatan_core::{condition, layer, structured};
+
+/// Samplers: [`choice`](sample::choice), [`uuid`](sample::uuid),
+/// [`datetime`](sample::datetime), [`range`](sample::range), values from existing data,
+/// and your own [`Sampler`](sample::Sampler); the handles [`Runner::sampler`] takes.
+pub mod sample {
+    pub use chatan_core::sample::*;
+    pub use chatan_core::{NotSampled, SampleRng, SampledColumn, SamplerSlot};
+}
 
 /// The traits whose methods a recipe's code calls, to bring into scope at once:
 /// `use chatan::prelude::*;`.
@@ -139,17 +147,42 @@ pub use chatan_core::Anthropic;
 #[cfg(feature = "openai")]
 pub use chatan_core::OpenAi;
 pub use chatan_core::{
-    BoxFuture, Cached, CellError, CellKind, CellValue, Column, ConfigError, Dataset, DynGenerator,
-    Endpoint, Error, Event, FailurePolicy, Feedback, Finish, Fleet, FromReply, Generated,
-    Generator, GeneratorError, GeneratorSet, Generators, Governance, Governor, IndexedRowStream,
-    IntoRowSet, Limit, Limiter, NotSampled, Observer, Preview, PreviewPrompt, PreviewRow, Reply,
-    ReplyCache, ReplyError, ReplyPolicy, Report, Request, Retry, RetryPolicy, RowFailure, RowSet,
-    RowStream, RunError, Runner, SampleContext, SampleRng, SampledColumn, Sampler, SamplerSlot,
-    Shard, Stop, UnorderedRowStream, Usage, Watch, Watching,
+    Dataset, Error, FromReply, Generator, GeneratorError, GeneratorSet, Reply, Report, Request,
+    RunError, Runner, Shard, Stop,
 };
-
 #[cfg(feature = "polars")]
 pub use chatan_data::save;
+
+/// The rest of what passes through a [`Generator`]: several generators for one recipe
+/// ([`Generators`](generate::Generators)), the object-safe form, and what a reply
+/// carries (how it ended, its token counts, the provider's rate limits).
+pub mod generate {
+    pub use chatan_core::{
+        BoxFuture, DynGenerator, Feedback, Finish, Generators, RateLimits, Usage,
+    };
+}
+
+/// What a run tells while it goes: [`Event`](event::Event)s to every
+/// [`Observer`](event::Observer), and [`Watch`](event::Watch)es started and closed with
+/// the run (the live viewer is one).
+pub mod event {
+    pub use chatan_core::{CellKind, CellValue, Column, Event, Observer, Watch, Watching};
+}
+
+/// What a [`Runner`] takes and gives besides rows: row sets, failure and reply
+/// policies, streams, previews, the run's result.
+pub mod runner {
+    pub use chatan_core::{
+        FailurePolicy, Generated, IndexedRowStream, IntoRowSet, Preview, PreviewPrompt, PreviewRow,
+        ReplyPolicy, RowFailure, RowSet, RowStream, UnorderedRowStream,
+    };
+}
+
+/// Errors beside [`Error`] and [`RunError`]: a cell's, a configuration's, a reply's that
+/// does not parse.
+pub mod error {
+    pub use chatan_core::{CellError, ConfigError, ReplyError};
+}
 
 /// A UUID, as drawn by [`sample::uuid`].
 pub use chatan_core::Uuid;
@@ -236,7 +269,7 @@ pub use chatan_macros::Dataset;
 ///   the cell too, naming row and column, instead of unwinding through the run.
 /// * a literal (`true`, `"b"`, `3`), or `value(expr)`: **static**, the same in every row.
 /// * any other expression builds a **sampler**: `sample::choice([...])`,
-///   `sample::uuid()`, `sample::input()` or your own [`Sampler`]. A path starting
+///   `sample::uuid()`, `sample::input()` or your own [`Sampler`](sample::Sampler). A path starting
 ///   `sample::` means chatan's [`sample`] module; every other name resolves as in your
 ///   own code, and nothing is imported into your expressions. Samplers are built when a
 ///   run starts, and can be replaced per run with [`Runner::sampler`].

@@ -14,7 +14,7 @@ pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn E
             eprintln!("Generating with {}.", chatan::Generator::name(&generator));
             Ok((generator, None))
         }
-        Err(chatan::Error::Config(chatan::ConfigError::NoProvider)) => {
+        Err(chatan::Error::Config(chatan::error::ConfigError::NoProvider)) => {
             if let Some(local) = local_model()? {
                 return Ok((local, None));
             }
@@ -128,8 +128,8 @@ pub fn output_dir(name: &str) -> Result<std::path::PathBuf, Box<dyn Error>> {
 /// CI does) still fails a 4-attempt cell once in ten thousand, which a run of thousands of
 /// cells will meet; eight attempts make it once in a hundred million.
 #[allow(dead_code)]
-pub fn patient() -> chatan::RetryPolicy {
-    chatan::RetryPolicy::new()
+pub fn patient() -> chatan::layer::RetryPolicy {
+    chatan::layer::RetryPolicy::new()
         .max_attempts(8)
         .base_delay(std::time::Duration::from_millis(200))
 }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use chatan::{Anthropic, OpenAi, RetryPolicy};
+use chatan::layer::RetryPolicy;
+use chatan::{Anthropic, OpenAi};
 use chatan_mock::{MockConfig, MockServer};
 
 /// Starts a mock server with `config` and returns it with an OpenAI client aimed at it.

@@ -74,7 +74,7 @@ async fn the_environment_chooses_and_configures_the_provider() {
     set(&[("OPENAI_API_KEY", "")]);
     let err = AnyGenerator::from_env().unwrap_err();
     assert!(
-        matches!(&err, Error::Config(chatan::ConfigError::EmptyVariable(v)) if v == "OPENAI_API_KEY"),
+        matches!(&err, Error::Config(chatan::error::ConfigError::EmptyVariable(v)) if v == "OPENAI_API_KEY"),
         "{err}"
     );
     assert!(

@@ -23,7 +23,7 @@ use crate::request::Request;
 /// An on-disk cache of replies, shared by every [`Cached`] generator made with it.
 ///
 /// ```no_run
-/// use chatan::ReplyCache;
+/// use chatan::layer::ReplyCache;
 /// use chatan::layer::GeneratorExt;
 /// # fn main() -> Result<(), chatan::Error> {
 /// let cache = ReplyCache::open("replies.jsonl")?;

@@ -38,7 +38,8 @@ const MAX_DOUBLINGS: u32 = 4;
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use chatan::{Fleet, OpenAi};
+/// use chatan::OpenAi;
+/// use chatan::layer::Fleet;
 ///
 /// # chatan::dataset! { #[derive(Debug)] struct Qa { q: String = gen("a question") } }
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {

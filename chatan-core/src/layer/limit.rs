@@ -14,7 +14,7 @@ use crate::request::Request;
 /// Slots for requests in flight, shared by every [`Limit`] made with it.
 ///
 /// ```
-/// use chatan::Limiter;
+/// use chatan::layer::Limiter;
 /// use chatan::layer::GeneratorExt;
 /// # fn main() -> Result<(), chatan::Error> {
 /// let shared = Limiter::new(32);

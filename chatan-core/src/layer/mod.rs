@@ -28,7 +28,7 @@ use crate::generator::Generator;
 /// wraps what came before, so the last one called is the outermost.
 ///
 /// ```
-/// use chatan::RetryPolicy;
+/// use chatan::layer::RetryPolicy;
 /// use chatan::layer::GeneratorExt;
 /// # fn main() -> Result<(), chatan::Error> {
 /// let llm = chatan::OpenAi::compatible("http://localhost:8000/v1")?

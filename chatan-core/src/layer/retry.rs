@@ -126,7 +126,7 @@ impl<G: Generator> Generator for Retry<G> {
 /// [`max_asks`](crate::Runner::max_asks), 4 by default.)
 ///
 /// ```
-/// use chatan::RetryPolicy;
+/// use chatan::layer::RetryPolicy;
 /// use std::time::Duration;
 ///
 /// let patient = RetryPolicy::new().max_attempts(8).base_delay(Duration::from_secs(1));

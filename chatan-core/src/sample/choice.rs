@@ -8,7 +8,8 @@ use super::{SampleContext, SamplerError};
 /// One of `items`, uniformly; or, given a map of item to weight, by weight.
 ///
 /// ```
-/// use chatan::{sample, SampleContext, Sampler};
+/// use chatan::sample;
+/// use chatan::sample::{SampleContext, Sampler};
 /// use std::collections::HashMap;
 ///
 /// let topic = sample::choice(["san antonio, tx", "marfa, tx", "paris, fr"]);
@@ -108,7 +109,8 @@ impl<T: Clone + Send + Sync> Sampler for Choice<T> {
 /// One of the items, each with probability proportional to its weight.
 ///
 /// ```
-/// use chatan::{sample, SampleContext, Sampler};
+/// use chatan::sample;
+/// use chatan::sample::{SampleContext, Sampler};
 ///
 /// let difficulty = sample::weighted([("easy", 0.7), ("hard", 0.3)]);
 /// let d = difficulty.sample(&mut SampleContext::from_seed(3));

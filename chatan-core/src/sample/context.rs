@@ -10,7 +10,7 @@ use crate::rng::SampleRng;
 /// [`FromValues::in_order`](crate::sample::FromValues::in_order)).
 ///
 /// ```
-/// use chatan::{SampleContext, Sampler};
+/// use chatan::sample::{SampleContext, Sampler};
 ///
 /// /// The row's own index, as text.
 /// struct RowNumber;

@@ -26,7 +26,8 @@ use super::{SampleContext, SamplerError};
 /// and [`format`](DateTime::format) turns a draw into text for a `String` column.
 ///
 /// ```
-/// use chatan::{sample, SampleContext, Sampler};
+/// use chatan::sample;
+/// use chatan::sample::{SampleContext, Sampler};
 ///
 /// let day = sample::datetime("2024-01-01", "2024-12-31").format("%Y-%m-%d");
 /// let text = day.sample(&mut SampleContext::from_seed(5));

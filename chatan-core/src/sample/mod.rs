@@ -44,7 +44,7 @@ pub use self::values::{FromValues, InOrder, OrElse, from_values};
 /// request is sent, with an error that names the column.
 ///
 /// ```
-/// use chatan::{SampleContext, Sampler};
+/// use chatan::sample::{SampleContext, Sampler};
 ///
 /// /// A dice roll.
 /// struct Die;
@@ -203,7 +203,8 @@ where
 /// The same value in every row: what a static column holds.
 ///
 /// ```
-/// use chatan::{sample, SampleContext, Sampler};
+/// use chatan::sample;
+/// use chatan::sample::{SampleContext, Sampler};
 ///
 /// let s = sample::constant("b");
 /// assert_eq!(s.sample(&mut SampleContext::from_seed(0)), "b");

@@ -8,7 +8,8 @@ use crate::rng::SampleRng;
 /// With [`step`](Range::step), only `low`, `low + step`, ... up to `high` are drawn.
 ///
 /// ```
-/// use chatan::{sample, SampleContext, Sampler};
+/// use chatan::sample;
+/// use chatan::sample::{SampleContext, Sampler};
 ///
 /// let mut rng = SampleContext::from_seed(2);
 /// let age = sample::range(18, 65).sample(&mut rng);

@@ -9,7 +9,8 @@ pub use ::uuid::Uuid;
 /// gives the same ids again.
 ///
 /// ```
-/// use chatan::{sample, SampleContext, Sampler};
+/// use chatan::sample;
+/// use chatan::sample::{SampleContext, Sampler};
 ///
 /// let id = sample::uuid().sample(&mut SampleContext::from_seed(1));
 /// assert_eq!(id.get_version_num(), 4);

@@ -11,7 +11,8 @@ use crate::rng::SampleRng;
 /// is given with [`or_else`](FromValues::or_else).
 ///
 /// ```
-/// use chatan::{sample, SampleContext, Sampler};
+/// use chatan::sample;
+/// use chatan::sample::{SampleContext, Sampler};
 ///
 /// let loaded: Vec<String> = vec![]; // say, a file that turned out empty
 /// let prompt = sample::from_values(loaded).or_else(sample::choice(["fallback prompt".to_string()]));
@@ -44,7 +45,8 @@ impl<T> FromValues<T> {
     /// `a..b`.
     ///
     /// ```
-    /// use chatan::{sample, SampleContext, Sampler};
+    /// use chatan::sample;
+    /// use chatan::sample::{SampleContext, Sampler};
     ///
     /// let prompts = sample::from_values(["first", "second", "third"]).in_order();
     /// assert_eq!(prompts.sample(&mut SampleContext::for_row(1, 99)), "second");
@@ -63,7 +65,8 @@ impl<T> FromValues<T> {
     /// gives the same order (a different seed, another one).
     ///
     /// ```
-    /// use chatan::{sample, SampleContext, Sampler, SampleRng};
+    /// use chatan::sample;
+    /// use chatan::sample::{SampleContext, SampleRng, Sampler};
     ///
     /// let items = sample::from_values(0..5).shuffled();
     /// let draw = |seed| {

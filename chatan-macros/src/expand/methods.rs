@@ -29,7 +29,7 @@ pub fn inherent_methods(recipe: &Recipe) -> TokenStream {
             #[allow(dead_code)]
             pub fn runner<'g, G>(generators: &'g G) -> #krate::Runner<'g, Self, G>
             where
-                G: #krate::Generators + ?::core::marker::Sized,
+                G: #krate::__private::Generators + ?::core::marker::Sized,
             {
                 #krate::Runner::new(generators)
             }
@@ -46,7 +46,7 @@ pub fn inherent_methods(recipe: &Recipe) -> TokenStream {
                 >,
             > + ::core::marker::Send + 'g
             where
-                G: #krate::Generators + ?::core::marker::Sized,
+                G: #krate::__private::Generators + ?::core::marker::Sized,
             {
                 #krate::Runner::new(generators).generate(n)
             }

@@ -117,7 +117,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     &mut self,
                     __chatan_column: usize,
                     __chatan_samplers: &__Samplers,
-                    __chatan_cx: &mut #krate::SampleContext,
+                    __chatan_cx: &mut #krate::__private::SampleContext,
                 ) {
                     match __chatan_column {
                         #(#sample_arms)*
@@ -168,7 +168,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                     &mut self,
                     __chatan_column: usize,
                     __chatan_reply: ::std::string::String,
-                ) -> ::core::result::Result<(), #krate::ReplyError> {
+                ) -> ::core::result::Result<(), #krate::__private::ReplyError> {
                     match __chatan_column {
                         #(#accept_arms)*
                         _ => #krate::__private::unreachable_column(__chatan_column),

@@ -66,10 +66,10 @@ pub fn emit(recipe: &Recipe) -> Samplers {
         let (ident, ty) = (&c.ident, &c.ty);
         if is_sampled(c) {
             let doc = format!("The sampler of column `{}`.", c.name);
-            quote!(#[doc = #doc] pub #ident: #krate::SampledColumn<#row, #ty>)
+            quote!(#[doc = #doc] pub #ident: #krate::__private::SampledColumn<#row, #ty>)
         } else {
             let doc = format!("Column `{}`, which is not sampled.", c.name);
-            quote!(#[doc = #doc] pub #ident: #krate::NotSampled)
+            quote!(#[doc = #doc] pub #ident: #krate::__private::NotSampled)
         }
     });
     let column_handles = recipe.columns.iter().map(|c| {
@@ -88,13 +88,13 @@ pub fn emit(recipe: &Recipe) -> Samplers {
     let sample_arms = sampled.iter().map(|(i, c)| {
         let ident = &c.ident;
         quote! {
-            #i => self.#ident = ::core::option::Option::Some(#krate::Sampler::sample(&__chatan_samplers.#ident, __chatan_cx)),
+            #i => self.#ident = ::core::option::Option::Some(#krate::__private::Sampler::sample(&__chatan_samplers.#ident, __chatan_cx)),
         }
     });
 
     let check_arms = sampled.iter().map(|(i, c)| {
         let ident = &c.ident;
-        quote!(#i => #krate::Sampler::check(&__chatan_samplers.#ident),)
+        quote!(#i => #krate::__private::Sampler::check(&__chatan_samplers.#ident),)
     });
 
     Samplers {

@@ -34,7 +34,7 @@ pub(crate) struct Message {
 }
 
 /// The viewer's picture of a run, and the channel to the pages.
-pub(crate) struct Hub {
+pub(crate) struct Broadcast {
     inner: Mutex<Inner>,
     window: usize,
     prices: Option<(f64, f64)>,
@@ -103,10 +103,10 @@ fn bounded(mut text: String) -> String {
     text
 }
 
-impl Hub {
+impl Broadcast {
     pub(crate) fn new(window: usize, prices: Option<(f64, f64)>, limiter: Option<Limiter>) -> Self {
         let (sender, _) = broadcast::channel(BACKLOG);
-        Hub {
+        Broadcast {
             inner: Mutex::new(Inner {
                 sender: Some(sender),
                 ..Inner::default()
@@ -233,7 +233,7 @@ impl Hub {
     }
 }
 
-impl Hub {
+impl Broadcast {
     /// A generated cell is waiting for its request to be sent (`pending`) or has it in
     /// flight (`flight`), at request number `attempt`.
     fn cell_state(
@@ -275,7 +275,7 @@ impl Hub {
     }
 }
 
-impl Observer for Hub {
+impl Observer for Broadcast {
     fn on_event(&self, event: &Event<'_>) {
         let mut inner = self.lock();
         let inner = &mut *inner;

@@ -16,62 +16,62 @@ fn columns() -> Vec<Column> {
     ]
 }
 
-fn finish_row(hub: &Hub, row: usize) {
-    hub.on_event(&Event::CellFilled {
+fn finish_row(broadcast: &Broadcast, row: usize) {
+    broadcast.on_event(&Event::CellFilled {
         row,
         column: "topic",
         value: CellValue::new(&"tides"),
     });
-    hub.on_event(&Event::CellStarted {
+    broadcast.on_event(&Event::CellStarted {
         row,
         column: "answer",
         prompt: "about tides",
         attempt: 1,
     });
-    hub.on_event(&Event::CellFilled {
+    broadcast.on_event(&Event::CellFilled {
         row,
         column: "answer",
         value: CellValue::new(&"<b>waves</b>"),
     });
-    hub.on_event(&Event::RowDone {
+    broadcast.on_event(&Event::RowDone {
         row,
         usage: Usage::new(10, 5),
     });
 }
 
-fn snapshot(hub: &Hub) -> Value {
-    serde_json::from_str(&hub.snapshot().json).unwrap()
+fn snapshot(broadcast: &Broadcast) -> Value {
+    serde_json::from_str(&broadcast.snapshot().json).unwrap()
 }
 
 #[test]
 fn the_picture_keeps_a_window_of_finished_rows_and_the_failed_ones() {
-    let hub = Hub::new(5, Some((1.0, 2.0)), None);
-    hub.on_event(&Event::RunStarted {
+    let broadcast = Broadcast::new(5, Some((1.0, 2.0)), None);
+    broadcast.on_event(&Event::RunStarted {
         rows: 50,
         seed: 7,
         columns: &columns(),
     });
     for row in 0..40 {
-        finish_row(&hub, row);
+        finish_row(&broadcast, row);
     }
     let error = chatan_core::Error::Stopped;
     for row in 40..43 {
-        hub.on_event(&Event::RowFailed { row, error: &error });
+        broadcast.on_event(&Event::RowFailed { row, error: &error });
     }
     // Two rows under way.
-    hub.on_event(&Event::CellStarted {
+    broadcast.on_event(&Event::CellStarted {
         row: 43,
         column: "answer",
         prompt: "p",
         attempt: 1,
     });
-    hub.on_event(&Event::CellStarted {
+    broadcast.on_event(&Event::CellStarted {
         row: 44,
         column: "answer",
         prompt: "p",
         attempt: 2,
     });
-    let picture = snapshot(&hub);
+    let picture = snapshot(&broadcast);
     let rows: Vec<(u64, &str)> = picture["rows"]
         .as_array()
         .unwrap()
@@ -96,20 +96,20 @@ fn the_picture_keeps_a_window_of_finished_rows_and_the_failed_ones() {
 
 #[test]
 fn messages_after_a_snapshot_are_numbered_after_it() {
-    let hub = Hub::new(10, None, None);
-    hub.on_event(&Event::RunStarted {
+    let broadcast = Broadcast::new(10, None, None);
+    broadcast.on_event(&Event::RunStarted {
         rows: 3,
         seed: 1,
         columns: &columns(),
     });
-    finish_row(&hub, 0);
-    let (first, receiver) = hub.subscribe();
+    finish_row(&broadcast, 0);
+    let (first, receiver) = broadcast.subscribe();
     let mut receiver = receiver.expect("open");
-    finish_row(&hub, 1);
+    finish_row(&broadcast, 1);
     let next = receiver.try_recv().unwrap();
     assert_eq!(next.seq, first.seq + 1, "nothing lost, nothing repeated");
-    hub.close();
-    let (_, closed) = hub.subscribe();
+    broadcast.close();
+    let (_, closed) = broadcast.subscribe();
     assert!(closed.is_none(), "a closed viewer streams nothing more");
     // What was sent before the close is still read, then the end.
     let mut drained = 1;
@@ -121,53 +121,53 @@ fn messages_after_a_snapshot_are_numbered_after_it() {
 
 #[test]
 fn a_cell_is_queued_then_in_flight_then_queued_again_for_its_retry() {
-    let hub = Hub::new(10, None, None);
-    hub.on_event(&Event::RunStarted {
+    let broadcast = Broadcast::new(10, None, None);
+    broadcast.on_event(&Event::RunStarted {
         rows: 1,
         seed: 7,
         columns: &columns(),
     });
-    let state = |hub: &Hub| {
-        let cell = snapshot(hub)["rows"][0]["cells"][1].clone();
+    let state = |broadcast: &Broadcast| {
+        let cell = snapshot(broadcast)["rows"][0]["cells"][1].clone();
         (cell["state"].clone(), cell["attempt"].clone())
     };
-    hub.on_event(&Event::CellStarted {
+    broadcast.on_event(&Event::CellStarted {
         row: 0,
         column: "answer",
         prompt: "about tides",
         attempt: 1,
     });
-    assert_eq!(state(&hub), (json!("pending"), json!(1)));
+    assert_eq!(state(&broadcast), (json!("pending"), json!(1)));
     let sent = |attempt| Event::RequestSent {
         row: 0,
         column: "answer",
         attempt,
     };
-    hub.on_event(&sent(1));
-    assert_eq!(state(&hub), (json!("flight"), json!(1)));
+    broadcast.on_event(&sent(1));
+    assert_eq!(state(&broadcast), (json!("flight"), json!(1)));
     let error = chatan_core::GeneratorError::Timeout(std::time::Duration::from_secs(30));
-    hub.on_event(&Event::Retrying {
+    broadcast.on_event(&Event::Retrying {
         row: 0,
         column: "answer",
         attempt: 1,
         error: &error,
         wait: std::time::Duration::from_millis(5),
     });
-    assert_eq!(state(&hub), (json!("pending"), json!(2)));
-    hub.on_event(&sent(2));
-    assert_eq!(state(&hub), (json!("flight"), json!(2)));
-    hub.on_event(&Event::CellFilled {
+    assert_eq!(state(&broadcast), (json!("pending"), json!(2)));
+    broadcast.on_event(&sent(2));
+    assert_eq!(state(&broadcast), (json!("flight"), json!(2)));
+    broadcast.on_event(&Event::CellFilled {
         row: 0,
         column: "answer",
         value: CellValue::new(&"waves"),
     });
-    assert_eq!(state(&hub).0, json!("filled"));
+    assert_eq!(state(&broadcast).0, json!("filled"));
 }
 
 #[test]
 fn provider_batches_are_sent_and_kept_by_wave() {
-    let hub = Hub::new(10, None, None);
-    let (_, receiver) = hub.subscribe();
+    let broadcast = Broadcast::new(10, None, None);
+    let (_, receiver) = broadcast.subscribe();
     let mut receiver = receiver.unwrap();
     let wave = |wave, done, ended| Event::BatchProgress {
         wave,
@@ -178,15 +178,15 @@ fn provider_batches_are_sent_and_kept_by_wave() {
         ended,
         resumed: false,
     };
-    hub.on_event(&wave(1, 0, false));
-    hub.on_event(&wave(1, 7, true));
-    hub.on_event(&wave(2, 3, false));
+    broadcast.on_event(&wave(1, 0, false));
+    broadcast.on_event(&wave(1, 7, true));
+    broadcast.on_event(&wave(2, 3, false));
     let sent: Value = serde_json::from_str(&receiver.try_recv().unwrap().json).unwrap();
     assert_eq!(sent["type"], "batch");
     assert_eq!(sent["batch"]["wave"], 1);
     assert_eq!(sent["batch"]["ended"], false);
     // A page that connects now sees the latest state of each wave, in order.
-    let batches = snapshot(&hub)["batches"].clone();
+    let batches = snapshot(&broadcast)["batches"].clone();
     assert_eq!(batches.as_array().unwrap().len(), 2, "{batches}");
     assert_eq!(
         (
@@ -202,9 +202,9 @@ fn provider_batches_are_sent_and_kept_by_wave() {
     );
     // Only the latest waves are kept.
     for n in 3..=(KEEP_BATCHES + 10) {
-        hub.on_event(&wave(n, 0, false));
+        broadcast.on_event(&wave(n, 0, false));
     }
-    let batches = snapshot(&hub)["batches"].clone();
+    let batches = snapshot(&broadcast)["batches"].clone();
     assert_eq!(batches.as_array().unwrap().len(), KEEP_BATCHES);
     assert_eq!(batches[0]["wave"], 11);
 }

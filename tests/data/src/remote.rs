@@ -193,7 +193,7 @@ pub async fn create_azure_container(url: &str, name: &str) {
 pub async fn a_shard_resumes_on_another_machine(url: &str, scratch: &Path) {
     use chatan_mock::Fault;
     let shard = Shard::new(1, 3).unwrap();
-    let retry = chatan::RetryPolicy::new()
+    let retry = chatan::layer::RetryPolicy::new()
         .max_attempts(2)
         .base_delay(Duration::from_millis(1));
     // Moss rows fail (an outage for them) on the first machine.
@@ -251,7 +251,7 @@ pub async fn a_shard_resumes_on_another_machine(url: &str, scratch: &Path) {
     std::fs::write(&file, &bytes).unwrap();
     let read = Table::read(&file).unwrap().rows::<Fact>().unwrap();
     let expected: Vec<Fact> = shard
-        .part_of(chatan::RowSet::first(ROWS))
+        .part_of(chatan::runner::RowSet::first(ROWS))
         .iter()
         .map(|i| whole[i].clone())
         .collect();

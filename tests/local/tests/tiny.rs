@@ -43,7 +43,11 @@ async fn every_architecture_generates_deterministically_within_max_tokens() {
         let short = llm.generate(&sampled(1).max_tokens(3)).await.unwrap();
         assert_eq!(short.usage.unwrap().output_tokens, 3, "{arch:?}");
         // Stopped by the limit, not by an end of sequence: cut off, and it says so.
-        assert_eq!(short.finish, chatan::Finish::Truncated, "{arch:?}");
+        assert_eq!(
+            short.finish,
+            chatan::generate::Finish::Truncated,
+            "{arch:?}"
+        );
     }
 }
 

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chatan::{Anthropic, Event, OpenAi};
+use chatan::event::Event;
+use chatan::{Anthropic, OpenAi};
 use chatan_mock::{Api, BatchEnd, Fault, MockConfig, MockServer};
 
 chatan::dataset! {

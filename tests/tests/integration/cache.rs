@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use chatan::ReplyCache;
+use chatan::layer::ReplyCache;
 use chatan_mock::MockConfig;
 
 chatan::dataset! {

@@ -1,15 +1,16 @@
 //! Derived columns that fail: a closure that returns an error, and a panic in user code,
 //! become cell failures naming row and column; the run's finished rows survive.
 
-use chatan::{CellError, Error};
+use chatan::Error;
+use chatan::error::CellError;
 use chatan_mock::MockConfig;
 
 /// A sampler with a bug on one row.
 struct Flaky;
 
-impl chatan::Sampler for Flaky {
+impl chatan::sample::Sampler for Flaky {
     type Item = u8;
-    fn sample(&self, cx: &mut chatan::SampleContext) -> u8 {
+    fn sample(&self, cx: &mut chatan::sample::SampleContext) -> u8 {
         assert_ne!(cx.row, 8, "the sampler cannot handle row 8");
         cx.row as u8
     }

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use chatan::{CellError, Error, GeneratorError, OpenAi, RetryPolicy};
+use chatan::error::CellError;
+use chatan::layer::RetryPolicy;
+use chatan::{Error, GeneratorError, OpenAi};
 use chatan_mock::{Fault, MockConfig};
 
 chatan::dataset! {

@@ -43,7 +43,7 @@ async fn two_thousand_rows_through_a_nineteen_percent_fault_rate_with_defaults()
         }
     }
     assert_eq!(per_cell.len(), 4_000, "every cell asked");
-    let max = chatan::RetryPolicy::default().attempts();
+    let max = chatan::layer::RetryPolicy::default().attempts();
     for (prompt, (requests, answered)) in &per_cell {
         assert!(*requests <= max, "{prompt}: {requests} requests");
         assert_eq!(*answered, 1, "{prompt}: answered {answered} times");

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chatan::{Event, Fleet, OpenAi};
+use chatan::OpenAi;
+use chatan::event::Event;
+use chatan::layer::Fleet;
 use chatan_mock::{Fault, MockConfig, MockServer};
 
 chatan::dataset! {
@@ -234,7 +236,7 @@ async fn with_every_endpoint_down_the_run_fails_naming_the_cell() {
     // attempts are 8 requests (4 rounds of 2), not 8 rounds.
     match error.error() {
         chatan::Error::Cell {
-            cause: chatan::CellError::Generator { attempts, cause },
+            cause: chatan::error::CellError::Generator { attempts, cause },
             ..
         } => {
             assert_eq!(*attempts, 8, "{message}");

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use chatan::Governance;
 use chatan::layer::GeneratorExt;
+use chatan::layer::Governance;
 use chatan_mock::{Fault, MockConfig, MockServer};
 
 chatan::dataset! {
@@ -112,7 +112,7 @@ async fn with_no_budget_a_rate_limit_pauses_the_endpoint_instead_of_a_storm() {
     let bare = chatan::OpenAi::compatible(&bare_server.openai_url())
         .unwrap()
         .limit(64)
-        .retry(chatan::RetryPolicy::new().max_attempts(20));
+        .retry(chatan::layer::RetryPolicy::new().max_attempts(20));
     One::runner(&bare).bare().generate(400).await.unwrap();
     let bare_requests = bare_server.exchanges().len();
     let (_, bare_refused) = measured(&bare_server);
@@ -135,8 +135,8 @@ async fn with_no_budget_a_rate_limit_is_learned_and_kept_to() {
     let started = std::time::Instant::now();
     let rows = One::runner(&llm)
         .concurrency(100)
-        .observe(|event: &chatan::Event<'_>| {
-            if let chatan::Event::Throttled { pause, pace } = event {
+        .observe(|event: &chatan::event::Event<'_>| {
+            if let chatan::event::Event::Throttled { pause, pace } = event {
                 paces
                     .lock()
                     .unwrap()

@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chatan::layer::GeneratorExt;
-use chatan::{Generator, GeneratorError, Reply, Request, RetryPolicy};
+use chatan::layer::RetryPolicy;
+use chatan::{Generator, GeneratorError, Reply, Request};
 use chatan_mock::{Fault, MockConfig};
 
 chatan::dataset! {
@@ -119,7 +120,7 @@ async fn bare_runs_send_each_request_once() {
         matches!(
             failed.error(),
             chatan::Error::Cell {
-                cause: chatan::CellError::Generator {
+                cause: chatan::error::CellError::Generator {
                     attempts: 1,
                     cause: GeneratorError::RateLimited { .. }
                 },
@@ -160,7 +161,7 @@ async fn one_limiter_bounds_two_generators_together() {
             verdict: String = gen("judge it", generator = "judge"),
         }
     }
-    let shared = chatan::Limiter::new(3);
+    let shared = chatan::layer::Limiter::new(3);
     let seen = InFlight::default();
     let generators = chatan::GeneratorSet::new()
         .with_default(Tracked(writer, seen.clone()).limit_with(&shared))

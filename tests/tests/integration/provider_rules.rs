@@ -8,8 +8,12 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use chatan::error::CellError;
+use chatan::event::Event;
+use chatan::generate::Finish;
 use chatan::provider::Dialect;
-use chatan::{CellError, Error, Event, Finish, GeneratorError, ReplyPolicy};
+use chatan::runner::ReplyPolicy;
+use chatan::{Error, GeneratorError};
 use chatan_mock::{Fault, MockConfig};
 
 chatan::dataset! {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chatan::Event;
+use chatan::event::Event;
 use chatan_mock::{Fault, MockConfig};
 
 chatan::dataset! {

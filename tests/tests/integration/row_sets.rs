@@ -1,7 +1,7 @@
 //! Row sets: rows `a..b` of a seeded run are the rows `a..b` of the whole run, so runs can
 //! be resumed and split.
 
-use chatan::RowSet;
+use chatan::runner::RowSet;
 use chatan_mock::MockConfig;
 
 chatan::dataset! {

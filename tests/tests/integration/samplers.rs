@@ -192,9 +192,9 @@ chatan::dataset! {
 /// The row's own index, read from the sampler's context.
 struct RowIndex;
 
-impl chatan::Sampler for RowIndex {
+impl chatan::sample::Sampler for RowIndex {
     type Item = usize;
-    fn sample(&self, cx: &mut chatan::SampleContext) -> usize {
+    fn sample(&self, cx: &mut chatan::sample::SampleContext) -> usize {
         cx.row
     }
 }

@@ -1,7 +1,9 @@
 //! The `Skip` failure policy: a run goes on past rows that fail for good, returns every
 //! other row, and its report names each failed row with column, attempts and cause.
 
-use chatan::{CellError, FailurePolicy, GeneratorError};
+use chatan::GeneratorError;
+use chatan::error::CellError;
+use chatan::runner::FailurePolicy;
 use chatan_mock::{Fault, MockConfig};
 
 chatan::dataset! {

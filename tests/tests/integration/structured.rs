@@ -4,9 +4,10 @@
 //! and fields of a structured column feed later templates. Also the request options
 //! `stop`, `seed`, `cache_system` and the length-limit field.
 
+use chatan::Error;
+use chatan::error::CellError;
 use chatan::provider::{MaxTokensParam, StructuredOutput};
 use chatan::structured::Scale;
-use chatan::{CellError, Error};
 use chatan_mock::{MockConfig, Structured};
 
 /// A judge's verdict.

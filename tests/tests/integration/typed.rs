@@ -1,7 +1,8 @@
 //! Generated columns of types other than `String` are parsed; a reply that does not
 //! parse is asked for again, then reported, never replaced by a default.
 
-use chatan::{CellError, Error, FromReply, ReplyError};
+use chatan::error::{CellError, ReplyError};
+use chatan::{Error, FromReply};
 use chatan_mock::MockConfig;
 
 chatan::dataset! {

@@ -3,7 +3,8 @@
 
 use std::sync::Mutex;
 
-use chatan::{Event, Usage};
+use chatan::event::Event;
+use chatan::generate::Usage;
 use chatan_mock::{Fault, MockConfig};
 
 chatan::dataset! {

@@ -41,7 +41,7 @@ use self::pace::{PACE_SLACK, Pace};
 /// together (two models behind one account's limits).
 ///
 /// ```
-/// use chatan::Governance;
+/// use chatan::layer::Governance;
 /// use chatan::layer::GeneratorExt;
 /// # fn main() -> Result<(), chatan::Error> {
 /// let limits = Governance::new().requests_per_minute(500).tokens_per_minute(200_000);

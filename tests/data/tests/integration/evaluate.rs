@@ -28,7 +28,7 @@ fn report<R>(
     rows: &[R],
     pair: impl Fn(&R) -> (&str, &str) + Copy,
     rating: impl Fn(&R) -> u8,
-) -> eval::Report {
+) -> eval::Scores {
     Evaluation::new(rows)
         .exact_match("exact", pair)
         .edit_similarity("edit", pair)

@@ -4,7 +4,8 @@
 //! empty cache offline.
 
 use chatan::data::polars::prelude::{Column, DataFrame, ParquetWriter};
-use chatan::data::{DataError, Hub, HubPush, HubTables};
+use chatan::data::{DataError, HubPush, HubTables};
+use chatan::hub::Hub;
 use chatan::sample;
 use chatan_mock::{MockConfig, MockHub};
 

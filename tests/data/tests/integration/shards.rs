@@ -132,7 +132,7 @@ async fn a_shard_that_lost_rows_runs_again_alone_and_makes_only_those() {
         .seed(SEED)
         .shard(shard)
         .retry(
-            chatan::RetryPolicy::new()
+            chatan::layer::RetryPolicy::new()
                 .max_attempts(2)
                 .base_delay(Duration::from_millis(1)),
         )
@@ -170,7 +170,7 @@ async fn a_shard_that_lost_rows_runs_again_alone_and_makes_only_those() {
     let whole = Fact::runner(&llm).seed(SEED).generate(ROWS).await.unwrap();
     let part = Shard::new(2, 4)
         .unwrap()
-        .part_of(chatan::RowSet::first(ROWS));
+        .part_of(chatan::runner::RowSet::first(ROWS));
     let expected: Vec<Fact> = part.iter().map(|i| whole[i].clone()).collect();
     assert_eq!(read_parts(&dir), expected);
 }

@@ -142,7 +142,7 @@ async fn under_skip_a_run_written_to_a_file_lists_its_failed_rows_beside_it() {
     let path = dir.join("n.parquet");
     let written = Numbered::runner(&llm)
         .retry(
-            chatan::RetryPolicy::new()
+            chatan::layer::RetryPolicy::new()
                 .max_attempts(2)
                 .base_delay(std::time::Duration::from_millis(1)),
         )

@@ -1,6 +1,6 @@
 //! Scoring a finished dataset: metrics over its rows, with the columns they compare
 //! named by closures over the row type (so a misspelt field is a compile error), into a
-//! typed [`Report`]; and two reports compared metric by metric.
+//! typed [`Scores`]; and two sets of scores compared metric by metric.
 
 use std::fmt;
 
@@ -156,7 +156,7 @@ impl<'a, R> Evaluation<'a, R> {
 
     /// Scores every row with every metric. Only a metric that runs a model can fail
     /// (an embedding model's fault); the pure metrics cannot.
-    pub fn run(self) -> Result<Report, Error> {
+    pub fn run(self) -> Result<Scores, Error> {
         let mut metrics = Vec::with_capacity(self.metrics.len());
         for (name, scorer) in self.metrics {
             let scores = match scorer {
@@ -173,15 +173,15 @@ impl<'a, R> Evaluation<'a, R> {
             };
             metrics.push(Metric::new(name, scores));
         }
-        Ok(Report { metrics })
+        Ok(Scores { metrics })
     }
 }
 
 /// What an [`Evaluation`] found: one [`Metric`] per metric, in the order they were
 /// added; `report["name"]` picks one (and panics on a name it does not have; see
-/// [`Report::get`]).
+/// [`Scores::get`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Report {
+pub struct Scores {
     /// The metrics.
     pub metrics: Vec<Metric>,
 }
@@ -267,7 +267,7 @@ impl Metric {
     }
 }
 
-/// One metric of two reports side by side.
+/// One metric of two sets of scores side by side.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     /// The metric.
@@ -285,15 +285,15 @@ impl Comparison {
     }
 }
 
-impl Report {
+impl Scores {
     /// The metric named `name`.
     pub fn get(&self, name: &str) -> Option<&Metric> {
         self.metrics.iter().find(|m| m.name == name)
     }
 
-    /// Each metric both reports have, with both means: for comparing two datasets (or
+    /// Each metric both sets of scores have, with both means: for comparing two datasets (or
     /// two generators) on the same metrics.
-    pub fn compare(&self, other: &Report) -> Vec<Comparison> {
+    pub fn compare(&self, other: &Scores) -> Vec<Comparison> {
         self.metrics
             .iter()
             .filter_map(|m| {
@@ -307,7 +307,7 @@ impl Report {
     }
 }
 
-impl std::ops::Index<&str> for Report {
+impl std::ops::Index<&str> for Scores {
     type Output = Metric;
 
     fn index(&self, name: &str) -> &Metric {
@@ -316,7 +316,7 @@ impl std::ops::Index<&str> for Report {
     }
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for Scores {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let width = self
             .metrics
