@@ -42,7 +42,7 @@ pub enum AnyGenerator {
 /// (`generator("openai", key)`). The names are in [`PROVIDERS`]; any other name is an
 /// error that lists them. With the `local` feature, `"transformers"`, `"huggingface"`
 /// and `"local"` take a model instead of a key — a GGUF file, a checkpoint folder, or
-/// (with `hub`) a hub id — and load it ([`Local::load`](chatan_local::Local::load)), as
+/// (with `hub`) a hub id — and load it (`chatan::local::Local::load`), as
 /// the seed's `generator("transformers", model="gpt2")`.
 ///
 /// ```
@@ -207,7 +207,7 @@ impl AnyGenerator {
     forward! {
         /// The model of columns that do not name one. A local model is the one it
         /// loaded: this logs a warning and changes nothing (load another with
-        /// [`Local::load`](chatan_local::Local::load)).
+        /// `chatan::local::Local::load`).
         fn model(model: impl Into<String>); ignored
     }
     forward! {

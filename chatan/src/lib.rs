@@ -97,7 +97,7 @@ pub mod data {
 }
 
 /// Scoring data: metrics over pairs of texts (see [`chatan_eval`]), and with feature
-/// `local`, the sentence [`Embedder`](eval::Embedder) for semantic similarity.
+/// `local`, the sentence `Embedder` for semantic similarity.
 pub mod eval {
     pub use chatan_eval::*;
     #[cfg(feature = "local")]
@@ -134,6 +134,33 @@ pub mod __private {
     pub use chatan_core::__private::*;
     #[cfg(feature = "polars")]
     pub use chatan_data::__private as data;
+}
+
+/// The guide: chatan chapter by chapter. Every example in it compiles, and runs with the
+/// tests unless it needs a provider.
+pub mod guide {
+    #[doc = include_str!("../guide/recipes.md")]
+    pub mod recipes {}
+    #[doc = include_str!("../guide/python.md")]
+    pub mod python {}
+    #[doc = include_str!("../guide/running.md")]
+    pub mod running {}
+    #[doc = include_str!("../guide/samplers.md")]
+    pub mod samplers {}
+    #[doc = include_str!("../guide/data.md")]
+    pub mod data {}
+    #[doc = include_str!("../guide/local.md")]
+    pub mod local {}
+    #[doc = include_str!("../guide/evaluation.md")]
+    pub mod evaluation {}
+    #[doc = include_str!("../guide/providers.md")]
+    pub mod providers {}
+    #[doc = include_str!("../guide/testing.md")]
+    pub mod testing {}
+    #[doc = include_str!("../guide/performance.md")]
+    pub mod performance {}
+    #[doc = include_str!("../guide/limits.md")]
+    pub mod limits {}
 }
 
 /// The README's examples, compiled and run as doc tests.
