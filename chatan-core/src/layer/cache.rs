@@ -188,6 +188,11 @@ impl<G> Cached<G> {
     pub fn new(inner: G, cache: ReplyCache) -> Self {
         Cached { inner, cache }
     }
+
+    /// The wrapped generator.
+    pub fn inner(&self) -> &G {
+        &self.inner
+    }
 }
 
 impl<G: Generator> Generator for Cached<G> {

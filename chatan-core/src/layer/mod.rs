@@ -83,3 +83,6 @@ pub trait GeneratorExt: Generator + Sized {
 }
 
 impl<G: Generator> GeneratorExt for G {}
+
+#[cfg(test)]
+mod tests;

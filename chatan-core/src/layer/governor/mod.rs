@@ -23,7 +23,9 @@
 //! governor outside its [`Limit`](crate::Limit).
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -357,6 +359,11 @@ pub struct Governor<G> {
 }
 
 impl<G> Governor<G> {
+    /// The wrapped generator.
+    pub fn inner(&self) -> &G {
+        &self.inner
+    }
+
     /// Wraps `inner`. A generator that asks for a concurrency of its own
     /// ([`Generator::concurrency_hint`], as a provider [`Batch`](crate::provider::Batch)
     /// does: its requests go together, in one batch) is not sent a first request alone.

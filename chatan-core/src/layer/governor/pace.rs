@@ -1,6 +1,8 @@
 //! The pace a governor learns from 429s: see [`Pace`].
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// The pace learned from 429s: whether they follow the run's rate, and if so, the rate
 /// the endpoint lets through.
