@@ -79,25 +79,7 @@ impl<G: Generator> Generator for Halting<G> {
         outcome
     }
 
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn model(&self) -> Option<&str> {
-        self.inner.model()
-    }
-
-    fn endpoint(&self) -> Option<&str> {
-        self.inner.endpoint()
-    }
-
-    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
-        self.inner.resolve(request)
-    }
-
-    fn concurrency_hint(&self) -> Option<usize> {
-        self.inner.concurrency_hint()
-    }
+    crate::layer::passes_through!(inner);
 }
 
 #[cfg(test)]

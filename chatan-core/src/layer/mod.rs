@@ -24,6 +24,39 @@ pub use self::retry::{Retry, RetryPolicy};
 
 use crate::generator::Generator;
 
+/// What a layer passes through to the generator it wraps: everything that describes the
+/// generator rather than policy — its name, model, endpoint, defaults (`resolve`) and
+/// concurrency hint. A layer states it once, naming the field it wraps
+/// (`passes_through!(inner);` in its `impl Generator`), so it cannot forget one; a
+/// method added to [`Generator`] is added here, and every layer passes it on.
+macro_rules! passes_through {
+    ($inner:ident) => {
+        fn name(&self) -> &str {
+            self.$inner.name()
+        }
+
+        fn model(&self) -> Option<&str> {
+            self.$inner.model()
+        }
+
+        fn endpoint(&self) -> Option<&str> {
+            self.$inner.endpoint()
+        }
+
+        fn resolve<'r>(
+            &'r self,
+            request: &$crate::request::Request<'r>,
+        ) -> $crate::request::Request<'r> {
+            self.$inner.resolve(request)
+        }
+
+        fn concurrency_hint(&self) -> Option<usize> {
+            self.$inner.concurrency_hint()
+        }
+    };
+}
+pub(crate) use passes_through;
+
 /// The layers as methods of every [`Generator`]: `llm.limit(16).retry(policy)`. Each
 /// wraps what came before, so the last one called is the outermost.
 ///

@@ -99,25 +99,7 @@ impl<G: Generator> Generator for Retry<G> {
         }
     }
 
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn model(&self) -> Option<&str> {
-        self.inner.model()
-    }
-
-    fn endpoint(&self) -> Option<&str> {
-        self.inner.endpoint()
-    }
-
-    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
-        self.inner.resolve(request)
-    }
-
-    fn concurrency_hint(&self) -> Option<usize> {
-        self.inner.concurrency_hint()
-    }
+    crate::layer::passes_through!(inner);
 }
 
 /// How failed requests are retried: attempts, and the waits between them.

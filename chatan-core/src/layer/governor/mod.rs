@@ -399,25 +399,7 @@ impl<G: Generator> Generator for Governor<G> {
         self.governance.settle(estimate, epoch, outcome, &request)
     }
 
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn model(&self) -> Option<&str> {
-        self.inner.model()
-    }
-
-    fn endpoint(&self) -> Option<&str> {
-        self.inner.endpoint()
-    }
-
-    fn resolve<'r>(&'r self, request: &Request<'r>) -> Request<'r> {
-        self.inner.resolve(request)
-    }
-
-    fn concurrency_hint(&self) -> Option<usize> {
-        self.inner.concurrency_hint()
-    }
+    crate::layer::passes_through!(inner);
 }
 
 #[cfg(test)]
