@@ -135,7 +135,7 @@ def rust_test(fixture):
         lines.append("")
         checks.append(f"    assert_renders({name}::runner(&llm).preview(1), {raw(case['rendered'])});")
     lines += [
-        "fn assert_renders(preview: Result<chatan::Preview, chatan::Error>, jinja2: &str) {",
+        "fn assert_renders(preview: Result<chatan::runner::Preview, chatan::Error>, jinja2: &str) {",
         "    let preview = preview.expect(\"the preview\");",
         "    let prompt = preview.rows[0].prompt(\"prompt\").expect(\"the prompt\");",
         "    assert!(prompt.exact, \"a prompt of static columns is exact\");",
