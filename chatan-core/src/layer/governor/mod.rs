@@ -536,6 +536,41 @@ mod tests {
     }
 
     #[test]
+    fn a_bursts_answers_that_come_back_after_its_refusals_still_count() {
+        let mut now = Instant::now();
+        let mut pace = Pace::new(now);
+        // 100 sent at once to a limiter of 50 a second: its 50 refusals come back at
+        // once, its 50 answers after the model's latency. Judged when refusals outnumber
+        // the 9 answers back so far: 90% of those 9 a second, paused a window...
+        let epoch = pace.epoch;
+        let mut pause = None;
+        for i in 0..19 {
+            now += Duration::from_millis(1);
+            let outcome = (i >= 9).then_some(Some(Duration::ZERO));
+            pause = pause.or(pace.count(now, epoch, outcome));
+        }
+        assert_eq!(pause, Some(HELD_PERIOD));
+        assert!((pace.rate.unwrap() - 8.1).abs() < 1e-9, "{:?}", pace.rate);
+        // ...then the other 41 answers come back during the pause: the burst let 50
+        // through, and the hold is 90% of that.
+        for _ in 0..41 {
+            now += Duration::from_millis(5);
+            assert_eq!(pace.count(now, epoch, None), None);
+        }
+        assert!((pace.rate.unwrap() - 45.0).abs() < 1e-9, "{:?}", pace.rate);
+        // Late refusals of the burst, and anything once the next verdict is in, change
+        // nothing.
+        pace.count(now, epoch, Some(None));
+        assert!((pace.rate.unwrap() - 45.0).abs() < 1e-9);
+        now += HELD_PERIOD;
+        feed(&mut pace, &mut now, 1.0001, 45, |_| false);
+        let grown = pace.rate.unwrap();
+        assert!((grown - 54.0).abs() < 1e-9, "{grown}");
+        pace.count(now, epoch, None);
+        assert_eq!(pace.rate, Some(grown));
+    }
+
+    #[test]
     fn far_over_a_limit_the_hold_pauses_a_window_and_takes_what_got_through() {
         let mut now = Instant::now();
         let mut pace = Pace::new(now);

@@ -18,7 +18,10 @@ use tokio::time::Instant;
 ///   90% of the rate they were let through at (a burst let through at once taken as a
 ///   window's worth); when most were refused, after a pause of one window, so that the
 ///   limiter's window empties of what was sent too fast and the next period measures the
-///   limit itself.
+///   limit itself. The burst's answers that come back after the verdict (a 429 comes
+///   back at once, an answer after the model's latency, so most are still on their way
+///   when refusals outnumber them) still count, until the next verdict: each raises the
+///   hold to 90% of the whole burst taken as a window's worth.
 /// * The next period tells whether that helped: if a share of at most half did not fall
 ///   by half, the 429s do not follow the rate (an endpoint that refuses one request in
 ///   ten whatever the pace): the hold is lifted and the share is the noise.
@@ -51,6 +54,19 @@ pub(super) struct Pace {
     /// Bumped at every change of pace: a request is counted only in a period of the
     /// pace it was sent at (those in flight when the pace changed say nothing of it).
     pub(super) epoch: u64,
+    /// A burst far over a limit, counted until the next verdict (see [`Pace`]).
+    burst: Option<Burst>,
+}
+
+/// A run's burst far over a limit, whose answers still coming back raise the hold.
+#[derive(Debug)]
+struct Burst {
+    /// The epoch its requests were sent in.
+    epoch: u64,
+    /// Its answers so far.
+    answered: u32,
+    /// The seconds it was sent over, at least a window.
+    seconds: f64,
 }
 
 /// Outcomes a period needs before it is judged.
@@ -78,6 +94,7 @@ impl Pace {
             first: None,
             retry_after: Duration::ZERO,
             epoch: 0,
+            burst: None,
         }
     }
 
@@ -91,6 +108,15 @@ impl Pace {
         refused: Option<Option<Duration>>,
     ) -> Option<Duration> {
         if epoch != self.epoch {
+            if let Some(burst) = &mut self.burst
+                && burst.epoch == epoch
+                && refused.is_none()
+                && let Some(rate) = &mut self.rate
+            {
+                // A late answer of the burst: the limiter let it through with the rest.
+                burst.answered += 1;
+                *rate = rate.max(0.9 * f64::from(burst.answered) / burst.seconds);
+            }
             return None;
         }
         self.first.get_or_insert(now);
@@ -130,12 +156,15 @@ impl Pace {
         let answered_rate = sent_rate * (1.0 - share);
         // What got through, spread over at least one window of the usual limiter: a
         // burst it let through at once says no more than that of its rate.
-        let windowed = f64::from(self.answered) / seconds.max(HELD_PERIOD.as_secs_f64());
+        let window = seconds.max(HELD_PERIOD.as_secs_f64());
+        let windowed = f64::from(self.answered) / window;
         let retry_after = self.retry_after;
+        let answered = self.answered;
         (self.started, self.answered, self.refused) = (now, 0, 0);
         self.retry_after = Duration::ZERO;
         let threshold = (2.0 * self.noise).max(MIN_SHARE);
         let was = self.rate;
+        self.burst = None;
         let pause = self.judge(
             share,
             sent_rate,
@@ -145,6 +174,13 @@ impl Pace {
             threshold,
         );
         if self.rate != was {
+            if was.is_none() && share > 0.5 {
+                self.burst = Some(Burst {
+                    epoch: self.epoch,
+                    answered,
+                    seconds: window,
+                });
+            }
             self.epoch += 1;
         }
         if let Some(pause) = pause {
