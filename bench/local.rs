@@ -17,6 +17,7 @@
 
 use std::time::Instant;
 
+use chatan::generate::SetOptions;
 use chatan::local::Local;
 use chatan::{Generator, OpenAi, Request};
 

@@ -13,6 +13,8 @@ mod support;
 
 use std::time::Instant;
 
+use chatan::generate::SetOptions;
+
 chatan::dataset! {
     /// A question from a 5th grade math test, and its answer.
     #[derive(Debug, Clone)]

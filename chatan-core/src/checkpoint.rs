@@ -86,7 +86,7 @@ pub(crate) fn open<T>(
             .map_err(|e| fail(path, format!("row {row} does not read back as a row: {e}")))?;
         rows.insert(row as usize, data);
     }
-    let fingerprint = format!("{:016x}", spec.fingerprint);
+    let fingerprint = format!("{:016x}", spec.fingerprint());
     let seed = match &header {
         Some(header) => {
             if header["chatan_checkpoint"].as_u64() != Some(FORMAT) {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::context::RunContext;
 use crate::error::GeneratorError;
 use crate::reply::Reply;
 use crate::request::Request;
@@ -59,6 +60,20 @@ pub trait Generator: Send + Sync {
         request: &Request<'_>,
     ) -> impl Future<Output = Result<Reply, GeneratorError>> + Send;
 
+    /// Generates a reply to one request of a run, told what the run tells its layers
+    /// (its observers, its checkpoint: see [`RunContext`]). The engine calls this; the
+    /// default is [`generate`](Generator::generate), which is all a generator that
+    /// neither reports nor keeps state needs. A layer implements it, reading `run` and
+    /// passing it to the generator it wraps, and its `generate` is this outside a run.
+    fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> impl Future<Output = Result<Reply, GeneratorError>> + Send {
+        let _ = run;
+        self.generate(request)
+    }
+
     /// A short name for logs and progress, such as `openai`.
     fn name(&self) -> &str {
         "custom"
@@ -87,7 +102,7 @@ pub trait Generator: Send + Sync {
 
     /// `request` as this generator will send it: its own defaults (a
     /// [`system`](crate::provider::Provider::system) prompt, a
-    /// [`temperature`](crate::provider::Provider::temperature), ...) filled in where the
+    /// [`temperature`](crate::options::SetOptions::temperature), ...) filled in where the
     /// request sets nothing. The engine resolves every request before any layer sees
     /// it, so a layer that reads options (the cache's key, the governor's token
     /// estimate) reads what is sent; resolving twice changes nothing. A layer passes
@@ -103,6 +118,13 @@ impl<G: Generator + ?Sized> Generator for &G {
         request: &Request<'_>,
     ) -> impl Future<Output = Result<Reply, GeneratorError>> + Send {
         (**self).generate(request)
+    }
+    fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> impl Future<Output = Result<Reply, GeneratorError>> + Send {
+        (**self).generate_in(request, run)
     }
     fn name(&self) -> &str {
         (**self).name()
@@ -128,6 +150,13 @@ impl<G: Generator + ?Sized> Generator for Arc<G> {
     ) -> impl Future<Output = Result<Reply, GeneratorError>> + Send {
         (**self).generate(request)
     }
+    fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> impl Future<Output = Result<Reply, GeneratorError>> + Send {
+        (**self).generate_in(request, run)
+    }
     fn name(&self) -> &str {
         (**self).name()
     }
@@ -150,7 +179,14 @@ pub(crate) struct Boxed<'g>(pub(crate) Box<dyn DynGenerator + 'g>);
 
 impl Generator for Boxed<'_> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
-        self.0.generate_boxed(request).await
+        self.0.generate_boxed(request, &RunContext::NONE).await
+    }
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
+        self.0.generate_boxed(request, run).await
     }
     fn name(&self) -> &str {
         self.0.name()
@@ -175,10 +211,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The object-safe form of [`Generator`], implemented for every generator, so that
 /// generators of different types can sit in one [`GeneratorSet`].
 pub trait DynGenerator: Send + Sync {
-    /// [`Generator::generate`], boxed.
+    /// [`Generator::generate_in`], boxed.
     fn generate_boxed<'a>(
         &'a self,
         request: &'a Request<'a>,
+        run: &'a RunContext<'a>,
     ) -> BoxFuture<'a, Result<Reply, GeneratorError>>;
 
     /// [`Generator::name`].
@@ -201,8 +238,9 @@ impl<G: Generator> DynGenerator for G {
     fn generate_boxed<'a>(
         &'a self,
         request: &'a Request<'a>,
+        run: &'a RunContext<'a>,
     ) -> BoxFuture<'a, Result<Reply, GeneratorError>> {
-        Box::pin(self.generate(request))
+        Box::pin(self.generate_in(request, run))
     }
 
     fn name(&self) -> &str {
@@ -228,7 +266,15 @@ impl<G: Generator> DynGenerator for G {
 
 impl Generator for dyn DynGenerator + '_ {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
-        self.generate_boxed(request).await
+        self.generate_boxed(request, &RunContext::NONE).await
+    }
+
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
+        self.generate_boxed(request, run).await
     }
 
     fn name(&self) -> &str {

@@ -16,6 +16,7 @@
 
 mod checkpoint;
 pub mod condition;
+mod context;
 mod dataset;
 mod engine;
 mod error;
@@ -24,6 +25,7 @@ mod from_reply;
 mod generator;
 mod jsonl;
 pub mod layer;
+pub mod options;
 mod preview;
 #[cfg(feature = "progress")]
 mod progress;
@@ -51,6 +53,7 @@ extern crate self as chatan;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use crate::context::RunContext;
 pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
 pub use crate::error::{CellError, ConfigError, Error, GeneratorError};
 pub use crate::event::{CellKind, CellValue, Column, Event, Observer};
@@ -59,6 +62,7 @@ pub use crate::generator::{BoxFuture, DynGenerator, Generator, GeneratorSet, Gen
 pub use crate::layer::{
     Cached, Endpoint, Fleet, Governance, Governor, Limit, Limiter, ReplyCache, Retry, RetryPolicy,
 };
+pub use crate::options::{Options, SetOptions};
 pub use crate::preview::{Preview, PreviewPrompt, PreviewRow};
 #[cfg(feature = "anthropic")]
 pub use crate::provider::Anthropic;

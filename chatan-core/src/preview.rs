@@ -211,7 +211,7 @@ pub(crate) fn preview<R: Recipe>(samplers: &R::Samplers, seed: u64, rows: usize)
                                 render(&cells, &known, g.template, &mut prompt, &mut exact);
                                 Some(PreviewPrompt {
                                     column: c.name,
-                                    system: g.system,
+                                    system: g.options.system,
                                     prompt,
                                     exact,
                                 })

@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 pub use crate::dataset::{NotSampled, SampledColumn};
 pub use crate::from_reply::ReplyError;
 pub use crate::generator::Generators;
+pub use crate::options::Options;
 pub use crate::recipe::{
     Arm, ColumnKind, ColumnSpec, CompareOp, DeriveError, GenSpec, Piece, Recipe, Spec,
 };
@@ -286,7 +287,7 @@ impl<R: 'static> Recipe for Unbuildable<R> {
         columns: &[],
         references: &[],
         conditions: &[],
-        fingerprint: 0,
+        definition: 0,
     };
     fn new() -> Self {
         unreachable!("recipe did not compile")

@@ -22,10 +22,29 @@ pub struct Spec {
     pub references: &'static [usize],
     /// For each condition [`Arm`]s number, the columns it reads.
     pub conditions: &'static [&'static [usize]],
-    /// A hash of the recipe's definition (column names, types, templates, options,
-    /// sampler and closure code), so a checkpoint made by another version of the recipe
-    /// is refused instead of mixed in.
-    pub fingerprint: u64,
+    /// A hash of the recipe's definition but its columns' options (column names, types,
+    /// templates, generator names, sampler and closure code); see
+    /// [`fingerprint`](Spec::fingerprint).
+    pub definition: u64,
+}
+
+impl Spec {
+    /// A hash of the whole recipe: its [`definition`](Spec::definition) and each
+    /// generated column's [`Options`](crate::options::Options), so that a checkpoint made
+    /// by another version of the recipe is refused instead of mixed in.
+    pub fn fingerprint(&self) -> u64 {
+        let mut text = format!("{:016x}", self.definition);
+        for column in self.columns {
+            if let ColumnKind::Generated(spec) = &column.kind {
+                text.push('\n');
+                text.push_str(&spec.options.describe());
+            }
+        }
+        // FNV-1a: stable across compilers and runs, unlike the std hasher.
+        text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, b| {
+            (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
 }
 
 /// One column of a [`Spec`].
@@ -59,28 +78,12 @@ pub enum ColumnKind {
 pub struct GenSpec {
     /// The template, as text and column references.
     pub template: &'static [Piece],
-    /// Sampling temperature.
-    pub temperature: Option<f32>,
-    /// Reply length limit.
-    pub max_tokens: Option<u32>,
-    /// Nucleus sampling.
-    pub top_p: Option<f32>,
-    /// Sampling among the k most likely tokens.
-    pub top_k: Option<u32>,
-    /// System prompt.
-    pub system: Option<&'static str>,
-    /// Model override.
-    pub model: Option<&'static str>,
+    /// The column's options.
+    pub options: crate::options::Options<'static>,
     /// Named generator.
     pub generator: Option<&'static str>,
     /// Whether the reply loses its leading and trailing whitespace before it is read.
     pub trim: bool,
-    /// Sequences that end the reply.
-    pub stop: &'static [&'static str],
-    /// Sampling seed, for providers that take one.
-    pub seed: Option<u64>,
-    /// Whether to ask the provider to cache the system prompt.
-    pub cache_system: bool,
 }
 
 pub use chatan_template::{Arm, CompareOp, Piece};

@@ -1,38 +1,21 @@
-//! One request to a generator: the prompt, the column's options, where it comes from,
-//! and where to report what happens to it.
+//! One request to a generator: the prompt, the column's options and where it comes
+//! from.
 
 use std::fmt;
 
-use crate::event::{Event, Observer};
+use crate::options::{Options, SetOptions};
 
-/// One request to a generator: the rendered prompt, the column's options, where it comes
-/// from (row, column, attempt), and where to report what happens to it.
+/// One request to a generator: the rendered prompt, the column's options and where it
+/// comes from (row, column, attempt). What the run tells the layers besides (its
+/// observers, its checkpoint) travels beside it, as a [`RunContext`](crate::RunContext).
 #[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct Request<'a> {
     /// The prompt, with every `{column}` filled in.
     pub prompt: &'a str,
-    /// The column's system prompt, if any.
-    pub system: Option<&'a str>,
-    /// The column's sampling temperature, if set.
-    pub temperature: Option<f32>,
-    /// The column's reply length limit, if set.
-    pub max_tokens: Option<u32>,
-    /// The column's nucleus-sampling `top_p`, if set.
-    pub top_p: Option<f32>,
-    /// The column's `top_k` (sample among the k most likely tokens), if set: Anthropic
-    /// and local models use it, OpenAI's API has no such option.
-    pub top_k: Option<u32>,
-    /// The column's model override, if set.
-    pub model: Option<&'a str>,
-    /// Sequences that end the reply (the column's `stop`), empty if none.
-    pub stop: &'a [&'a str],
-    /// The column's sampling seed, for providers that take one (OpenAI-compatible
-    /// servers); others ignore it.
-    pub seed: Option<u64>,
-    /// Whether to ask the provider to cache the system prompt (Anthropic's
-    /// `cache_control`; others cache long shared prefixes by themselves).
-    pub cache_system: bool,
+    /// The column's options (see [`Options`]), with the generator's defaults where the
+    /// column sets none once the engine has [resolved](crate::Generator::resolve) it.
+    pub options: Options<'a>,
     /// The JSON Schema the reply must match, for a structured column (see
     /// [`Schema`](crate::structured::Schema)); `None` for text.
     pub schema: Option<&'a crate::structured::Schema>,
@@ -47,21 +30,14 @@ pub struct Request<'a> {
     /// asked again after a reply that did not parse count up. A cache must not answer a
     /// request with `attempt > 1` from an earlier reply to the same prompt.
     pub attempt: u32,
-    /// The run's [checkpoint](crate::Runner::checkpoint) file, if it has one: a layer
-    /// that keeps state across runs of the same recipe keeps it beside this file (a
-    /// [`Batch`](crate::provider::Batch)'s journal of submitted batches does).
-    pub checkpoint: Option<&'a std::path::Path>,
-    observer: Option<&'a dyn Observer>,
 }
 
-/// A generator's defaults for the options a column leaves unset.
+/// A generator's defaults: the options of columns that set none, and its system
+/// prompt, owned (a column's borrowed one wins over it).
 #[doc(hidden)]
 #[derive(Debug, Clone, Default)]
 pub struct Defaults {
-    pub temperature: Option<f32>,
-    pub max_tokens: Option<u32>,
-    pub top_p: Option<f32>,
-    pub top_k: Option<u32>,
+    pub options: Options<'static>,
     pub system: Option<String>,
 }
 
@@ -69,52 +45,10 @@ impl Defaults {
     /// `request` with these defaults where it sets nothing.
     pub fn apply<'a>(&'a self, request: &Request<'a>) -> Request<'a> {
         let mut request = *request;
-        request.temperature = request.temperature.or(self.temperature);
-        request.max_tokens = request.max_tokens.or(self.max_tokens);
-        request.top_p = request.top_p.or(self.top_p);
-        request.top_k = request.top_k.or(self.top_k);
-        request.system = request.system.or(self.system.as_deref());
+        request.options = request.options.or(&self.options);
+        request.options.system = request.options.system.or(self.system.as_deref());
         request
     }
-}
-
-/// The setters of a generator's [`Defaults`] (a `defaults` field), shared by every
-/// generator that has them.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __default_setters {
-    () => {
-        /// The sampling temperature of columns that set none.
-        pub fn temperature(mut self, temperature: f32) -> Self {
-            self.defaults.temperature = Some(temperature);
-            self
-        }
-
-        /// The reply length limit of columns that set none.
-        pub fn max_tokens(mut self, max_tokens: u32) -> Self {
-            self.defaults.max_tokens = Some(max_tokens);
-            self
-        }
-
-        /// The nucleus-sampling `top_p` of columns that set none.
-        pub fn top_p(mut self, top_p: f32) -> Self {
-            self.defaults.top_p = Some(top_p);
-            self
-        }
-
-        /// The `top_k` of columns that set none (Anthropic and local models; OpenAI's
-        /// API has no `top_k`).
-        pub fn top_k(mut self, top_k: u32) -> Self {
-            self.defaults.top_k = Some(top_k);
-            self
-        }
-
-        /// The system prompt of columns that set none.
-        pub fn system(mut self, system: impl Into<String>) -> Self {
-            self.defaults.system = Some(system.into());
-            self
-        }
-    };
 }
 
 impl<'a> Request<'a> {
@@ -123,22 +57,12 @@ impl<'a> Request<'a> {
     pub fn new(prompt: &'a str) -> Self {
         Request {
             prompt,
-            system: None,
-            temperature: None,
-            max_tokens: None,
-            top_p: None,
-            top_k: None,
-            model: None,
-            stop: &[],
-            seed: None,
-            cache_system: false,
+            options: Options::NONE,
             schema: None,
             feedback: None,
             row: 0,
             column: "",
             attempt: 1,
-            checkpoint: None,
-            observer: None,
         }
     }
 
@@ -155,78 +79,16 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Reporting to `observer` (see [`report`](Request::report)).
-    pub fn observed_by(mut self, observer: &'a dyn Observer) -> Self {
-        self.observer = Some(observer);
-        self
-    }
-
-    /// Tells the run's observers about something that happened to this request, such as
-    /// a retry. Layers call it; it does nothing for a request made by hand.
-    pub fn report(&self, event: &Event<'_>) {
-        if let Some(observer) = self.observer {
-            observer.on_event(event);
-        }
-    }
-
-    /// Whether [`report`](Request::report) goes anywhere.
-    #[cfg(any(feature = "openai", feature = "anthropic"))]
-    pub(crate) fn is_observed(&self) -> bool {
-        self.observer.is_some()
-    }
-
-    /// With a system prompt.
-    pub fn system(mut self, system: &'a str) -> Self {
-        self.system = Some(system);
-        self
-    }
-
-    /// With a temperature.
-    pub fn temperature(mut self, temperature: f32) -> Self {
-        self.temperature = Some(temperature);
-        self
-    }
-
-    /// With a reply length limit.
-    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
-        self.max_tokens = Some(max_tokens);
-        self
-    }
-
-    /// With a `top_p`.
-    pub fn top_p(mut self, top_p: f32) -> Self {
-        self.top_p = Some(top_p);
-        self
-    }
-
-    /// With a `top_k`.
-    pub fn top_k(mut self, top_k: u32) -> Self {
-        self.top_k = Some(top_k);
-        self
-    }
-
-    /// With a model override.
-    pub fn model(mut self, model: &'a str) -> Self {
-        self.model = Some(model);
-        self
-    }
-
-    /// With stop sequences.
-    pub fn stop(mut self, stop: &'a [&'a str]) -> Self {
-        self.stop = stop;
-        self
-    }
-
-    /// With a sampling seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
     /// Asking for a reply that matches `schema`.
     pub fn schema(mut self, schema: &'a crate::structured::Schema) -> Self {
         self.schema = Some(schema);
         self
+    }
+}
+
+impl<'a> SetOptions<'a> for Request<'a> {
+    fn options_mut(&mut self) -> &mut Options<'a> {
+        &mut self.options
     }
 }
 
@@ -260,15 +122,7 @@ impl fmt::Debug for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
             .field("prompt", &self.prompt)
-            .field("system", &self.system)
-            .field("temperature", &self.temperature)
-            .field("max_tokens", &self.max_tokens)
-            .field("top_p", &self.top_p)
-            .field("top_k", &self.top_k)
-            .field("model", &self.model)
-            .field("stop", &self.stop)
-            .field("seed", &self.seed)
-            .field("cache_system", &self.cache_system)
+            .field("options", &self.options)
             .field("schema", &self.schema.is_some())
             .field("feedback", &self.feedback)
             .field("row", &self.row)

@@ -298,7 +298,7 @@ where
     let spec = &<R::__Recipe as Recipe>::SPEC;
     let manifest = crate::Manifest {
         recipe: spec.name.to_owned(),
-        fingerprint: format!("{:016x}", spec.fingerprint),
+        fingerprint: format!("{:016x}", spec.fingerprint()),
         seed: seed.to_string(),
         split: split.to_owned(),
         shard: shard.index(),

@@ -44,6 +44,7 @@ use std::sync::{Arc, mpsc};
 use chatan_core::internal::{Defaults, column_key};
 use chatan_core::{ConfigError, Error, GeneratorError};
 use chatan_core::{Generator, Reply, Request};
+use chatan_core::{Options, SetOptions};
 
 pub use self::embed::Embedder;
 
@@ -53,6 +54,7 @@ use self::sampling::Sampling;
 /// A model loaded for generation; a [`Generator`]. Clones share the model.
 ///
 /// ```no_run
+/// use chatan::generate::SetOptions;
 /// # fn main() -> Result<(), chatan::Error> {
 /// let local = chatan::local::Local::open("SmolLM2-135M-Instruct.Q4_1.gguf")?
 ///     .temperature(0.7)
@@ -192,7 +194,12 @@ impl Local {
         self
     }
 
-    chatan_core::__default_setters!();
+    /// The system prompt of columns that set none (owned text; the other defaults are
+    /// set by [`SetOptions`]: `.temperature(0.7)`).
+    pub fn system(mut self, system: impl Into<String>) -> Self {
+        self.defaults.system = Some(system.into());
+        self
+    }
 
     /// Gives up on a request that has not finished after `timeout` (default: none), as
     /// [`GeneratorError::Timeout`] (retried). The model's thread finishes the sequence
@@ -243,10 +250,18 @@ fn threads_advice() {
     }
 }
 
+/// The defaults of columns that set none.
+impl SetOptions<'static> for Local {
+    fn options_mut(&mut self) -> &mut Options<'static> {
+        &mut self.defaults.options
+    }
+}
+
 impl Generator for Local {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
         let request = self.defaults.apply(request);
         let seed = request
+            .options
             .seed
             .unwrap_or(0)
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -256,16 +271,21 @@ impl Generator for Local {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             prompt: request.prompt.to_owned(),
-            system: request.system.map(str::to_owned),
+            system: request.options.system.map(str::to_owned),
             sampling: Sampling {
-                temperature: f64::from(request.temperature.unwrap_or(DEFAULT_TEMPERATURE)),
-                top_k: request.top_k.map(|k| k as usize),
-                top_p: request.top_p.map(f64::from),
+                temperature: f64::from(request.options.temperature.unwrap_or(DEFAULT_TEMPERATURE)),
+                top_k: request.options.top_k.map(|k| k as usize),
+                top_p: request.options.top_p.map(f64::from),
                 repeat_penalty: self.repeat_penalty,
                 repeat_window: REPEAT_WINDOW,
             },
-            max_new_tokens: request.max_tokens.unwrap_or(DEFAULT_MAX_NEW_TOKENS) as usize,
-            stop: request.stop.iter().map(|s| (*s).to_owned()).collect(),
+            max_new_tokens: request.options.max_tokens.unwrap_or(DEFAULT_MAX_NEW_TOKENS) as usize,
+            stop: request
+                .options
+                .stop
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             seed,
             reply,
         };

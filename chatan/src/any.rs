@@ -6,7 +6,9 @@ use chatan_core::internal::{env, set_but_empty};
 use chatan_core::provider::Anthropic;
 #[cfg(feature = "openai")]
 use chatan_core::provider::OpenAi;
-use chatan_core::{ConfigError, Error, Generator, GeneratorError, Reply, Request};
+use chatan_core::{
+    ConfigError, Error, Generator, GeneratorError, Options, Reply, Request, SetOptions,
+};
 
 /// The provider names [`generator`] knows (those whose cargo feature is on).
 pub const PROVIDERS: &[&str] = &[
@@ -201,6 +203,20 @@ macro_rules! forward {
     }};
 }
 
+/// The defaults of columns that set none, for whichever provider was chosen.
+impl SetOptions<'static> for AnyGenerator {
+    fn options_mut(&mut self) -> &mut Options<'static> {
+        match *self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(ref mut g) => g.options_mut(),
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(ref mut g) => g.options_mut(),
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(ref mut g) => g.options_mut(),
+        }
+    }
+}
+
 /// The builder methods of [`Provider`](chatan_core::provider::Provider), for whichever provider was chosen:
 /// `chatan::generator("anthropic", key)?.model("claude-sonnet-4-5").temperature(0.7)`.
 impl AnyGenerator {
@@ -214,22 +230,6 @@ impl AnyGenerator {
         /// Gives up on a request after `timeout` (default 120 s for providers, none for
         /// a local model); a timeout is retried.
         fn timeout(timeout: std::time::Duration); local
-    }
-    forward! {
-        /// The sampling temperature of columns that set none.
-        fn temperature(temperature: f32); local
-    }
-    forward! {
-        /// The reply length limit of columns that set none.
-        fn max_tokens(max_tokens: u32); local
-    }
-    forward! {
-        /// The nucleus-sampling `top_p` of columns that set none.
-        fn top_p(top_p: f32); local
-    }
-    forward! {
-        /// The `top_k` of columns that set none (Anthropic and local models).
-        fn top_k(top_k: u32); local
     }
     forward! {
         /// The system prompt of columns that set none.

@@ -74,7 +74,7 @@ pub mod sample {
 /// `use chatan::prelude::*;`.
 pub mod prelude {
     pub use chatan_core::layer::GeneratorExt;
-    pub use chatan_core::{Dataset, Generator};
+    pub use chatan_core::{Dataset, Generator, SetOptions};
     #[cfg(feature = "polars")]
     pub use chatan_data::WriteRows;
     #[cfg(all(feature = "polars", feature = "hub"))]
@@ -185,7 +185,8 @@ pub use chatan_data::save;
 /// carries (how it ended, its token counts, the provider's rate limits).
 pub mod generate {
     pub use chatan_core::{
-        BoxFuture, DynGenerator, Feedback, Finish, Generators, RateLimits, Usage,
+        BoxFuture, DynGenerator, Feedback, Finish, Generators, Options, RateLimits, RunContext,
+        SetOptions, Usage,
     };
 }
 

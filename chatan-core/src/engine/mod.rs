@@ -24,6 +24,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tracing::Instrument;
 
 use self::row::{Ask, Asking, CellFailure, Draws, RowState, Step};
+use crate::context::RunContext;
 use crate::error::{Error, GeneratorError};
 use crate::event::{Event, Observer, Observers};
 use crate::generator::{DynGenerator, Generators};
@@ -53,7 +54,7 @@ pub(crate) struct Run<'g, R: Recipe> {
     window: usize,
     failure: FailurePolicy,
     halt: crate::layer::Halt,
-    /// The run's checkpoint file, told to every request.
+    /// The run's checkpoint file, told to the layers with every request.
     checkpoint: Option<std::path::PathBuf>,
 }
 
@@ -304,18 +305,8 @@ impl<'g, R: Recipe> Run<'g, R> {
         let generator = &self.stacks[self.routes[ask.column]];
         let mut request = Request::new(&ask.prompt)
             .cell(row, column.name)
-            .attempt(ask.attempt)
-            .observed_by(&self.observers);
-        request.checkpoint = self.checkpoint.as_deref();
-        request.system = spec.system;
-        request.temperature = spec.temperature;
-        request.max_tokens = spec.max_tokens;
-        request.top_p = spec.top_p;
-        request.top_k = spec.top_k;
-        request.model = spec.model;
-        request.stop = spec.stop;
-        request.seed = spec.seed;
-        request.cache_system = spec.cache_system;
+            .attempt(ask.attempt);
+        request.options = spec.options;
         request.schema = self.schemas[ask.column].as_deref();
         request.feedback = ask
             .feedback
@@ -331,7 +322,13 @@ impl<'g, R: Recipe> Run<'g, R> {
             generator = generator.name(),
             attempt = ask.attempt
         );
-        let answer = generator.generate_boxed(&request).instrument(span).await;
+        let run = RunContext::default()
+            .observed_by(&self.observers)
+            .checkpoint_at(self.checkpoint.as_deref());
+        let answer = generator
+            .generate_boxed(&request, &run)
+            .instrument(span)
+            .await;
         (ask, answer)
     }
 }

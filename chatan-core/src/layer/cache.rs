@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::context::RunContext;
 use crate::error::{Error, GeneratorError};
 use crate::generator::Generator;
 use crate::reply::{Reply, Usage};
@@ -140,31 +141,16 @@ fn key(name: &str, model: Option<&str>, endpoint: Option<&str>, request: &Reques
     let mut text = serde_json::json!([
         name,
         model,
-        request.model,
-        request.system,
         request.prompt,
-        request.temperature,
-        request.max_tokens,
-        request.top_p,
-        request.stop,
-        request.seed,
         schema,
         feedback,
         request.row,
         request.column,
         request.attempt,
+        endpoint,
     ])
     .to_string();
-    // Appended only when set, so the keys of requests without them are unchanged.
-    if let Some(k) = request.top_k {
-        text.push_str(&format!("top_k {k}"));
-    }
-    if let Some(endpoint) = endpoint {
-        text.push_str(&format!("endpoint {endpoint}"));
-    }
-    if request.cache_system {
-        text.push_str("cache_system");
-    }
+    text.push_str(&request.options.describe());
     // Two FNV-1a passes with different starts: 128 bits, stable across runs and builds.
     let fnv = |start: u64| {
         text.bytes().fold(start, |hash, b| {
@@ -196,7 +182,11 @@ impl<G> Cached<G> {
 }
 
 impl<G: Generator> Generator for Cached<G> {
-    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
         // Keyed on what would be sent: the generator's defaults count.
         let request = self.inner.resolve(request);
         let inner = &self.inner;
@@ -209,7 +199,7 @@ impl<G: Generator> Generator for Cached<G> {
             return Ok(reply);
         }
         self.cache.0.misses.fetch_add(1, Ordering::Relaxed);
-        let reply = self.inner.generate(&request).await?;
+        let reply = self.inner.generate_in(&request, run).await?;
         self.cache.put(key, &reply);
         Ok(reply)
     }

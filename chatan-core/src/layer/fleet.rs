@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Governance, Governor};
+use crate::context::RunContext;
 use crate::error::GeneratorError;
 use crate::generator::Generator;
 use crate::reply::Reply;
@@ -270,6 +271,14 @@ impl<G: Generator> Fleet<G> {
 
 impl<G: Generator> Generator for Fleet<G> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        self.generate_in(request, &RunContext::NONE).await
+    }
+
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
         let mut tried = vec![false; self.members.len()];
         let mut made = 0;
         let mut last = None;
@@ -278,7 +287,7 @@ impl<G: Generator> Generator for Fleet<G> {
             let member = &self.members[index];
             member.requests.fetch_add(1, Ordering::Relaxed);
             member.in_flight.fetch_add(1, Ordering::Relaxed);
-            let outcome = member.generator.generate(request).await;
+            let outcome = member.generator.generate_in(request, run).await;
             member.in_flight.fetch_sub(1, Ordering::Relaxed);
             match outcome {
                 Ok(mut reply) => {

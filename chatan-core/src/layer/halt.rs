@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::context::RunContext;
 use crate::error::GeneratorError;
 use crate::generator::Generator;
 use crate::reply::Reply;
@@ -57,16 +58,20 @@ pub(crate) struct Halting<G> {
 }
 
 impl<G: Generator> Generator for Halting<G> {
-    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
         if self.halt.is_halted(request.row) {
             return Err(GeneratorError::Cancelled);
         }
-        request.report(&crate::event::Event::RequestSent {
+        run.report(&crate::event::Event::RequestSent {
             row: request.row,
             column: request.column,
             attempt: request.attempt,
         });
-        let outcome = self.inner.generate(request).await;
+        let outcome = self.inner.generate_in(request, run).await;
         if let Err(error) = &outcome {
             if error.is_fatal() {
                 self.halt.halt();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
+use crate::context::RunContext;
 use crate::error::GeneratorError;
 use crate::generator::Generator;
 use crate::reply::Reply;
@@ -78,7 +79,11 @@ impl<G> Limit<G> {
 }
 
 impl<G: Generator> Generator for Limit<G> {
-    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
         // The semaphore lives as long as the limiter and is never closed.
         let _slot = self
             .limiter
@@ -86,7 +91,7 @@ impl<G: Generator> Generator for Limit<G> {
             .acquire()
             .await
             .map_err(GeneratorError::other)?;
-        self.inner.generate(request).await
+        self.inner.generate_in(request, run).await
     }
 
     crate::layer::passes_through!(inner);

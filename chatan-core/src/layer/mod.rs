@@ -24,38 +24,74 @@ pub use self::retry::{Retry, RetryPolicy};
 
 use crate::generator::Generator;
 
-/// What a layer passes through to the generator it wraps: everything that describes the
-/// generator rather than policy — its name, model, endpoint, defaults (`resolve`) and
-/// concurrency hint. A layer states it once, naming the field it wraps
-/// (`passes_through!(inner);` in its `impl Generator`), so it cannot forget one; a
-/// method added to [`Generator`] is added here, and every layer passes it on.
-macro_rules! passes_through {
+/// Writes the [`Generator`] methods a layer passes through to the generator it wraps:
+/// everything that describes the generator rather than policy — its name, model,
+/// endpoint, defaults (`resolve`) and concurrency hint — and `generate` outside a run, as
+/// the layer's own `generate_in` with [`RunContext::NONE`](crate::RunContext::NONE).
+///
+/// A layer implements [`generate_in`](Generator::generate_in), passing the run on, and
+/// states the rest once by naming the field it wraps, so it cannot forget one; a method
+/// added to [`Generator`] is added here, and every layer passes it on. The built-in
+/// layers use it, and so can yours:
+///
+/// ```
+/// use chatan::{Generator, GeneratorError, Reply, Request};
+/// use chatan::generate::RunContext;
+///
+/// /// Counts the prompt characters sent through it.
+/// struct Measure<G> {
+///     inner: G,
+///     chars: std::sync::atomic::AtomicUsize,
+/// }
+///
+/// impl<G: Generator> Generator for Measure<G> {
+///     async fn generate_in(
+///         &self,
+///         request: &Request<'_>,
+///         run: &RunContext<'_>,
+///     ) -> Result<Reply, GeneratorError> {
+///         let chars = request.prompt.chars().count();
+///         self.chars.fetch_add(chars, std::sync::atomic::Ordering::Relaxed);
+///         self.inner.generate_in(request, run).await
+///     }
+///
+///     chatan::layer::passes_through!(inner);
+/// }
+/// ```
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __passes_through {
     ($inner:ident) => {
+        async fn generate(
+            &self,
+            request: &$crate::Request<'_>,
+        ) -> ::core::result::Result<$crate::Reply, $crate::GeneratorError> {
+            <Self as $crate::Generator>::generate_in(self, request, &$crate::RunContext::NONE).await
+        }
+
         fn name(&self) -> &str {
-            self.$inner.name()
+            $crate::Generator::name(&self.$inner)
         }
 
-        fn model(&self) -> Option<&str> {
-            self.$inner.model()
+        fn model(&self) -> ::core::option::Option<&str> {
+            $crate::Generator::model(&self.$inner)
         }
 
-        fn endpoint(&self) -> Option<&str> {
-            self.$inner.endpoint()
+        fn endpoint(&self) -> ::core::option::Option<&str> {
+            $crate::Generator::endpoint(&self.$inner)
         }
 
-        fn resolve<'r>(
-            &'r self,
-            request: &$crate::request::Request<'r>,
-        ) -> $crate::request::Request<'r> {
-            self.$inner.resolve(request)
+        fn resolve<'r>(&'r self, request: &$crate::Request<'r>) -> $crate::Request<'r> {
+            $crate::Generator::resolve(&self.$inner, request)
         }
 
-        fn concurrency_hint(&self) -> Option<usize> {
-            self.$inner.concurrency_hint()
+        fn concurrency_hint(&self) -> ::core::option::Option<usize> {
+            $crate::Generator::concurrency_hint(&self.$inner)
         }
     };
 }
-pub(crate) use passes_through;
+#[doc(inline)]
+pub use crate::__passes_through as passes_through;
 
 /// The layers as methods of every [`Generator`]: `llm.limit(16).retry(policy)`. Each
 /// wraps what came before, so the last one called is the outermost.

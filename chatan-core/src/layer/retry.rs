@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use crate::context::RunContext;
 use crate::error::GeneratorError;
 use crate::event::Event;
 use crate::generator::Generator;
@@ -50,12 +51,16 @@ impl<G> Retry<G> {
 }
 
 impl<G: Generator> Generator for Retry<G> {
-    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
         let mut made = 0u32;
         loop {
             let attempt = request.attempt.saturating_add(made);
             let sent = request.attempt(attempt);
-            match self.inner.generate(&sent).await {
+            match self.inner.generate_in(&sent, run).await {
                 Ok(mut reply) => {
                     reply.attempts = reply.attempts.saturating_add(made);
                     return Ok(reply);
@@ -86,7 +91,7 @@ impl<G: Generator> Generator for Retry<G> {
                         ?wait,
                         "request failed; retrying"
                     );
-                    request.report(&Event::Retrying {
+                    run.report(&Event::Retrying {
                         row: request.row,
                         column: request.column,
                         attempt,

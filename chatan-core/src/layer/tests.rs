@@ -236,7 +236,7 @@ async fn a_cached_reply_costs_no_request_and_no_time() {
     cached.generate(&request.cell(4, "answer")).await.unwrap();
     cached.generate(&request.attempt(2)).await.unwrap();
     let mut warmer = request;
-    warmer.temperature = Some(0.9);
+    warmer.options.temperature = Some(0.9);
     cached.generate(&warmer).await.unwrap();
     assert_eq!(cached.inner().calls(), 4);
     // Kept on disk: a cache opened again answers at once.

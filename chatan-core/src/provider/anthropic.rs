@@ -13,7 +13,8 @@ pub const BASE_URL: &str = "https://api.anthropic.com";
 /// The default model.
 pub const DEFAULT_MODEL: &str = "claude-haiku-4-5";
 /// The messages API requires a reply length limit; this one is sent when neither the
-/// column nor the generator ([`Provider::max_tokens`]) sets one.
+/// column nor the generator
+/// ([`SetOptions::max_tokens`](crate::options::SetOptions::max_tokens)) sets one.
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 /// The tool a structured column's reply is asked for through.
 pub const ANSWER_TOOL: &str = "answer";
@@ -22,6 +23,7 @@ pub const ANSWER_TOOL: &str = "answer";
 ///
 /// ```
 /// use chatan::Anthropic;
+/// use chatan::generate::SetOptions;
 ///
 /// # fn main() -> Result<(), chatan::Error> {
 /// let claude = Anthropic::new("sk-ant-...")?.model("claude-haiku-4-5").temperature(0.7);
@@ -94,8 +96,8 @@ impl WireFormat for Messages {
     type Response = MessagesResponse;
 
     fn body<'a>(&'a self, request: &'a Request<'a>, model: &'a str) -> impl Serialize + 'a {
-        let system = request.system.map(|system| {
-            if request.cache_system {
+        let system = request.options.system.map(|system| {
+            if request.options.cache_system {
                 json!([{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}])
             } else {
                 Value::from(system)
@@ -115,13 +117,19 @@ impl WireFormat for Messages {
         let sampling = self.sampling;
         MessagesRequest {
             model,
-            max_tokens: request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            max_tokens: request.options.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
             system,
             messages: conversation(request, request.prompt.into()),
-            temperature: request.temperature.filter(|_| sampling),
-            top_p: request.top_p.filter(|_| sampling),
-            top_k: request.top_k.filter(|_| sampling),
-            stop_sequences: request.stop.iter().copied().filter(|s| !blank(s)).collect(),
+            temperature: request.options.temperature.filter(|_| sampling),
+            top_p: request.options.top_p.filter(|_| sampling),
+            top_k: request.options.top_k.filter(|_| sampling),
+            stop_sequences: request
+                .options
+                .stop
+                .iter()
+                .copied()
+                .filter(|s| !blank(s))
+                .collect(),
             tools,
             tool_choice,
         }
@@ -130,9 +138,12 @@ impl WireFormat for Messages {
     fn check(&self, request: &Request<'_>, model: &str) -> Result<(), String> {
         if !self.sampling {
             let set = [
-                request.temperature.map(|t| format!("temperature {t}")),
-                request.top_p.map(|p| format!("top_p {p}")),
-                request.top_k.map(|k| format!("top_k {k}")),
+                request
+                    .options
+                    .temperature
+                    .map(|t| format!("temperature {t}")),
+                request.options.top_p.map(|p| format!("top_p {p}")),
+                request.options.top_k.map(|k| format!("top_k {k}")),
             ];
             let set: Vec<String> = set.into_iter().flatten().collect();
             if !set.is_empty() {
@@ -143,15 +154,19 @@ impl WireFormat for Messages {
                 ));
             }
         }
-        if let Some(t) = request.temperature.filter(|t| !(0.0..=1.0).contains(t)) {
+        if let Some(t) = request
+            .options
+            .temperature
+            .filter(|t| !(0.0..=1.0).contains(t))
+        {
             return Err(format!(
                 "Anthropic takes a temperature from 0 to 1, not {t}"
             ));
         }
-        if let Some(p) = request.top_p.filter(|p| !(0.0..=1.0).contains(p)) {
+        if let Some(p) = request.options.top_p.filter(|p| !(0.0..=1.0).contains(p)) {
             return Err(format!("Anthropic takes a top_p from 0 to 1, not {p}"));
         }
-        if let (Some(t), Some(p)) = (request.temperature, request.top_p)
+        if let (Some(t), Some(p)) = (request.options.temperature, request.options.top_p)
             && self.sampling
         {
             return Err(format!(
@@ -159,7 +174,7 @@ impl WireFormat for Messages {
                  later refuse the pair): the request sets temperature {t} and top_p {p}"
             ));
         }
-        if request.stop.iter().any(|s| s.is_empty()) {
+        if request.options.stop.iter().any(|s| s.is_empty()) {
             return Err("Anthropic takes no empty stop sequence".into());
         }
         Ok(())
@@ -203,6 +218,7 @@ impl WireFormat for Messages {
             ));
         }
         let cut = request
+            .options
             .stop
             .iter()
             .filter(|s| blank(s))

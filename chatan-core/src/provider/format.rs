@@ -13,6 +13,7 @@ use super::env;
 use super::transport::Transport;
 use crate::error::{ConfigError, Error, GeneratorError};
 use crate::generator::Generator;
+use crate::options::{Options, SetOptions};
 use crate::reply::Reply;
 use crate::request::{Defaults, Request};
 use crate::secret::ApiKey;
@@ -247,7 +248,12 @@ impl<F: WireFormat> Provider<F> {
         self
     }
 
-    crate::__default_setters!();
+    /// The system prompt of columns that set none (owned text; the other defaults are
+    /// set by [`SetOptions`]: `.temperature(0.7)`).
+    pub fn system(mut self, system: impl Into<String>) -> Self {
+        self.defaults.system = Some(system.into());
+        self
+    }
 
     /// The wire format, to change how it writes requests.
     #[cfg_attr(not(feature = "openai"), allow(dead_code))]
@@ -272,7 +278,7 @@ impl<F: WireFormat> Provider<F> {
     /// The body `request` is sent with, as the chat endpoint would get it.
     pub(crate) fn request_body(&self, request: &Request<'_>) -> Result<Vec<u8>, GeneratorError> {
         let request = self.defaults.apply(request);
-        let model = request.model.unwrap_or(&self.model);
+        let model = request.options.model.unwrap_or(&self.model);
         self.format
             .check(&request, model)
             .map_err(|message| GeneratorError::Unsupported { message })?;
@@ -294,6 +300,13 @@ impl<F: WireFormat> Provider<F> {
     #[cfg_attr(not(any(feature = "openai", feature = "anthropic")), allow(dead_code))]
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
+    }
+}
+
+/// The defaults of columns that set none.
+impl<F: WireFormat> SetOptions<'static> for Provider<F> {
+    fn options_mut(&mut self) -> &mut Options<'static> {
+        &mut self.defaults.options
     }
 }
 

@@ -20,6 +20,7 @@ pub const DEFAULT_MODEL: &str = "gpt-4.1-mini";
 ///
 /// ```
 /// use chatan::OpenAi;
+/// use chatan::generate::SetOptions;
 /// use chatan::provider::{MaxTokensParam, StructuredOutput};
 /// use std::time::Duration;
 ///
@@ -184,7 +185,7 @@ impl WireFormat for ChatCompletions {
             }
         }
         let mut messages = Vec::with_capacity(2);
-        if let Some(system) = request.system {
+        if let Some(system) = request.options.system {
             messages.push(Message {
                 role: "system",
                 content: system.into(),
@@ -198,15 +199,15 @@ impl WireFormat for ChatCompletions {
         ChatRequest {
             model,
             messages,
-            temperature: request.temperature,
-            max_tokens: request.max_tokens.filter(|_| !completion),
-            max_completion_tokens: request.max_tokens.filter(|_| completion),
-            top_p: request.top_p,
+            temperature: request.options.temperature,
+            max_tokens: request.options.max_tokens.filter(|_| !completion),
+            max_completion_tokens: request.options.max_tokens.filter(|_| completion),
+            top_p: request.options.top_p,
             // Compatible servers (vLLM, llama.cpp, Together) take it; OpenAI's own
             // endpoint does not (`check` refuses it there).
-            top_k: request.top_k.filter(|_| !self.official),
-            stop: request.stop,
-            seed: request.seed,
+            top_k: request.options.top_k.filter(|_| !self.official),
+            stop: request.options.stop,
+            seed: request.options.seed,
             response_format,
         }
     }
@@ -215,27 +216,31 @@ impl WireFormat for ChatCompletions {
     /// 0 to 2, `top_p` 0 to 1, up to 4 `stop` sequences, a `seed` that fits an int64;
     /// and no `top_k` on OpenAI's own endpoint, which has no such option.
     fn check(&self, request: &Request<'_>, _model: &str) -> Result<(), String> {
-        if let Some(t) = request.temperature.filter(|t| !(0.0..=2.0).contains(t)) {
+        if let Some(t) = request
+            .options
+            .temperature
+            .filter(|t| !(0.0..=2.0).contains(t))
+        {
             return Err(format!("OpenAI takes a temperature from 0 to 2, not {t}"));
         }
-        if let Some(p) = request.top_p.filter(|p| !(0.0..=1.0).contains(p)) {
+        if let Some(p) = request.options.top_p.filter(|p| !(0.0..=1.0).contains(p)) {
             return Err(format!("OpenAI takes a top_p from 0 to 1, not {p}"));
         }
-        if request.stop.len() > 4 {
+        if request.options.stop.len() > 4 {
             return Err(format!(
                 "OpenAI takes up to 4 stop sequences, not {}",
-                request.stop.len()
+                request.options.stop.len()
             ));
         }
-        if request.stop.iter().any(|s| s.is_empty()) {
+        if request.options.stop.iter().any(|s| s.is_empty()) {
             return Err("OpenAI takes no empty stop sequence".into());
         }
-        if let Some(seed) = request.seed.filter(|&s| s > i64::MAX as u64) {
+        if let Some(seed) = request.options.seed.filter(|&s| s > i64::MAX as u64) {
             return Err(format!(
                 "OpenAI takes a seed that fits an int64, not {seed}"
             ));
         }
-        if request.top_k.is_some() && self.official {
+        if request.options.top_k.is_some() && self.official {
             return Err(
                 "OpenAI's API has no top_k (set it for Anthropic, local models or a \
                  compatible server such as vLLM), or use top_p"
@@ -344,6 +349,7 @@ struct ReplyMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::SetOptions;
 
     fn body(format: &ChatCompletions, request: &Request<'_>) -> Value {
         serde_json::to_value(format.body(request, "m")).unwrap()

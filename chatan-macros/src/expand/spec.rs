@@ -130,31 +130,39 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
                         compile(recipe, references, &t.nodes, g.literal.span(), conditions)
                     });
                     let o = &g.options;
-                    let temperature = option(o.temperature.map(|t| quote!(#t)));
-                    let max_tokens = option(o.max_tokens.map(|t| quote!(#t)));
-                    let top_p = option(o.top_p.map(|p| quote!(#p)));
-                    let top_k = option(o.top_k.map(|k| quote!(#k)));
+                    let set = |field: &str, value: Option<TokenStream>| {
+                        value.map(|v| {
+                            let field = syn::Ident::new(field, proc_macro2::Span::call_site());
+                            quote!(#field: ::core::option::Option::Some(#v),)
+                        })
+                    };
+                    let lit = |s: &Option<syn::LitStr>| s.as_ref().map(|s| quote!(#s));
+                    let options = [
+                        set("system", lit(&o.system)),
+                        set("temperature", o.temperature.map(|t| quote!(#t))),
+                        set("max_tokens", o.max_tokens.map(|t| quote!(#t))),
+                        set("top_p", o.top_p.map(|p| quote!(#p))),
+                        set("top_k", o.top_k.map(|k| quote!(#k))),
+                        set("model", lit(&o.model)),
+                        set("seed", o.seed.map(|s| quote!(#s))),
+                        (!o.stop.is_empty()).then(|| {
+                            let stop = &o.stop;
+                            quote!(stop: &[#(#stop),*],)
+                        }),
+                        o.cache_system.map(|c| quote!(cache_system: #c,)),
+                    ];
+                    let options = options.into_iter().flatten();
                     let trim = o.trim.unwrap_or(true);
-                    let system = option(o.system.as_ref().map(|s| quote!(#s)));
-                    let model = option(o.model.as_ref().map(|s| quote!(#s)));
                     let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
-                    let stop = &o.stop;
-                    let seed = option(o.seed.map(|s| quote!(#s)));
-                    let cache_system = o.cache_system.unwrap_or(false);
                     quote! {
                         #krate::__private::ColumnKind::Generated(#krate::__private::GenSpec {
                             template: &[#(#pieces),*],
-                            temperature: #temperature,
-                            max_tokens: #max_tokens,
-                            top_p: #top_p,
-                            top_k: #top_k,
-                            system: #system,
-                            model: #model,
+                            options: #krate::__private::Options {
+                                #(#options)*
+                                ..#krate::__private::Options::NONE
+                            },
                             generator: #generator,
                             trim: #trim,
-                            stop: &[#(#stop),*],
-                            seed: #seed,
-                            cache_system: #cache_system,
                         })
                     }
                 }
@@ -172,14 +180,14 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
         .collect();
     let reference_columns = references.iter().map(|r| r.column);
     let condition_columns = conditions.iter().map(|(_, reads)| quote!(&[#(#reads),*]));
-    let fingerprint = fingerprint(recipe);
+    let definition = definition(recipe);
     let spec = quote! {
         #krate::__private::Spec {
             name: #name,
             columns: &[#(#columns),*],
             references: &[#(#reference_columns),*],
             conditions: &[#(#condition_columns),*],
-            fingerprint: #fingerprint,
+            definition: #definition,
         }
     };
     (spec, conditions.into_iter().map(|(e, _)| e).collect())
@@ -192,10 +200,11 @@ fn option(value: Option<TokenStream>) -> TokenStream {
     }
 }
 
-/// A hash of what the recipe makes: each column's name, type and how it is filled (the
-/// template and options, or the sampler, value or closure as tokens). Derives, docs and
+/// A hash of what the recipe makes but its columns' options (see `Spec::fingerprint`):
+/// each column's name, type and how it is filled (the template, generator and trimming,
+/// or the sampler, value or closure as tokens). Derives, docs and
 /// attributes that do not change the rows leave it alone.
-fn fingerprint(recipe: &Recipe) -> u64 {
+fn definition(recipe: &Recipe) -> u64 {
     use quote::ToTokens;
     let mut text = recipe.ident.to_string();
     for c in &recipe.columns {
@@ -206,26 +215,14 @@ fn fingerprint(recipe: &Recipe) -> u64 {
         text.push('=');
         match &c.kind {
             Some(Kind::Generated(g)) => {
+                // The options count in `Spec::fingerprint`, from the `Options` they make.
                 let o = &g.options;
-                let lit = |s: &Option<syn::LitStr>| s.as_ref().map(syn::LitStr::value);
                 text.push_str(&format!(
-                    "gen({:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?}, {:?})",
+                    "gen({:?}, {:?}, {:?})",
                     g.literal.value(),
-                    o.temperature,
-                    o.top_p,
-                    o.max_tokens,
-                    lit(&o.system),
-                    lit(&o.model),
-                    lit(&o.generator),
+                    o.generator.as_ref().map(syn::LitStr::value),
                     o.trim,
-                    o.stop.iter().map(syn::LitStr::value).collect::<Vec<_>>(),
-                    o.seed,
-                    o.cache_system,
                 ));
-                // Appended only when set, so recipes without it keep their fingerprint.
-                if let Some(k) = o.top_k {
-                    text.push_str(&format!(" top_k {k}"));
-                }
             }
             Some(Kind::Sampled(e)) => {
                 text.push_str("sample ");

@@ -2,6 +2,7 @@
 //! (`HF_ENDPOINT`): the first load downloads into `HF_HOME`, later ones work offline
 //! from the cache. One test in its own binary, since it sets the process environment.
 
+use chatan::generate::SetOptions;
 use chatan::local::Local;
 use chatan::{Generator, Request};
 use chatan_mock::MockHub;

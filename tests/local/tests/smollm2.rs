@@ -1,6 +1,7 @@
 //! A real local model: SmolLM2-135M-Instruct (GGUF, Q4_1), with its tokenizer and chat
 //! template built from the file's metadata, run in-process on the CPU.
 
+use chatan::generate::SetOptions;
 use chatan::local::Local;
 use chatan::{Generator, Request};
 

@@ -1,6 +1,7 @@
 //! Tiny random-weight GPT-2, Llama and Qwen2 checkpoints written as real model folders
 //! (and the Llama as a GGUF file), loaded through the public API.
 
+use chatan::generate::SetOptions;
 use chatan::local::Local;
 use chatan::{Generator, Request};
 use tests_local::tiny::{self, Arch, Extras};

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use chatan::generate::SetOptions;
 use chatan::layer::ReplyCache;
 use chatan_mock::MockConfig;
 

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chatan::generate::SetOptions;
 use chatan::provider::Dialect;
 use chatan::structured::Scale;
 use chatan_mock::{MockConfig, MockServer};

@@ -2,6 +2,7 @@
 //! options, builder methods on a generator chosen by name, replies stripped of
 //! surrounding whitespace unless a column keeps them raw.
 
+use chatan::generate::SetOptions;
 use chatan_mock::{Api, MockConfig};
 
 chatan::dataset! {

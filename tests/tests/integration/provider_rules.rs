@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chatan::error::CellError;
 use chatan::event::Event;
 use chatan::generate::Finish;
+use chatan::generate::SetOptions;
 use chatan::provider::Dialect;
 use chatan::runner::ReplyPolicy;
 use chatan::{Error, GeneratorError};

@@ -1,6 +1,7 @@
 //! The built-in providers against the mock server's OpenAI and Anthropic endpoints:
 //! prompts, options and replies on the wire, and the factory by name.
 
+use chatan::generate::SetOptions;
 use chatan::{Anthropic, Error, Generator, GeneratorSet, OpenAi, Request, generator};
 use chatan_mock::{Api, MockConfig};
 

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 
 use tokio::sync::Notify;
 
+use crate::context::RunContext;
 use crate::error::GeneratorError;
 use crate::generator::Generator;
 use crate::reply::Reply;
@@ -225,7 +226,7 @@ impl Governance {
         estimate: f64,
         epoch: u64,
         outcome: Result<Reply, GeneratorError>,
-        request: &Request<'_>,
+        run: &RunContext<'_>,
     ) -> Result<Reply, GeneratorError> {
         let mut s = self.lock();
         let now = Instant::now();
@@ -290,7 +291,7 @@ impl Governance {
         drop(s);
         self.0.changed.notify_waiters();
         if let Some((pause, pace)) = throttled {
-            request.report(&crate::event::Event::Throttled { pause, pace });
+            run.report(&crate::event::Event::Throttled { pause, pace });
         }
         outcome
     }
@@ -384,10 +385,14 @@ impl<G> Governor<G> {
 }
 
 impl<G: Generator> Generator for Governor<G> {
-    async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
         let request = self.inner.resolve(request);
         let estimate = (request.prompt.len() as f64 / 4.0).ceil()
-            + f64::from(request.max_tokens.unwrap_or(256));
+            + f64::from(request.options.max_tokens.unwrap_or(256));
         let jitter = SampleRng::for_cell(
             u64::from(request.attempt),
             request.row as u64,
@@ -395,8 +400,8 @@ impl<G: Generator> Generator for Governor<G> {
         )
         .unit_f64();
         let epoch = self.governance.admit(estimate, jitter).await;
-        let outcome = self.inner.generate(&request).await;
-        self.governance.settle(estimate, epoch, outcome, &request)
+        let outcome = self.inner.generate_in(&request, run).await;
+        self.governance.settle(estimate, epoch, outcome, run)
     }
 
     crate::layer::passes_through!(inner);

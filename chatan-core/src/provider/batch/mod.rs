@@ -31,6 +31,7 @@ use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
 use super::format::{Provider, WireFormat};
+use crate::context::RunContext;
 use crate::error::GeneratorError;
 use crate::generator::Generator;
 use crate::reply::{Reply, Usage};
@@ -386,16 +387,24 @@ fn custom_id(request: &Request<'_>, body: &[u8]) -> String {
 
 impl<F: BatchApi> Generator for Batch<F> {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        self.generate_in(request, &RunContext::NONE).await
+    }
+
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
         let inner = &self.inner;
         let body = inner.provider.request_body(request)?;
         let custom_id = custom_id(request, &body);
         let id = custom_id.clone();
         let (reply, mut answered) = oneshot::channel();
         // Subscribed before the request joins a wave, so no change of it is missed.
-        let mut changes = request.is_observed().then(|| inner.changes.subscribe());
+        let mut changes = run.is_observed().then(|| inner.changes.subscribe());
         {
             let mut state = lock(&inner.state);
-            if inner.read_journal(&mut state, request.checkpoint) {
+            if inner.read_journal(&mut state, run.checkpoint()) {
                 inner.changes.send_modify(|version| *version += 1);
             }
             if let Some(batch) = state.journaled.remove(&custom_id) {
@@ -405,7 +414,7 @@ impl<F: BatchApi> Generator for Batch<F> {
                     let result = results.remove(&custom_id);
                     drop(state);
                     if changes.is_some() {
-                        inner.report_waves(request);
+                        inner.report_waves(run);
                     }
                     return answer(inner, request, result, &custom_id);
                 }
@@ -434,11 +443,11 @@ impl<F: BatchApi> Generator for Batch<F> {
                     tokio::select! {
                         answer = &mut answered => break answer,
                         // The sender lives as long as `inner`: this never fails.
-                        Ok(()) = changes.changed() => inner.report_waves(request),
+                        Ok(()) = changes.changed() => inner.report_waves(run),
                     }
                 };
                 // The wave's end, if no one has reported it yet.
-                inner.report_waves(request);
+                inner.report_waves(run);
                 answer
             }
         };

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::sealed::Poll;
 use super::{BatchApi, Inner, MAX_POLL_FAILURES, Outcome, State, Waiting, Wave, lock};
+use crate::context::RunContext;
 use crate::error::GeneratorError;
 use crate::event::Event;
 use crate::reply::Reply;
@@ -117,9 +118,9 @@ impl<F: BatchApi> Inner<F> {
         self.changes.send_modify(|version| *version += 1);
     }
 
-    /// Reports every wave that changed since the last report, through `request`'s
-    /// observers. Any waiting request may call it; each change is reported once.
-    pub(super) fn report_waves(&self, request: &Request<'_>) {
+    /// Reports every wave that changed since the last report, to `run`'s observers. Any
+    /// waiting request may call it; each change is reported once.
+    pub(super) fn report_waves(&self, run: &RunContext<'_>) {
         // Compared and replaced under one lock, so a report is never older than one
         // already made.
         let mut reported = lock(&self.reported);
@@ -131,7 +132,7 @@ impl<F: BatchApi> Inner<F> {
         let waves = lock(&self.state).waves.clone();
         for (index, wave) in waves.iter().enumerate() {
             if reported.1.get(index) != Some(wave) {
-                request.report(&Event::BatchProgress {
+                run.report(&Event::BatchProgress {
                     wave: index + 1,
                     batch: &wave.id,
                     requests: wave.requests,
