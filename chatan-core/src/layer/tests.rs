@@ -259,3 +259,45 @@ async fn a_failure_is_not_cached() {
     assert_eq!(cached.inner().calls(), 2);
     assert_eq!(cache.len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_layer_passes_the_run_on_to_the_one_it_wraps() {
+    use crate::context::RunContext;
+    use crate::event::Event;
+    // A 429, then an answer that says the window is spent, through every layer a user
+    // can compose: the retry outside reports its retry, the governor inside its pause,
+    // and both reach the run's observer through the fleet, the limit and the cache
+    // between them.
+    let mut spent = Reply::from("ok");
+    spent.limits = Some(RateLimits {
+        requests_remaining: Some(0),
+        requests_reset: Some(Duration::from_secs(3)),
+        ..RateLimits::default()
+    });
+    let script = Script::new(Duration::from_millis(5))
+        .then(rate_limited(Duration::from_millis(100)))
+        .then(Ok(spent));
+    let cache = ReplyCache::open(cache_file("run-context.jsonl")).unwrap();
+    let stack = Fleet::new([Governor::new(script, Governance::new())])
+        .limit(4)
+        .retry(super::RetryPolicy::new().max_attempts(3))
+        .cache(&cache);
+    let seen = Mutex::new(Vec::new());
+    let observer = |event: &Event<'_>| {
+        let name = match event {
+            Event::Retrying { .. } => "retrying",
+            Event::Throttled { .. } => "throttled",
+            _ => return,
+        };
+        seen.lock().unwrap().push(name);
+    };
+    let run = RunContext::default().observed_by(&observer);
+    let reply = stack.generate_in(&Request::new("x"), &run).await.unwrap();
+    assert_eq!(reply.text, "ok");
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.contains(&"retrying"), "{seen:?}");
+    assert!(seen.contains(&"throttled"), "{seen:?}");
+    // Outside a run, the same stack reports to no one and still answers.
+    let stack = stack.inner().inner();
+    assert_eq!(stack.generate(&Request::new("y")).await.unwrap().text, "ok");
+}
