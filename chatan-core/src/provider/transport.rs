@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -35,6 +35,9 @@ pub(crate) struct Transport {
     key: Option<ApiKey>,
     path: &'static str,
     pub(crate) url: String,
+    /// `url`, parsed once: every request posts a clone (parsing it again, IDNA and all,
+    /// was a visible share of a request's CPU).
+    parsed: reqwest::Url,
     pub(crate) timeout: Duration,
     pub(crate) max_reply_bytes: usize,
     /// Whether the server has answered anything (shared by clones): until then, a
@@ -53,11 +56,13 @@ impl Transport {
         path: &'static str,
         variable: &str,
     ) -> Result<Self, Error> {
+        let url = endpoint(base_url, path, variable)?;
         Ok(Transport {
             client: client(headers)?,
             key,
             path,
-            url: endpoint(base_url, path, variable)?,
+            parsed: parse(&url, variable)?,
+            url,
             timeout: DEFAULT_TIMEOUT,
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
             reached: Default::default(),
@@ -67,6 +72,7 @@ impl Transport {
     /// Posts to another base URL from now on.
     pub(crate) fn set_base_url(&mut self, base_url: &str) -> Result<(), Error> {
         self.url = endpoint(base_url, self.path, "base URL")?;
+        self.parsed = parse(&self.url, "base URL")?;
         self.reached = Default::default();
         Ok(())
     }
@@ -180,7 +186,7 @@ impl Transport {
         let timeout = self.timeout;
         let sent = self
             .client
-            .post(&self.url)
+            .post(self.parsed.clone())
             .timeout(timeout)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body)
@@ -295,18 +301,46 @@ fn transport(error: reqwest::Error, timeout: Duration) -> GeneratorError {
     GeneratorError::Connection(format!("{}{causes}", error.without_url()))
 }
 
+// The headers read from every reply, named once (a name given as text is parsed again
+// at each lookup).
+const RETRY_AFTER: HeaderName = HeaderName::from_static("retry-after");
+const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
+const OPENAI_REQUESTS_REMAINING: HeaderName =
+    HeaderName::from_static("x-ratelimit-remaining-requests");
+const OPENAI_REQUESTS_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
+const OPENAI_TOKENS_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining-tokens");
+const OPENAI_TOKENS_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset-tokens");
+const ANTHROPIC_REQUESTS_REMAINING: HeaderName =
+    HeaderName::from_static("anthropic-ratelimit-requests-remaining");
+const ANTHROPIC_REQUESTS_RESET: HeaderName =
+    HeaderName::from_static("anthropic-ratelimit-requests-reset");
+const ANTHROPIC_TOKENS_REMAINING: HeaderName =
+    HeaderName::from_static("anthropic-ratelimit-tokens-remaining");
+const ANTHROPIC_TOKENS_RESET: HeaderName =
+    HeaderName::from_static("anthropic-ratelimit-tokens-reset");
+
+/// `url` (checked already by [`endpoint`]) as reqwest's URL.
+fn parse(url: &str, variable: &str) -> Result<reqwest::Url, Error> {
+    reqwest::Url::parse(url).map_err(|_| {
+        Error::Config(ConfigError::BadUrl {
+            variable: variable.to_owned(),
+            value: url.to_owned(),
+        })
+    })
+}
+
 /// `retry-after-ms` (OpenAI), or `retry-after` in seconds or as an HTTP date (a time
 /// `now` is before; a date past is no wait).
 fn retry_after(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
-    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
-    let number = |name: &str| text(name)?.parse::<f64>().ok();
-    if let Some(ms) = number("retry-after-ms").filter(|v| v.is_finite() && *v >= 0.0) {
+    let text = |name: &HeaderName| headers.get(name)?.to_str().ok().map(str::trim);
+    let number = |name: &HeaderName| text(name)?.parse::<f64>().ok();
+    if let Some(ms) = number(&RETRY_AFTER_MS).filter(|v| v.is_finite() && *v >= 0.0) {
         return Some(Duration::from_secs_f64(ms / 1000.0));
     }
-    if let Some(secs) = number("retry-after").filter(|v| v.is_finite() && *v >= 0.0) {
+    if let Some(secs) = number(&RETRY_AFTER).filter(|v| v.is_finite() && *v >= 0.0) {
         return Some(Duration::from_secs_f64(secs));
     }
-    let date = chrono::DateTime::parse_from_rfc2822(text("retry-after")?).ok()?;
+    let date = chrono::DateTime::parse_from_rfc2822(text(&RETRY_AFTER)?).ok()?;
     let at = std::time::SystemTime::UNIX_EPOCH
         + Duration::from_secs(u64::try_from(date.timestamp()).ok()?);
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -332,9 +366,9 @@ fn reset_of(limits: Option<RateLimits>) -> Option<Duration> {
 /// Anthropic's `anthropic-ratelimit-requests-remaining` / `-tokens-remaining` with
 /// `-reset` as RFC 3339 times. `None` if there are none.
 fn rate_limits(headers: &HeaderMap, now: std::time::SystemTime) -> Option<RateLimits> {
-    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
-    let number = |name: &str| text(name)?.parse::<u64>().ok();
-    let until = |name: &str| -> Option<Duration> {
+    let text = |name: &HeaderName| headers.get(name)?.to_str().ok().map(str::trim);
+    let number = |name: &HeaderName| text(name)?.parse::<u64>().ok();
+    let until = |name: &HeaderName| -> Option<Duration> {
         let value = text(name)?;
         if let Some(d) = go_duration(value) {
             return Some(d);
@@ -345,14 +379,12 @@ fn rate_limits(headers: &HeaderMap, now: std::time::SystemTime) -> Option<RateLi
         Some(at.duration_since(now).unwrap_or(Duration::ZERO))
     };
     let limits = RateLimits {
-        requests_remaining: number("x-ratelimit-remaining-requests")
-            .or_else(|| number("anthropic-ratelimit-requests-remaining")),
-        requests_reset: until("x-ratelimit-reset-requests")
-            .or_else(|| until("anthropic-ratelimit-requests-reset")),
-        tokens_remaining: number("x-ratelimit-remaining-tokens")
-            .or_else(|| number("anthropic-ratelimit-tokens-remaining")),
-        tokens_reset: until("x-ratelimit-reset-tokens")
-            .or_else(|| until("anthropic-ratelimit-tokens-reset")),
+        requests_remaining: number(&OPENAI_REQUESTS_REMAINING)
+            .or_else(|| number(&ANTHROPIC_REQUESTS_REMAINING)),
+        requests_reset: until(&OPENAI_REQUESTS_RESET).or_else(|| until(&ANTHROPIC_REQUESTS_RESET)),
+        tokens_remaining: number(&OPENAI_TOKENS_REMAINING)
+            .or_else(|| number(&ANTHROPIC_TOKENS_REMAINING)),
+        tokens_reset: until(&OPENAI_TOKENS_RESET).or_else(|| until(&ANTHROPIC_TOKENS_RESET)),
     };
     (limits != RateLimits::default()).then_some(limits)
 }

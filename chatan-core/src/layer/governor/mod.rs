@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
 use crate::context::RunContext;
 use crate::error::GeneratorError;
@@ -56,7 +56,13 @@ pub struct Governance(Arc<Shared>);
 
 struct Shared {
     state: Mutex<State>,
+    /// Woken when a wait for time may end sooner: a pause or a pace changed, or tokens
+    /// came back. Only requests holding a slot wait on it.
     changed: Notify,
+    /// The slots in flight: one until the endpoint opens, then `max_in_flight`. A slot
+    /// given back wakes exactly one waiting request (a herd of every waiter woken at each
+    /// reply cost each request a lock per waiter, O(concurrency) a request).
+    slots: Semaphore,
 }
 
 struct State {
@@ -121,6 +127,7 @@ impl Governance {
                 pace: Pace::new(now),
             }),
             changed: Notify::new(),
+            slots: Semaphore::new(1),
         }))
     }
 
@@ -150,8 +157,28 @@ impl Governance {
 
     /// At most `requests` in flight (default 1024).
     pub fn max_in_flight(self, requests: usize) -> Self {
-        self.lock().max_in_flight = requests.max(1);
+        {
+            let mut s = self.lock();
+            let (was, now) = (s.max_in_flight, requests.max(1));
+            s.max_in_flight = now;
+            if s.opened {
+                if now > was {
+                    self.0.slots.add_permits(now - was);
+                } else {
+                    // Slots in use now go back as they come (forgotten when free).
+                    self.0.slots.forget_permits(was - now);
+                }
+            }
+        }
         self
+    }
+
+    /// The endpoint has shown that the key and model work: the rest may go.
+    fn open(&self, s: &mut State) {
+        if !s.opened {
+            s.opened = true;
+            self.0.slots.add_permits(s.max_in_flight - 1);
+        }
     }
 
     /// How many requests the endpoint may have in flight now: one until it has answered
@@ -173,48 +200,40 @@ impl Governance {
         self.lock().pauses
     }
 
-    /// Waits until a request with `estimate` tokens may go, then counts it in flight;
-    /// the pace's epoch it goes in.
-    async fn admit(&self, estimate: f64, jitter: f64) -> u64 {
+    /// Waits until a request with `estimate` tokens may go, then counts it in flight:
+    /// its slot, and the pace's epoch it goes in.
+    async fn admit(&self, estimate: f64, jitter: f64) -> (SemaphorePermit<'_>, u64) {
+        // The semaphore lives as long as the governance and is never closed.
+        let slot = self.0.slots.acquire().await.expect("never closed");
         loop {
             let notified = self.0.changed.notified();
             let wait = {
                 let mut s = self.lock();
                 let now = Instant::now();
                 s.refill(now);
-                let limit = if s.opened { s.max_in_flight } else { 1 };
                 if let Some(until) = s.paused_until.filter(|&u| u > now) {
                     // Each waiter comes back a little after the pause, not all at once.
                     let spread = (until - now).mul_f64(0.25 * jitter);
-                    Some(until - now + spread)
-                } else if s.in_flight >= limit {
-                    None
+                    until - now + spread
                 } else if s.rate().is_some() && s.next_request > now {
-                    Some(s.next_request - now)
+                    s.next_request - now
                 } else if let Some(rate) = s.token_rate.filter(|_| s.tokens < estimate) {
                     let capacity = rate * 60.0;
                     if s.tokens >= capacity.min(estimate) {
                         // A request larger than the whole budget goes when the bucket
                         // is full, or it would never go.
                         s.admit(now, estimate);
-                        return s.pace.epoch;
+                        return (slot, s.pace.epoch);
                     }
-                    Some(Duration::from_secs_f64(
-                        (estimate.min(capacity) - s.tokens) / rate,
-                    ))
+                    Duration::from_secs_f64((estimate.min(capacity) - s.tokens) / rate)
                 } else {
                     s.admit(now, estimate);
-                    return s.pace.epoch;
+                    return (slot, s.pace.epoch);
                 }
             };
-            match wait {
-                Some(wait) => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = notified => {}
-                    }
-                }
-                None => notified.await,
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = notified => {}
             }
         }
     }
@@ -234,7 +253,7 @@ impl Governance {
         let before = (s.pace.rate, s.paused_until);
         let outcome = match outcome {
             Ok(reply) => {
-                s.opened = true;
+                self.open(&mut s);
                 if let Some(usage) = reply.usage {
                     let used = (usage.input_tokens + usage.output_tokens) as f64;
                     s.tokens += estimate - used;
@@ -272,7 +291,7 @@ impl Governance {
                         | GeneratorError::TooLarge { .. }
                 );
                 if answered && !error.is_fatal() {
-                    s.opened = true;
+                    self.open(&mut s);
                 }
                 if let GeneratorError::RateLimited { retry_after, .. } = error.cause()
                     && let Some(wait) = s.pace.count(now, epoch, Some(*retry_after))
@@ -288,8 +307,13 @@ impl Governance {
                 .map_or(Duration::ZERO, |until| until.saturating_duration_since(now));
             (pause, s.pace.rate)
         });
+        // Tokens given back, or a changed pause or pace, may end a wait for time sooner;
+        // a slot given back wakes a waiter by itself.
+        let sooner = throttled.is_some() || s.token_rate.is_some();
         drop(s);
-        self.0.changed.notify_waiters();
+        if sooner {
+            self.0.changed.notify_waiters();
+        }
         if let Some((pause, pace)) = throttled {
             run.report(&crate::event::Event::Throttled { pause, pace });
         }
@@ -373,7 +397,8 @@ impl<G> Governor<G> {
         G: Generator,
     {
         if inner.concurrency_hint().is_some() {
-            governance.lock().opened = true;
+            let mut s = governance.lock();
+            governance.open(&mut s);
         }
         Governor { inner, governance }
     }
@@ -399,9 +424,11 @@ impl<G: Generator> Generator for Governor<G> {
             column_key(request.column),
         )
         .unit_f64();
-        let epoch = self.governance.admit(estimate, jitter).await;
+        let (slot, epoch) = self.governance.admit(estimate, jitter).await;
         let outcome = self.inner.generate_in(&request, run).await;
-        self.governance.settle(estimate, epoch, outcome, run)
+        let outcome = self.governance.settle(estimate, epoch, outcome, run);
+        drop(slot);
+        outcome
     }
 
     crate::layer::passes_through!(inner);
