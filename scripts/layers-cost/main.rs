@@ -39,6 +39,9 @@ fn main() {
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - before;
     assert_eq!(made.len(), rows);
-    assert!(made.iter().all(|r| !r.question.is_empty() && !r.answer.is_empty()));
+    assert!(
+        made.iter()
+            .all(|r| !r.question.is_empty() && !r.answer.is_empty())
+    );
     println!("{} {wall:.3} {cpu:.3}", rows * 2);
 }
