@@ -282,7 +282,12 @@ impl<F: WireFormat> Provider<F> {
         self.format
             .check(&request, model)
             .map_err(|message| GeneratorError::Unsupported { message })?;
-        serde_json::to_vec(&self.format.body(&request, model)).map_err(GeneratorError::other)
+        // Room for the prompt, the system prompt and the rest of the body at once.
+        let text = request.prompt.len() + request.options.system.map_or(0, str::len);
+        let mut body = Vec::with_capacity(text + 512);
+        serde_json::to_writer(&mut body, &self.format.body(&request, model))
+            .map_err(GeneratorError::other)?;
+        Ok(body)
     }
 
     /// The reply to `request` in a response body (as JSON) of the chat endpoint.

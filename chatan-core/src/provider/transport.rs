@@ -196,8 +196,15 @@ impl Transport {
         let status = response.status();
         let now = std::time::SystemTime::now();
         let limits = rate_limits(response.headers(), now);
-        let retry_after = retry_after(response.headers(), now).or_else(|| reset_of(limits));
-        let mut bytes = Vec::new();
+        // How long to wait matters only to a failure.
+        let retry_after = if status.is_success() {
+            None
+        } else {
+            retry_after(response.headers(), now).or_else(|| reset_of(limits))
+        };
+        // Room for the whole body at once when its length is known (and allowed).
+        let length = response.content_length().unwrap_or(0) as usize;
+        let mut bytes = Vec::with_capacity(length.min(self.max_reply_bytes));
         while let Some(chunk) = response.chunk().await.map_err(|e| transport(e, timeout))? {
             if bytes.len() + chunk.len() > self.max_reply_bytes {
                 return Err(GeneratorError::TooLarge {
