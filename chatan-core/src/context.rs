@@ -6,8 +6,9 @@ use std::path::Path;
 use crate::event::{Event, Observer};
 
 /// What a run tells the layers its requests pass through, beside each request: where to
-/// report what happens (the run's observers) and where the run keeps its state (its
-/// [checkpoint](crate::Runner::checkpoint) file).
+/// report what happens (the run's observers), where the run keeps its state (its
+/// [checkpoint](crate::Runner::checkpoint) file), and the run's
+/// [seed](crate::Runner::seed), for a generator that samples by itself (a local model).
 ///
 /// The engine sends every request with its run's context through
 /// [`Generator::generate_in`](crate::Generator::generate_in); a layer that reports (a
@@ -19,6 +20,7 @@ use crate::event::{Event, Observer};
 pub struct RunContext<'a> {
     observer: Option<&'a dyn Observer>,
     checkpoint: Option<&'a Path>,
+    seed: Option<u64>,
 }
 
 impl RunContext<'static> {
@@ -26,6 +28,7 @@ impl RunContext<'static> {
     pub const NONE: RunContext<'static> = RunContext {
         observer: None,
         checkpoint: None,
+        seed: None,
     };
 }
 
@@ -40,6 +43,18 @@ impl<'a> RunContext<'a> {
     pub fn checkpoint_at(mut self, path: Option<&'a Path>) -> Self {
         self.checkpoint = path;
         self
+    }
+
+    /// With the run's seed.
+    pub fn seeded(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The run's seed (every run has one: the runner's, or a random one), for a
+    /// generator that samples by itself; `None` outside a run.
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
     }
 
     /// Tells the run's observers about something that happened to a request, such as a
@@ -68,6 +83,7 @@ impl fmt::Debug for RunContext<'_> {
         f.debug_struct("RunContext")
             .field("observed", &self.observer.is_some())
             .field("checkpoint", &self.checkpoint)
+            .field("seed", &self.seed)
             .finish()
     }
 }

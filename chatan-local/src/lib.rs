@@ -44,7 +44,7 @@ use std::sync::{Arc, mpsc};
 use chatan_core::internal::{Defaults, column_key};
 use chatan_core::{ConfigError, Error, GeneratorError};
 use chatan_core::{Generator, Reply, Request};
-use chatan_core::{Options, SetOptions};
+use chatan_core::{Options, RunContext, SetOptions};
 
 pub use self::embed::Embedder;
 
@@ -259,12 +259,27 @@ impl SetOptions<'static> for Local {
 
 impl Generator for Local {
     async fn generate(&self, request: &Request<'_>) -> Result<Reply, GeneratorError> {
+        self.generate_in(request, &RunContext::NONE).await
+    }
+
+    /// Samples each cell from its own stream: the run's seed, the column's `seed`
+    /// option, the row, the column and the attempt, so the same run seed makes the same
+    /// text, another seed (or none: a run draws one) other text, and a row's text does
+    /// not depend on the rows batched with it.
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
         let request = self.defaults.apply(request);
         let seed = request
             .options
             .seed
             .unwrap_or(0)
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ run
+                .seed()
+                .map_or(0, |s| s.wrapping_mul(0xA24B_AED4_963E_E407))
             ^ (request.row as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
             ^ column_key(request.column)
             ^ u64::from(request.attempt);

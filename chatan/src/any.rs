@@ -7,7 +7,7 @@ use chatan_core::provider::Anthropic;
 #[cfg(feature = "openai")]
 use chatan_core::provider::OpenAi;
 use chatan_core::{
-    ConfigError, Error, Generator, GeneratorError, Options, Reply, Request, SetOptions,
+    ConfigError, Error, Generator, GeneratorError, Options, Reply, Request, RunContext, SetOptions,
 };
 
 /// The provider names [`generator`] knows (those whose cargo feature is on).
@@ -114,6 +114,22 @@ impl Generator for AnyGenerator {
             AnyGenerator::Anthropic(ref g) => g.generate(request).await,
             #[cfg(feature = "local")]
             AnyGenerator::Local(ref g) => g.generate(request).await,
+        }
+    }
+
+    async fn generate_in(
+        &self,
+        request: &Request<'_>,
+        run: &RunContext<'_>,
+    ) -> Result<Reply, GeneratorError> {
+        let _ = (request, run);
+        match *self {
+            #[cfg(feature = "openai")]
+            AnyGenerator::OpenAi(ref g) => g.generate_in(request, run).await,
+            #[cfg(feature = "anthropic")]
+            AnyGenerator::Anthropic(ref g) => g.generate_in(request, run).await,
+            #[cfg(feature = "local")]
+            AnyGenerator::Local(ref g) => g.generate_in(request, run).await,
         }
     }
 

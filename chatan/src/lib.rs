@@ -285,7 +285,8 @@ pub use chatan_macros::Dataset;
 ///   the generator's), `generator` (a named generator of a [`GeneratorSet`]), `trim`
 ///   (default `true`: the reply loses its leading and trailing whitespace; `false` keeps
 ///   it as sent). A column's option wins over the generator's default
-///   ([`OpenAi::temperature`](provider::Provider::temperature) and the like).
+///   (`OpenAi::from_env()?.temperature(0.7)`: the setters of
+///   [`SetOptions`](generate::SetOptions) and the like).
 ///   A generated column is usually a `String`; numbers, `bool`, `char` and any
 ///   [`FromReply`] type are parsed from the reply, and a reply that does not parse is
 ///   requested again, then reported.

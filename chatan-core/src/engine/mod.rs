@@ -324,7 +324,8 @@ impl<'g, R: Recipe> Run<'g, R> {
         );
         let run = RunContext::default()
             .observed_by(&self.observers)
-            .checkpoint_at(self.checkpoint.as_deref());
+            .checkpoint_at(self.checkpoint.as_deref())
+            .seeded(self.seed);
         let answer = generator
             .generate_boxed(&request, &run)
             .instrument(span)

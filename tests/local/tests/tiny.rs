@@ -280,3 +280,38 @@ async fn a_prompt_longer_than_the_context_is_a_clear_error_and_the_model_goes_on
     let after = llm.generate(&cell("the sea", 1)).await.unwrap();
     assert_eq!(after.usage.unwrap().output_tokens, 12);
 }
+
+chatan::dataset! {
+    #[derive(Debug, PartialEq)]
+    struct Sampled {
+        text: String = gen("the sea at night", max_tokens = 12, temperature = 1.0),
+    }
+}
+
+#[tokio::test]
+async fn the_runs_seed_reaches_the_local_sampler() {
+    let llm = model("run-seed", Arch::Llama, &Extras::default());
+    let run = |seed: Option<u64>| {
+        let runner = Sampled::runner(&llm);
+        let runner = match seed {
+            Some(seed) => runner.seed(seed),
+            None => runner,
+        };
+        runner.generate(4)
+    };
+    let one = run(Some(1)).await.unwrap();
+    assert_eq!(
+        one,
+        run(Some(1)).await.unwrap(),
+        "the same run seed, the same text"
+    );
+    assert_ne!(
+        one,
+        run(Some(2)).await.unwrap(),
+        "another run seed, other text"
+    );
+    // A run without a seed draws one: two such runs sample differently.
+    assert_ne!(run(None).await.unwrap(), run(None).await.unwrap());
+    // Each row still samples its own stream.
+    assert_ne!(one[0], one[1]);
+}
