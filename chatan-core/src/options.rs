@@ -58,17 +58,7 @@ pub struct Options<'a> {
 
 impl Options<'static> {
     /// No option set.
-    pub const NONE: Options<'static> = Options {
-        system: None,
-        temperature: None,
-        max_tokens: None,
-        top_p: None,
-        top_k: None,
-        model: None,
-        stop: &[],
-        seed: None,
-        cache_system: false,
-    };
+    pub const NONE: Options<'static> = Options::new();
 }
 
 impl<'a> Options<'a> {

@@ -67,7 +67,6 @@ struct Shared {
 
 struct State {
     max_in_flight: usize,
-    in_flight: usize,
     paused_until: Option<Instant>,
     /// The budget's requests per second, if one is set.
     budget_rate: Option<f64>,
@@ -91,7 +90,7 @@ impl std::fmt::Debug for Governance {
         let s = self.lock();
         f.debug_struct("Governance")
             .field("max_in_flight", &s.max_in_flight)
-            .field("in_flight", &s.in_flight)
+            .field("free_slots", &self.0.slots.available_permits())
             .field("requests_per_second", &s.budget_rate)
             .field("tokens_per_second", &s.token_rate)
             .field("pace", &s.pace.rate)
@@ -115,7 +114,6 @@ impl Governance {
         Governance(Arc::new(Shared {
             state: Mutex::new(State {
                 max_in_flight: 1024,
-                in_flight: 0,
                 paused_until: None,
                 budget_rate: None,
                 next_request: now,
@@ -249,7 +247,6 @@ impl Governance {
     ) -> Result<Reply, GeneratorError> {
         let mut s = self.lock();
         let now = Instant::now();
-        s.in_flight = s.in_flight.saturating_sub(1);
         let before = (s.pace.rate, s.paused_until);
         let outcome = match outcome {
             Ok(reply) => {
@@ -341,7 +338,6 @@ impl State {
     }
 
     fn admit(&mut self, now: Instant, estimate: f64) {
-        self.in_flight += 1;
         if let Some(rate) = self.rate() {
             // Up to 20 ms of requests may go together after a lull: a pace of hundreds
             // a second is not kept by sleeping less than the timer's millisecond.
