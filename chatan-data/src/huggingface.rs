@@ -96,6 +96,25 @@ pub(crate) fn write_card<R: ToFrame>(dir: &Path) -> Result<(), DataError> {
         .map_err(io_error(&readme))
 }
 
+/// [`write_card`] for a shard of a folder that several processes write at once: under an
+/// exclusive lock on `.chatan/card.lock`, so that each scan of the parts and its card go
+/// together, and the last shard to write the card has seen every part written before
+/// it (unlocked, a shard that scanned before another's part appeared could replace
+/// that shard's whole card with its own, short of a part).
+pub(crate) fn write_shard_card<R: ToFrame>(dir: &Path) -> Result<(), DataError> {
+    let path = dir.join(".chatan").join("card.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.lock().map(|()| file))
+        .map_err(io_error(&path))?;
+    let written = write_card::<R>(dir);
+    drop(lock);
+    written
+}
+
 pub(crate) fn count_rows(path: &Path) -> Result<usize, DataError> {
     use polars::prelude::{ParquetReader, SerReader};
     let file = std::fs::File::open(path).map_err(io_error(path))?;

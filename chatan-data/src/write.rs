@@ -198,7 +198,7 @@ where
     .await?;
     let count = sink.finish()?;
     manifest.write(&paths.manifest)?;
-    crate::write_card::<R>(dir)?;
+    crate::write_shard_card::<R>(dir)?;
     outcome.finish(shard, paths.parquet, count, 0)
 }
 
