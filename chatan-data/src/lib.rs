@@ -47,8 +47,8 @@ mod write;
 pub use self::column::ColumnType;
 #[cfg(feature = "hub")]
 pub use self::hub::HubTables;
-pub use self::huggingface::{save_huggingface, save_huggingface_split};
 pub(crate) use self::huggingface::write_shard_card;
+pub use self::huggingface::{save_huggingface, save_huggingface_split};
 pub(crate) use self::parts::{Manifest, PartPaths, Ranges};
 pub use self::parts::{ShardCheck, ShardWritten, verify_shards};
 #[cfg(feature = "object-store")]
