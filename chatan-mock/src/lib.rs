@@ -32,6 +32,7 @@
 mod batch;
 mod config;
 mod hub;
+mod index;
 mod reply;
 mod rules;
 mod server;
@@ -40,6 +41,7 @@ mod wire;
 pub use batch::BatchInfo;
 pub use config::{BatchEnd, Fault, MockConfig};
 pub use hub::{MockHub, MockHubBuilder};
+pub use index::{MockIndex, MockIndexBuilder, Packing};
 pub use reply::placeholder;
 pub use server::{Exchange, MockServer, Stats};
 pub use wire::{Api, Structured};
