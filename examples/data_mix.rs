@@ -23,7 +23,13 @@ chatan::dataset! {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (llm, _mock) = support::generator().await?;
 
-    let rows: Vec<Mix> = Mix::runner(&llm).seed(42).generate(100).await?;
+    // On the small local model: fewer rows and shorter replies (real text on the CPU).
+    let (n, llm) = if support::is_local(&llm) {
+        (6, chatan::generate::SetOptions::max_tokens(llm, 64))
+    } else {
+        (100, llm)
+    };
+    let rows: Vec<Mix> = Mix::runner(&llm).seed(42).generate(n).await?;
 
     let mut per_topic: BTreeMap<&str, usize> = BTreeMap::new();
     for row in &rows {

