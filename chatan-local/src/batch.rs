@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use super::constrain::{self, Grammars};
 use super::load::Loaded;
 use super::model::{Cache, Sequence};
 use super::sampling::{Sampler, Sampling};
@@ -21,6 +22,8 @@ pub(crate) struct Job {
     pub(crate) max_new_tokens: usize,
     pub(crate) stop: Vec<String>,
     pub(crate) seed: u64,
+    /// The JSON schema the reply must match (decoding is held to it), if any.
+    pub(crate) schema: Option<serde_json::Value>,
     pub(crate) reply: tokio::sync::oneshot::Sender<Result<Reply, GeneratorError>>,
 }
 
@@ -35,6 +38,8 @@ struct Active {
     /// Tokens not yet fed to the model.
     pending: Vec<u32>,
     text: String,
+    /// What holds the reply to its schema, if it has one.
+    matcher: Option<llguidance::Matcher>,
     /// Why the sequence cannot go on, if it cannot.
     failed: Option<String>,
     /// Whether it stopped at its token limit (or the model's context) rather than at an
@@ -67,18 +72,19 @@ impl Active {
 /// Runs `loaded` for the jobs of `queue` until every sender is gone.
 pub(crate) fn serve(loaded: Loaded, queue: mpsc::Receiver<Job>, batch: &AtomicUsize) {
     let mut active: Vec<Active> = Vec::new();
+    let mut grammars = None;
     let mut open = true;
     loop {
         // Admit: wait for work when there is none, otherwise take what is queued.
         if active.is_empty() {
             match queue.recv() {
-                Ok(job) => admit(&loaded, job, &mut active),
+                Ok(job) => admit(&loaded, &mut grammars, job, &mut active),
                 Err(_) => return,
             }
         }
         while open && active.len() < batch.load(Ordering::Relaxed).max(1) {
             match queue.try_recv() {
-                Ok(job) => admit(&loaded, job, &mut active),
+                Ok(job) => admit(&loaded, &mut grammars, job, &mut active),
                 Err(mpsc::TryRecvError::Empty) => break,
                 Err(mpsc::TryRecvError::Disconnected) => open = false,
             }
@@ -93,8 +99,14 @@ pub(crate) fn serve(loaded: Loaded, queue: mpsc::Receiver<Job>, batch: &AtomicUs
     }
 }
 
-/// Starts a job, or answers it at once if its prompt cannot run.
-fn admit(loaded: &Loaded, job: Job, active: &mut Vec<Active>) {
+/// Starts a job, or answers it at once if its prompt cannot run. `grammars` is built on
+/// the first job with a schema.
+fn admit(
+    loaded: &Loaded,
+    grammars: &mut Option<Result<Grammars, String>>,
+    job: Job,
+    active: &mut Vec<Active>,
+) {
     let text = match &loaded.chat {
         Some(chat) => chat.render(job.system.as_deref(), &job.prompt),
         None => Ok(match &job.system {
@@ -137,6 +149,23 @@ fn admit(loaded: &Loaded, job: Job, active: &mut Vec<Active>) {
         let _ = job.reply.send(Ok(Reply::new(String::new(), Some(usage))));
         return;
     }
+    let matcher = match &job.schema {
+        None => None,
+        Some(schema) => {
+            let built = grammars.get_or_insert_with(|| match loaded.eos.first() {
+                Some(&eos) => Grammars::new(&loaded.tokenizer, eos),
+                None => Err("the model names no end-of-sequence token".into()),
+            });
+            match built
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|g| g.matcher(schema))
+            {
+                Ok(matcher) => Some(matcher),
+                Err(message) => return error(job, message),
+            }
+        }
+    };
     active.push(Active {
         sampler: Sampler::new(job.sampling.clone(), job.seed),
         cache: loaded.model.cache(),
@@ -144,6 +173,7 @@ fn admit(loaded: &Loaded, job: Job, active: &mut Vec<Active>) {
         pending: prompt.clone(),
         history: prompt,
         text: String::new(),
+        matcher,
         failed: None,
         truncated: false,
         job,
@@ -198,8 +228,16 @@ fn step(loaded: &Loaded, active: &mut Vec<Active>) {
         }
     };
     let mut finished = Vec::new();
-    for (i, (a, logits)) in active.iter_mut().zip(&logits).enumerate() {
-        let next = a.sampler.next(logits, &a.history);
+    for (i, (a, logits)) in active.iter_mut().zip(logits).enumerate() {
+        let mut logits = logits;
+        if let Some(matcher) = &mut a.matcher
+            && let Err(e) = constrain::mask(matcher, &mut logits)
+        {
+            a.failed = Some(format!("constrained decoding: {e}"));
+            finished.push(i);
+            continue;
+        }
+        let next = a.sampler.next(&logits, &a.history);
         if loaded.eos.contains(&next) {
             finished.push(i);
             continue;
@@ -207,6 +245,18 @@ fn step(loaded: &Loaded, active: &mut Vec<Active>) {
         a.history.push(next);
         a.pending.clear();
         a.pending.push(next);
+        // A reply held to a schema ends where the schema does.
+        if let Some(matcher) = &mut a.matcher {
+            if let Err(e) = matcher.consume_token(next) {
+                a.failed = Some(format!("constrained decoding: {e}"));
+                finished.push(i);
+                continue;
+            }
+            if matcher.is_stopped() {
+                finished.push(i);
+                continue;
+            }
+        }
         // Only a reply that stop sequences may cut is decoded at every step; the others
         // once, when they finish.
         if !a.job.stop.is_empty() {

@@ -29,6 +29,7 @@
 
 mod batch;
 mod chat;
+mod constrain;
 mod embed;
 #[cfg(feature = "hub")]
 mod hub;
@@ -335,6 +336,7 @@ impl Generator for Local {
                 .map(|s| (*s).to_owned())
                 .collect(),
             seed,
+            schema: request.schema.map(|s| s.json().clone()),
             reply,
         };
         let stopped = || GeneratorError::other("the local model's thread has stopped");

@@ -1,0 +1,78 @@
+//! Structured columns on a real small local model: decoding held to the column's JSON
+//! schema, so every reply parses and fits its constraints on the first ask.
+
+use chatan::generate::SetOptions;
+use chatan::local::Local;
+
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
+pub struct Verdict {
+    /// How good the answer is.
+    pub score: chatan::structured::Scale<1, 10>,
+    /// Why, in a sentence.
+    #[schemars(length(max = 60))]
+    pub reason: String,
+    /// Whether the answer is right.
+    pub correct: bool,
+    /// The answer's tone.
+    pub tone: Tone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Tone {
+    Formal,
+    Casual,
+    Rude,
+}
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    pub struct Judged {
+        pub city: String = sample::choice(["Paris", "Rome", "Madrid", "Berlin", "Lisbon"]),
+        pub answer: String = sample::choice(["It is {city}.", "I think it's Lyon.", "no idea lol"]),
+        pub verdict: Verdict = gen(
+            "Judge this answer to the question 'What is the capital of the country whose \
+             capital is {city}?': {answer}",
+        ),
+    }
+}
+
+/// 200 rows of a judge column on SmolLM2-135M: no failures, and no re-asks (every first
+/// reply parsed and fit the schema), with the rows batched together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_judge_column_on_smollm2_always_parses_at_the_first_ask() {
+    let llm = Local::gguf(tests_local::smollm2())
+        .expect("the model loads")
+        .temperature(0.8)
+        .max_batch(32);
+    let generated = Judged::runner(&llm)
+        .seed(7)
+        .concurrency(32)
+        .run(200)
+        .await
+        .expect("every row is made");
+    let report = &generated.report;
+    assert_eq!(report.done, 200);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.reasks, 0, "every reply parsed at the first ask");
+    assert_eq!(report.requests, 200, "{report:?}");
+    let mut scores = std::collections::BTreeSet::new();
+    let mut tones = std::collections::BTreeSet::new();
+    for row in &generated.rows {
+        let score = row.verdict.score.get();
+        assert!((1..=10).contains(&score), "{score}");
+        assert!(
+            row.verdict.reason.chars().count() <= 60,
+            "{:?}",
+            row.verdict.reason
+        );
+        scores.insert(score);
+        tones.insert(format!("{:?}", row.verdict.tone));
+    }
+    // Sampled, not stuck on one reply.
+    assert!(scores.len() >= 3, "{scores:?}");
+    eprintln!(
+        "200 judged rows in {:.1?}: scores {scores:?}, tones {tones:?}, {} tokens out",
+        report.elapsed, report.usage.output_tokens
+    );
+}
