@@ -70,12 +70,7 @@ chatan::dataset! {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (llm, _mock) = support::provider_or_mock(
-        "The judge's JSON verdicts on the small local model need decoding held to their \
-         schema, which chatan does not do yet, so with no provider this example runs on \
-         the bundled mock server.",
-    )
-    .await?;
+    let (llm, _mock) = support::generator().await?;
 
     // 1. The original's inline example (no model needed).
     let original = Original::generate(&llm, 9).await?;

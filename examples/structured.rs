@@ -58,12 +58,7 @@ chatan::dataset! {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (llm, _mock) = support::provider_or_mock(
-        "Structured columns on the small local model need decoding held to their JSON \
-         schema, which chatan does not do yet, so with no provider this example runs on \
-         the bundled mock server.",
-    )
-    .await?;
+    let (llm, _mock) = support::generator().await?;
     let llm = Arc::new(llm);
     // The judge could be another provider or model; here it is the same one.
     let generators = GeneratorSet::new()

@@ -95,7 +95,7 @@ pub(crate) fn serve(loaded: Loaded, queue: mpsc::Receiver<Job>, batch: &AtomicUs
             }
             return;
         }
-        step(&loaded, &mut active);
+        step(&loaded, &grammars, &mut active);
     }
 }
 
@@ -212,7 +212,7 @@ fn forward(loaded: &Loaded, active: &mut [Active]) -> candle_core::Result<Vec<Ve
 }
 
 /// One forward pass over every active sequence, then one token for each.
-fn step(loaded: &Loaded, active: &mut Vec<Active>) {
+fn step(loaded: &Loaded, grammars: &Option<Result<Grammars, String>>, active: &mut Vec<Active>) {
     // A caller that stopped waiting (a cancelled row) frees its place.
     active.retain(|a| !a.job.reply.is_closed());
     if active.is_empty() {
@@ -230,8 +230,10 @@ fn step(loaded: &Loaded, active: &mut Vec<Active>) {
     let mut finished = Vec::new();
     for (i, (a, logits)) in active.iter_mut().zip(logits).enumerate() {
         let mut logits = logits;
-        if let Some(matcher) = &mut a.matcher
-            && let Err(e) = constrain::mask(matcher, &mut logits)
+        let budget = a.job.max_new_tokens;
+        let remaining = budget.saturating_sub(a.generated().len());
+        if let (Some(matcher), Some(Ok(grammars))) = (&mut a.matcher, grammars)
+            && let Err(e) = constrain::mask(grammars, matcher, &mut logits, (remaining, budget))
         {
             a.failed = Some(format!("constrained decoding: {e}"));
             finished.push(i);

@@ -13,6 +13,9 @@
 //! - Instruct models get their chat template applied (from `tokenizer_config.json`,
 //!   `chat_template.jinja` or the GGUF metadata, rendered with minijinja) with the
 //!   column's system prompt; base models get the raw prompt.
+//! - Structured columns decode under the column's JSON schema (a token mask per step),
+//!   so every reply parses and fits its constraints at the first ask; near the end of
+//!   its `max_tokens` a reply closes its open strings and objects.
 //! - Sampling follows the column's `temperature` (0 is greedy), `top_k`, `top_p`,
 //!   `max_tokens` (default 256), `stop`, and the model's end-of-sequence tokens, with a
 //!   mild repetition penalty ([`Local::repeat_penalty`]). It is reproducible: each cell

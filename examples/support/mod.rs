@@ -14,34 +14,13 @@ use chatan_mock::{MockConfig, MockServer};
 /// it alive while generating).
 #[allow(dead_code)]
 pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
-    choose(true).await
-}
-
-/// [`generator`] without the local model: a provider, or else the mock server. For
-/// examples the small local model cannot serve yet; `why` says why.
-#[allow(dead_code)]
-pub async fn provider_or_mock(
-    why: &str,
-) -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
-    if matches!(
-        AnyGenerator::from_env(),
-        Err(chatan::Error::Config(
-            chatan::error::ConfigError::NoProvider
-        ))
-    ) {
-        eprintln!("{why}");
-    }
-    choose(false).await
-}
-
-async fn choose(local: bool) -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
     match AnyGenerator::from_env() {
         Ok(generator) => {
             eprintln!("Generating with {}.", chatan::Generator::name(&generator));
             Ok((generator, None))
         }
         Err(chatan::Error::Config(chatan::error::ConfigError::NoProvider)) => {
-            let wanted = local && std::env::var_os("CHATAN_MOCK").is_none_or(|v| v == "0");
+            let wanted = std::env::var_os("CHATAN_MOCK").is_none_or(|v| v == "0");
             if wanted && let Some(local) = local_model().await {
                 return Ok((local, None));
             }

@@ -8,13 +8,9 @@ use chatan::local::Local;
 pub struct Verdict {
     /// How good the answer is.
     pub score: chatan::structured::Scale<1, 10>,
-    /// Why, in a sentence.
-    #[schemars(length(max = 60))]
+    /// Why, in a few words.
+    #[schemars(length(max = 48))]
     pub reason: String,
-    /// Whether the answer is right.
-    pub correct: bool,
-    /// The answer's tone.
-    pub tone: Tone,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
@@ -57,22 +53,70 @@ async fn a_judge_column_on_smollm2_always_parses_at_the_first_ask() {
     assert_eq!(report.reasks, 0, "every reply parsed at the first ask");
     assert_eq!(report.requests, 200, "{report:?}");
     let mut scores = std::collections::BTreeSet::new();
-    let mut tones = std::collections::BTreeSet::new();
     for row in &generated.rows {
         let score = row.verdict.score.get();
         assert!((1..=10).contains(&score), "{score}");
         assert!(
-            row.verdict.reason.chars().count() <= 60,
+            row.verdict.reason.chars().count() <= 48,
             "{:?}",
             row.verdict.reason
         );
         scores.insert(score);
-        tones.insert(format!("{:?}", row.verdict.tone));
     }
     // Sampled, not stuck on one reply.
     assert!(scores.len() >= 3, "{scores:?}");
     eprintln!(
-        "200 judged rows in {:.1?}: scores {scores:?}, tones {tones:?}, {} tokens out",
+        "200 judged rows in {:.1?}: scores {scores:?}, {} tokens out",
         report.elapsed, report.usage.output_tokens
     );
+}
+
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
+pub struct Review {
+    /// Unbounded free text.
+    pub summary: String,
+    pub stars: chatan::structured::Scale<1, 5>,
+    pub recommended: bool,
+    pub tone: Tone,
+}
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    pub struct Reviewed {
+        pub product: String = sample::choice(["a kettle", "hiking boots", "a desk lamp"]),
+        pub review: Review = gen("Review {product} at length, in detail.", max_tokens = 128),
+    }
+}
+
+/// A free-text property with no `maxLength` would run to the column's `max_tokens` and be
+/// cut; near the end of its budget the reply closes its string and object instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_closes_its_open_string_before_its_budget_ends() {
+    let llm = Local::gguf(tests_local::smollm2())
+        .expect("the model loads")
+        .temperature(0.8);
+    let generated = Reviewed::runner(&llm)
+        .seed(3)
+        .run(16)
+        .await
+        .expect("every row is made");
+    assert_eq!(generated.report.reasks, 0);
+    assert!(
+        generated.report.truncated.is_empty(),
+        "{:?}",
+        generated.report.truncated
+    );
+    let mut tones = std::collections::BTreeSet::new();
+    for row in &generated.rows {
+        assert!((1..=5).contains(&row.review.stars.get()));
+        tones.insert(row.review.tone as u8);
+    }
+    assert!(tones.len() >= 2, "{tones:?}");
+    // The budget, not the model, ended most summaries: they are long.
+    let long = generated
+        .rows
+        .iter()
+        .filter(|r| r.review.summary.split_whitespace().count() >= 8)
+        .count();
+    assert!(long >= 8, "{:?}", generated.rows);
 }
