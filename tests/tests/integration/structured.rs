@@ -51,7 +51,7 @@ async fn openai_json_schema_requests_are_strict_and_parsed() {
         assert_eq!(schema["additionalProperties"], false);
         assert_eq!(schema["properties"]["score"]["minimum"], 1);
         assert_eq!(schema["properties"]["score"]["maximum"], 10);
-        assert_eq!(schema["required"], serde_json::json!(["reason", "score"]));
+        assert_eq!(schema["required"], serde_json::json!(["score", "reason"]));
     }
     // A text column sends no schema.
     let answers = log

@@ -147,7 +147,7 @@ async fn a_source_that_does_not_fit_says_so_before_any_request() {
                 message.contains("does not fit")
                     && message.contains("Wrong")
                     && message.contains("column \"prompt\": invalid type: string")
-                    && message.contains("[\"id\", \"note\", \"prompt\"]"),
+                    && message.contains("[\"prompt\", \"id\", \"note\"]"),
                 "{message}"
             );
         }
