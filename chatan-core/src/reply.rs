@@ -107,7 +107,8 @@ pub struct Usage {
     /// Tokens in the reply.
     pub output_tokens: u64,
     /// Of `input_tokens`, those read from the provider's prompt cache (billed at a
-    /// fraction of the price).
+    /// fraction of the price), or, on a local model, those whose keys and values were
+    /// copied from an earlier prompt that began the same way.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub cache_read_tokens: u64,
     /// Of `input_tokens`, those written to the provider's prompt cache (Anthropic bills

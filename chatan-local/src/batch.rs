@@ -1,8 +1,10 @@
 //! The model's thread: continuous batching. Requests queue on a channel; each step
 //! admits waiting requests (up to the batch size), feeds every active sequence its new
-//! tokens in one forward pass — a whole prompt for a sequence just admitted, one token
-//! for the others — samples each sequence's next token, and answers the sequences that
-//! finished, whose places the next step gives to waiting requests.
+//! tokens — the next block of its prompt for a sequence reading one (or the blocks a
+//! prompt before it left, see [`crate::prefix`]), one token for the others, all of
+//! these in one forward pass — samples the next token of each sequence that has read
+//! its prompt, and answers the sequences that finished, whose places the next step
+//! gives to waiting requests.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -10,6 +12,7 @@ use std::sync::mpsc;
 use super::constrain::{self, Grammars};
 use super::load::Loaded;
 use super::model::{Cache, Sequence};
+use super::prefix::{self, Prefixes};
 use super::sampling::{Sampler, Sampling};
 use chatan_core::GeneratorError;
 use chatan_core::{Finish, Reply, Usage};
@@ -32,11 +35,12 @@ struct Active {
     job: Job,
     sampler: Sampler,
     cache: Cache,
-    /// Every token so far (prompt and reply), for the repetition penalty.
+    /// Every token so far (prompt and reply); those past the cache's length are not yet
+    /// fed to the model.
     history: Vec<u32>,
     prompt_len: usize,
-    /// Tokens not yet fed to the model.
-    pending: Vec<u32>,
+    /// Prompt tokens whose keys and values were copied from an earlier prompt's blocks.
+    reused: usize,
     text: String,
     /// What holds the reply to its schema, if it has one.
     matcher: Option<llguidance::Matcher>,
@@ -52,11 +56,17 @@ impl Active {
         &self.history[self.prompt_len..]
     }
 
+    /// Whether the sequence is still reading its prompt.
+    fn reading(&self) -> bool {
+        self.cache.len() < self.prompt_len
+    }
+
     fn finish(self, result: Result<String, String>) {
-        let usage = Usage::new(
+        let mut usage = Usage::new(
             self.prompt_len as u64,
             (self.history.len() - self.prompt_len) as u64,
         );
+        usage.cache_read_tokens = self.reused as u64;
         let finish = if self.truncated {
             Finish::Truncated
         } else {
@@ -73,13 +83,14 @@ impl Active {
 pub(crate) fn serve(loaded: Loaded, queue: mpsc::Receiver<Job>, batch: &AtomicUsize) {
     let mut active: Vec<Active> = Vec::new();
     let mut grammars = None;
+    let mut prefixes = Prefixes::new(prefix::DEFAULT_BUDGET);
     let mut open = true;
     loop {
         // Admit: wait for work when there is none, otherwise take what is queued.
         if active.is_empty() {
             match queue.recv() {
                 Ok(job) => admit(&loaded, &mut grammars, job, &mut active),
-                Err(_) => return,
+                Err(_) => break,
             }
         }
         while open && active.len() < batch.load(Ordering::Relaxed).max(1) {
@@ -93,10 +104,15 @@ pub(crate) fn serve(loaded: Loaded, queue: mpsc::Receiver<Job>, batch: &AtomicUs
             if open {
                 continue;
             }
-            return;
+            break;
         }
-        step(&loaded, &grammars, &mut active);
+        step(&loaded, &grammars, &mut prefixes, &mut active);
     }
+    tracing::debug!(
+        reused = prefixes.reused,
+        computed = prefixes.computed,
+        "local model: prompt tokens read from shared prefixes, and computed"
+    );
 }
 
 /// Starts a job, or answers it at once if its prompt cannot run. `grammars` is built on
@@ -170,7 +186,7 @@ fn admit(
         sampler: Sampler::new(job.sampling.clone(), job.seed),
         cache: loaded.model.cache(),
         prompt_len: prompt.len(),
-        pending: prompt.clone(),
+        reused: 0,
         history: prompt,
         text: String::new(),
         matcher,
@@ -180,26 +196,55 @@ fn admit(
     });
 }
 
-/// The next-token logits of every active sequence, in order. Sequences reading a prompt
-/// run one by one; those decoding run together, one token each, in one pass.
-fn forward(loaded: &Loaded, active: &mut [Active]) -> candle_core::Result<Vec<Vec<f32>>> {
+/// Feeds every active sequence its next tokens and returns, in order, the next-token
+/// logits of each that has read its whole prompt (`None` for one still reading).
+///
+/// A sequence reading its prompt first copies the blocks a prompt before it left (as long
+/// as one token is left to read), then reads the next block, alone; the others run
+/// together, one token each, in one pass. The blocks read are kept for later prompts.
+fn forward(
+    loaded: &Loaded,
+    prefixes: &mut Prefixes,
+    active: &mut [Active],
+) -> candle_core::Result<Vec<Option<Vec<f32>>>> {
     let mut logits: Vec<Option<Vec<f32>>> = vec![None; active.len()];
-    let (prompts, decoding): (Vec<usize>, Vec<usize>) =
-        (0..active.len()).partition(|&i| active[i].pending.len() > 1);
-    for i in prompts {
+    let (reading, decoding): (Vec<usize>, Vec<usize>) =
+        (0..active.len()).partition(|&i| active[i].reading());
+    for i in reading {
         let a = &mut active[i];
+        loop {
+            let end = a.cache.len() + prefix::BLOCK;
+            if end >= a.prompt_len {
+                break;
+            }
+            let Some(block) = prefixes.get(&a.history[..end]) else {
+                break;
+            };
+            a.cache.extend(block)?;
+            a.reused += prefix::BLOCK;
+            prefixes.reused += prefix::BLOCK as u64;
+        }
+        let start = a.cache.len();
+        let end = (start + prefix::BLOCK).min(a.prompt_len);
         let mut one = [Sequence {
-            tokens: &a.pending,
+            tokens: &a.history[start..end],
             cache: &mut a.cache,
         }];
-        logits[i] = loaded.model.forward(&mut one)?.to_vec2::<f32>()?.pop();
+        let out = loaded.model.forward(&mut one)?;
+        prefixes.computed += (end - start) as u64;
+        if end - start == prefix::BLOCK {
+            prefixes.keep(&a.history[..end], a.cache.block(start, prefix::BLOCK)?);
+        }
+        if end == a.prompt_len {
+            logits[i] = out.to_vec2::<f32>()?.pop();
+        }
     }
     if !decoding.is_empty() {
         let mut batch: Vec<Sequence<'_>> = active
             .iter_mut()
-            .filter(|a| a.pending.len() == 1)
+            .filter(|a| !a.reading())
             .map(|a| Sequence {
-                tokens: &a.pending,
+                tokens: &a.history[a.cache.len()..],
                 cache: &mut a.cache,
             })
             .collect();
@@ -208,17 +253,23 @@ fn forward(loaded: &Loaded, active: &mut [Active]) -> candle_core::Result<Vec<Ve
             logits[i] = Some(row);
         }
     }
-    Ok(logits.into_iter().map(Option::unwrap_or_default).collect())
+    Ok(logits)
 }
 
-/// One forward pass over every active sequence, then one token for each.
-fn step(loaded: &Loaded, grammars: &Option<Result<Grammars, String>>, active: &mut Vec<Active>) {
+/// One forward pass over every active sequence, then one token for each that has read
+/// its prompt.
+fn step(
+    loaded: &Loaded,
+    grammars: &Option<Result<Grammars, String>>,
+    prefixes: &mut Prefixes,
+    active: &mut Vec<Active>,
+) {
     // A caller that stopped waiting (a cancelled row) frees its place.
     active.retain(|a| !a.job.reply.is_closed());
     if active.is_empty() {
         return;
     }
-    let logits = match forward(loaded, active) {
+    let logits = match forward(loaded, prefixes, active) {
         Ok(l) => l,
         Err(e) => {
             for a in active.drain(..) {
@@ -229,7 +280,10 @@ fn step(loaded: &Loaded, grammars: &Option<Result<Grammars, String>>, active: &m
     };
     let mut finished = Vec::new();
     for (i, (a, logits)) in active.iter_mut().zip(logits).enumerate() {
-        let mut logits = logits;
+        // Still reading its prompt: nothing to sample yet.
+        let Some(mut logits) = logits else {
+            continue;
+        };
         let budget = a.job.max_new_tokens;
         let remaining = budget.saturating_sub(a.generated().len());
         if let (Some(matcher), Some(Ok(grammars))) = (&mut a.matcher, grammars)
@@ -245,8 +299,6 @@ fn step(loaded: &Loaded, grammars: &Option<Result<Grammars, String>>, active: &m
             continue;
         }
         a.history.push(next);
-        a.pending.clear();
-        a.pending.push(next);
         // A reply held to a schema ends where the schema does.
         if let Some(matcher) = &mut a.matcher {
             if let Err(e) = matcher.consume_token(next) {

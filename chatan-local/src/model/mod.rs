@@ -6,12 +6,33 @@
 
 pub(crate) mod bert;
 pub(crate) mod gpt2;
+#[cfg(target_arch = "x86_64")]
+mod int8;
 pub(crate) mod llama;
 mod weights;
+
+/// Where the 8-bit kernel has no instructions to run on, it is never built.
+#[cfg(not(target_arch = "x86_64"))]
+mod int8 {
+    use candle_core::{Result, Tensor};
+
+    pub(crate) enum Int8Matrix {}
+
+    impl Int8Matrix {
+        pub(crate) fn new(_: &Tensor) -> Result<Option<Self>> {
+            Ok(None)
+        }
+
+        pub(crate) fn forward(&self, _: &Tensor) -> Result<Tensor> {
+            match *self {}
+        }
+    }
+}
 
 use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Module, Result, Tensor};
 
+pub(crate) use self::int8::Int8Matrix;
 pub(crate) use self::weights::{DENSE_BUDGET, Weights};
 
 /// A model that continues sequences.
@@ -56,6 +77,30 @@ impl Cache {
         self.len
     }
 
+    /// Copies of the keys and values of positions `start..start + n`, per layer.
+    pub(crate) fn block(&self, start: usize, n: usize) -> Result<Vec<(Tensor, Tensor)>> {
+        self.layers
+            .iter()
+            .map(|layer| {
+                let (k, v) = layer
+                    .as_ref()
+                    .ok_or_else(|| candle_core::Error::Msg("an empty cache has no block".into()))?;
+                Ok((
+                    k.narrow(1, start, n)?.force_contiguous()?,
+                    v.narrow(1, start, n)?.force_contiguous()?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Appends the keys and values of positions another cache gave by [`Cache::block`].
+    pub(crate) fn extend(&mut self, block: &[(Tensor, Tensor)]) -> Result<()> {
+        for (layer, (k, v)) in block.iter().enumerate() {
+            self.append(layer, k, v)?;
+        }
+        Ok(())
+    }
+
     /// Appends `k`, `v` (`[kv_heads, n, head_dim]`) to layer `layer` and returns the
     /// keys and values of every position so far. The last layer's append advances `len`.
     fn append(&mut self, layer: usize, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
@@ -90,11 +135,20 @@ impl Cache {
 /// A linear layer: a quantized or dense `[out, in]` matrix and an optional bias; a
 /// quantized one may keep a dense copy for steps of many tokens.
 pub(crate) struct Linear {
-    weight: QMatMul,
+    weight: Weight,
     dense: Option<Tensor>,
     bias: Option<Tensor>,
     /// Zero columns the quantized matrix has beyond the input's width.
     padding: usize,
+}
+
+/// How a linear layer's matrix is multiplied.
+enum Weight {
+    /// By candle: a dense matrix, or a quantized one in a format the 8-bit kernel does
+    /// not take (or on a CPU it does not run on, or with AVX-512 VNNI tiles).
+    Candle(QMatMul),
+    /// By the 8-bit kernel, which reads the matrix once per step for all its rows.
+    Int8(Int8Matrix),
 }
 
 /// From this many tokens on, a lone sequence's step (a prompt) multiplies by a layer's
@@ -109,9 +163,19 @@ const DENSE_FROM: usize = 16;
 impl Linear {
     pub(crate) fn new(weight: QMatMul, bias: Option<Tensor>) -> Self {
         Linear {
-            weight,
+            weight: Weight::Candle(weight),
             dense: None,
             bias,
+            padding: 0,
+        }
+    }
+
+    /// A layer multiplied by the 8-bit kernel.
+    pub(crate) fn int8(weight: Int8Matrix) -> Self {
+        Linear {
+            weight: Weight::Int8(weight),
+            dense: None,
+            bias: None,
             padding: 0,
         }
     }
@@ -121,9 +185,12 @@ impl Linear {
         self
     }
 
-    pub(crate) fn with_dense(mut self, dense: Option<Tensor>) -> Self {
-        self.dense = dense;
-        self
+    /// A dense `[out, in]` copy of the matrix, kept transposed (`[in, out]`, contiguous):
+    /// multiplying by a transposed view made gemm repack the whole matrix on every call,
+    /// 40% of a long prompt's time.
+    pub(crate) fn with_dense(mut self, dense: Option<Tensor>) -> Result<Self> {
+        self.dense = dense.map(|d| d.t()?.contiguous()).transpose()?;
+        Ok(self)
     }
 
     pub(crate) fn with_bias(mut self, bias: Option<Tensor>) -> Self {
@@ -133,13 +200,13 @@ impl Linear {
 
     /// `x` is `[tokens, in]`; `alone` says they are one sequence's (see [`DENSE_FROM`]).
     pub(crate) fn forward(&self, x: &Tensor, alone: bool) -> Result<Tensor> {
-        let y = match &self.dense {
-            Some(dense) if alone && x.dim(0)? >= DENSE_FROM => x.matmul(&dense.t()?)?,
-            _ if self.padding > 0 => {
-                self.weight
-                    .forward(&x.pad_with_zeros(1, 0, self.padding)?)?
+        let y = match (&self.dense, &self.weight) {
+            (Some(dense), _) if alone && x.dim(0)? >= DENSE_FROM => x.matmul(dense)?,
+            (_, Weight::Int8(weight)) => weight.forward(x)?,
+            (_, Weight::Candle(weight)) if self.padding > 0 => {
+                weight.forward(&x.pad_with_zeros(1, 0, self.padding)?)?
             }
-            _ => self.weight.forward(x)?,
+            (_, Weight::Candle(weight)) => weight.forward(x)?,
         };
         match &self.bias {
             Some(bias) => y.broadcast_add(bias),

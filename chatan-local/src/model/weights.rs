@@ -10,7 +10,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Result, Tensor};
 
-use super::Linear;
+use super::{Int8Matrix, Linear};
 
 /// How much memory dense copies of a GGUF's quantized matrices may take (see
 /// [`Weights::matrix`]): all of a model of a few hundred million parameters; a larger
@@ -66,7 +66,8 @@ impl Weights {
     /// Matrix `name` (`[out, in]`) for a linear layer, quantized if the file is.
     ///
     /// Quantized formats candle has no SIMD kernel for (Q4_1, Q5_0, Q5_1) are
-    /// re-quantized to Q8_0, which has one and loses nothing (8 bits hold 4 or 5). While
+    /// re-quantized to Q8_0, which has one and loses nothing (8 bits hold 4 or 5); Q8_0
+    /// matrices run on chatan's 8-bit kernel where it runs (AVX2), on candle's otherwise. While
     /// the budget lasts, a quantized matrix also keeps a dense `f32` copy: a step of many
     /// tokens (a batch, a prompt) runs as one dense matrix product, which reuses each
     /// weight across the tokens, where quantized products redo the work per token.
@@ -85,30 +86,46 @@ impl Weights {
                     }
                     _ => q,
                 };
+                let (n, k) = dense.dims2()?;
+                let tiles = int8_tiles() && std::env::var_os(KERNEL).is_none_or(|k| k != "int8");
+                // Elsewhere than on int8 tiles, Q8_0 matrices go to chatan's 8-bit kernel,
+                // which reads a matrix once per step whatever the rows (see int8.rs). On
+                // SmolLM2-135M with 2 AVX-512 VNNI cores the tiles make 240-260 tokens/s at
+                // 32 rows, the kernel about 145 (`cargo bench -p bench --bench local`).
+                let int8 = match q.dtype() {
+                    GgmlDType::Q8_0 if !tiles => Int8Matrix::new(&dense)?,
+                    _ => None,
+                };
+                let take_dense = |dense: Tensor, budget: &mut usize| {
+                    let bytes = dense.elem_count() * 4;
+                    (bytes <= *budget).then(|| {
+                        *budget -= bytes;
+                        dense
+                    })
+                };
+                if let Some(int8) = int8 {
+                    let dense = take_dense(dense, dense_budget);
+                    return Linear::int8(int8).with_dense(dense);
+                }
                 // candle multiplies Q8_0 matrices with int8 dot-product tiles (VNNI), many
                 // tokens per weight load, when rows are whole 256-wide blocks and come in
                 // 16s; other widths fall back to one dot product per token and row. Zero
                 // columns make the width whole (the input gets zeros to match).
-                let (n, k) = dense.dims2()?;
                 let padded = k.next_multiple_of(256);
                 let (q, pad) =
-                    if q.dtype() == GgmlDType::Q8_0 && padded != k && n % 16 == 0 && int8_tiles() {
+                    if q.dtype() == GgmlDType::Q8_0 && padded != k && n % 16 == 0 && tiles {
                         let wide = dense.pad_with_zeros(1, 0, padded - k)?;
                         (QTensor::quantize(&wide, GgmlDType::Q8_0)?, padded - k)
                     } else {
                         (q, 0)
                     };
                 let quantized = QMatMul::from_arc(Arc::new(q))?;
-                let bytes = dense.elem_count() * 4;
                 let dense = match quantized {
-                    QMatMul::QTensor(_) if bytes <= *dense_budget => {
-                        *dense_budget -= bytes;
-                        Some(dense)
-                    }
+                    QMatMul::QTensor(_) => take_dense(dense, dense_budget),
                     _ => None,
                 };
                 Ok(Linear::new(quantized, None)
-                    .with_dense(dense)
+                    .with_dense(dense)?
                     .with_padding(pad))
             }
             Weights::Dense(_) => Ok(Linear::new(QMatMul::Tensor(self.tensor(name)?), None)),
@@ -124,6 +141,10 @@ impl Weights {
         }
     }
 }
+
+/// Set to `int8`, the environment variable that has chatan's 8-bit kernel run where
+/// candle's int8 tiles would (to test or measure it on a CPU that has them).
+const KERNEL: &str = "CHATAN_LOCAL_KERNEL";
 
 /// Whether candle's int8 tile kernels run on this CPU: AVX-512 VNNI. (candle also has
 /// them for AVX-VNNI without AVX-512; detecting that needs a newer Rust than chatan's

@@ -315,3 +315,61 @@ async fn the_runs_seed_reaches_the_local_sampler() {
     // Each row still samples its own stream.
     assert_ne!(one[0], one[1]);
 }
+
+#[tokio::test]
+async fn rows_that_share_a_prompt_prefix_compute_it_once_and_write_what_they_would_alone() {
+    let gguf = tests_local::scratch("prefix-gguf").join("tiny-q8.gguf");
+    tiny::llama_gguf(&gguf, 13, candle_core::quantized::GgmlDType::Q8_0);
+    // A system prompt of several 32-token blocks, then prompts that differ.
+    let system = "the sea at night and a cat on the sand. ".repeat(8);
+    let prompts: Vec<String> = (0..6)
+        .map(|i| format!("{} the cat {i}", "a ".repeat(i)))
+        .collect();
+    let request = |i: usize| {
+        Request::new(&prompts[i])
+            .cell(i, "text")
+            .system(&system)
+            .temperature(0.8)
+            .max_tokens(8)
+    };
+    let shared_tokens = Local::open(&gguf).unwrap().encode(&system).unwrap().len();
+    assert!(shared_tokens > 96, "{shared_tokens} tokens: several blocks");
+
+    // Each row on a model of its own: every prompt token computed.
+    let mut alone = Vec::new();
+    for i in 0..6 {
+        let reply = Local::open(&gguf)
+            .unwrap()
+            .generate(&request(i))
+            .await
+            .unwrap();
+        assert_eq!(reply.usage.unwrap().cache_read_tokens, 0);
+        alone.push(reply.text);
+    }
+
+    // On one model: the first row computes the shared blocks, the others (one at a time,
+    // then batched) copy them, and every row writes what it wrote alone.
+    let llm = Local::open(&gguf).unwrap();
+    let first = llm.generate(&request(0)).await.unwrap();
+    assert_eq!(first.text, alone[0]);
+    assert_eq!(first.usage.unwrap().cache_read_tokens, 0);
+    let second = llm.generate(&request(1)).await.unwrap();
+    assert_eq!(second.text, alone[1]);
+    let read = second.usage.unwrap().cache_read_tokens as usize;
+    assert!(
+        read >= shared_tokens / 32 * 32 - 32 && read.is_multiple_of(32),
+        "{read} of {shared_tokens} shared tokens read from the first row's blocks"
+    );
+    let rest: Vec<_> = futures::future::join_all((2..6).map(|i| {
+        let (llm, request) = (&llm, request(i));
+        async move { llm.generate(&request).await.unwrap() }
+    }))
+    .await;
+    for (i, reply) in (2..6).zip(rest) {
+        assert_eq!(reply.text, alone[i], "row {i}");
+        assert!(
+            reply.usage.unwrap().cache_read_tokens >= read as u64,
+            "row {i}"
+        );
+    }
+}
