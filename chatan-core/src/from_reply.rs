@@ -36,6 +36,34 @@ use std::fmt;
 pub trait FromReply: Sized {
     /// Reads the reply.
     fn from_reply(reply: String) -> Result<Self, ReplyError>;
+
+    /// The text that reads as a value, where a generator can hold its decoding to it
+    /// (local models do; providers are not told, and their replies are read as they
+    /// come). None by default: any text.
+    fn shape() -> Option<Shape> {
+        None
+    }
+}
+
+/// What a column's reply must look like to read as its type (see [`FromReply::shape`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Shape {
+    /// A JSON value matching this JSON Schema: `true`, `-3`, `2.5`.
+    Json(serde_json::Value),
+    /// Text matching this regular expression, whole.
+    Regex(String),
+}
+
+impl Shape {
+    /// An integer from `min` to `max`, inclusive.
+    pub fn integer(min: impl Into<serde_json::Number>, max: impl Into<serde_json::Number>) -> Self {
+        Shape::Json(serde_json::json!({
+            "type": "integer",
+            "minimum": min.into(),
+            "maximum": max.into(),
+        }))
+    }
 }
 
 impl FromReply for String {
@@ -45,17 +73,39 @@ impl FromReply for String {
 }
 
 macro_rules! parsed {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $shape:expr),* $(,)?) => {$(
         impl FromReply for $t {
             fn from_reply(reply: String) -> Result<Self, ReplyError> {
                 reply.trim().parse().map_err(|e| ReplyError::new::<$t>(&reply, e))
+            }
+
+            fn shape() -> Option<Shape> {
+                $shape
             }
         }
     )*};
 }
 
 parsed!(
-    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, char
+    i8 => Some(Shape::integer(i8::MIN, i8::MAX)),
+    i16 => Some(Shape::integer(i16::MIN, i16::MAX)),
+    i32 => Some(Shape::integer(i32::MIN, i32::MAX)),
+    i64 => Some(Shape::integer(i64::MIN, i64::MAX)),
+    isize => Some(Shape::integer(isize::MIN as i64, isize::MAX as i64)),
+    u8 => Some(Shape::integer(u8::MIN, u8::MAX)),
+    u16 => Some(Shape::integer(u16::MIN, u16::MAX)),
+    u32 => Some(Shape::integer(u32::MIN, u32::MAX)),
+    u64 => Some(Shape::integer(u64::MIN, u64::MAX)),
+    usize => Some(Shape::integer(usize::MIN as u64, usize::MAX as u64)),
+    // Beyond 64 bits JSON Schema bounds lose precision: any integer.
+    i128 => Some(Shape::Json(serde_json::json!({"type": "integer"}))),
+    u128 => Some(Shape::Json(serde_json::json!({"type": "integer", "minimum": 0}))),
+    // Decimal digits bounded (6 after the point for f32, 12 for f64), or a small model
+    // held to "any number" goes on writing digits until its token budget ends.
+    f32 => Some(Shape::Regex(r"-?(0|[1-9][0-9]{0,37})(\.[0-9]{1,6})?".into())),
+    f64 => Some(Shape::Regex(r"-?(0|[1-9][0-9]{0,307})(\.[0-9]{1,12})?".into())),
+    // One character that is not whitespace (the reply is trimmed before parsing).
+    char => Some(Shape::Regex(r"[^\s]".into())),
 );
 
 impl FromReply for bool {
@@ -69,11 +119,41 @@ impl FromReply for bool {
             )),
         }
     }
+
+    fn shape() -> Option<Shape> {
+        Some(Shape::Json(serde_json::json!({"type": "boolean"})))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_bools_and_chars_say_their_shape_and_text_any() {
+        assert_eq!(String::shape(), None);
+        assert_eq!(
+            bool::shape(),
+            Some(Shape::Json(serde_json::json!({"type": "boolean"})))
+        );
+        assert_eq!(
+            u8::shape(),
+            Some(Shape::Json(
+                serde_json::json!({"type": "integer", "minimum": 0, "maximum": 255})
+            ))
+        );
+        assert_eq!(i64::shape(), Some(Shape::integer(i64::MIN, i64::MAX)));
+        let Some(Shape::Regex(decimal)) = f32::shape() else {
+            panic!("f32 is a decimal number")
+        };
+        assert!(decimal.contains(r"\.[0-9]{1,6}"));
+        assert_eq!(char::shape(), Some(Shape::Regex(r"[^\s]".into())));
+        // What the shapes allow reads back.
+        assert!(bool::from_reply("false".into()).is_ok());
+        assert_eq!(u8::from_reply("255".into()).unwrap(), 255);
+        assert_eq!(char::from_reply("x".into()).unwrap(), 'x');
+        assert_eq!(f32::from_reply("-12.125".into()).unwrap(), -12.125);
+    }
 
     #[test]
     fn strings_are_kept_as_they_are() {

@@ -57,7 +57,7 @@ pub use crate::context::RunContext;
 pub use crate::dataset::{Dataset, NotSampled, SampledColumn, SamplerSlot};
 pub use crate::error::{CellError, ConfigError, Error, GeneratorError};
 pub use crate::event::{CellKind, CellValue, Column, Event, Observer};
-pub use crate::from_reply::{FromReply, ReplyError};
+pub use crate::from_reply::{FromReply, ReplyError, Shape};
 pub use crate::generator::{BoxFuture, DynGenerator, Generator, GeneratorSet, Generators};
 pub use crate::layer::{
     Cached, Endpoint, Fleet, Governance, Governor, Limit, Limiter, ReplyCache, Retry, RetryPolicy,

@@ -4,7 +4,7 @@ use std::fmt::{Display, Write};
 use std::marker::PhantomData;
 
 pub use crate::dataset::{NotSampled, SampledColumn};
-pub use crate::from_reply::ReplyError;
+pub use crate::from_reply::{ReplyError, Shape};
 pub use crate::generator::Generators;
 pub use crate::options::Options;
 pub use crate::recipe::{
@@ -116,6 +116,8 @@ pub mod reply {
     pub trait TextReply<T> {
         /// No schema.
         fn schema(&self) -> Option<Arc<Schema>>;
+        /// [`FromReply::shape`](crate::FromReply::shape).
+        fn shape(&self) -> Option<crate::Shape>;
         /// [`FromReply`](crate::FromReply).
         fn parse(&self, reply: String) -> Result<T, ReplyError>;
     }
@@ -124,6 +126,10 @@ pub mod reply {
         #[inline]
         fn schema(&self) -> Option<Arc<Schema>> {
             None
+        }
+        #[inline]
+        fn shape(&self) -> Option<crate::Shape> {
+            T::shape()
         }
         #[inline]
         fn parse(&self, reply: String) -> Result<T, ReplyError> {
@@ -135,6 +141,10 @@ pub mod reply {
     pub trait StructuredReply<T> {
         /// The type's schema.
         fn schema(&self) -> Option<Arc<Schema>>;
+        /// None: the schema holds the reply.
+        fn shape(&self) -> Option<crate::Shape> {
+            None
+        }
         /// JSON, checked against the schema, deserialized.
         fn parse(&self, reply: String) -> Result<T, ReplyError>;
     }
@@ -152,6 +162,10 @@ pub mod reply {
     pub trait NoReply<T> {
         /// None (the column does not compile anyway).
         fn schema(&self) -> Option<Arc<Schema>>;
+        /// None (the column does not compile anyway).
+        fn shape(&self) -> Option<crate::Shape> {
+            None
+        }
         /// Unreachable: `T` is not a `FromReply`.
         fn parse(&self, reply: String) -> Result<T, ReplyError>
         where

@@ -129,6 +129,13 @@ pub trait Recipe: Send + Sized + 'static {
     /// column (see [`crate::structured`]).
     fn schema(column: usize) -> Option<std::sync::Arc<crate::structured::Schema>>;
 
+    /// The shape of generated text column `column`'s replies, if its type has one (see
+    /// [`FromReply::shape`](crate::FromReply::shape)).
+    fn shape(column: usize) -> Option<crate::Shape> {
+        let _ = column;
+        None
+    }
+
     /// Fills generated column `column` from a reply.
     fn accept(&mut self, column: usize, reply: String) -> Result<(), ReplyError>;
 

@@ -19,6 +19,10 @@ pub struct Request<'a> {
     /// The JSON Schema the reply must match, for a structured column (see
     /// [`Schema`](crate::structured::Schema)); `None` for text.
     pub schema: Option<&'a crate::structured::Schema>,
+    /// What a text column's reply must look like to read as its type (a `bool`, a number
+    /// in its type's range, one `char`; see [`FromReply::shape`](crate::FromReply::shape)).
+    /// Local models decode under it; providers are not told.
+    pub shape: Option<&'a crate::Shape>,
     /// When a question is asked again because its reply could not be used: that reply
     /// and why, so the model can correct itself.
     pub feedback: Option<Feedback<'a>>,
@@ -59,6 +63,7 @@ impl<'a> Request<'a> {
             prompt,
             options: Options::NONE,
             schema: None,
+            shape: None,
             feedback: None,
             row: 0,
             column: "",
@@ -82,6 +87,13 @@ impl<'a> Request<'a> {
     /// Asking for a reply that matches `schema`.
     pub fn schema(mut self, schema: &'a crate::structured::Schema) -> Self {
         self.schema = Some(schema);
+        self
+    }
+
+    /// Asking for a reply of this shape, where the generator can hold it to one (see
+    /// [`Request::shape`](Request#structfield.shape)).
+    pub fn shape(mut self, shape: &'a crate::Shape) -> Self {
+        self.shape = Some(shape);
         self
     }
 }
@@ -124,6 +136,7 @@ impl fmt::Debug for Request<'_> {
             .field("prompt", &self.prompt)
             .field("options", &self.options)
             .field("schema", &self.schema.is_some())
+            .field("shape", &self.shape)
             .field("feedback", &self.feedback)
             .field("row", &self.row)
             .field("column", &self.column)

@@ -25,8 +25,9 @@ pub(crate) struct Job {
     pub(crate) max_new_tokens: usize,
     pub(crate) stop: Vec<String>,
     pub(crate) seed: u64,
-    /// The JSON schema the reply must match (decoding is held to it), if any.
-    pub(crate) schema: Option<serde_json::Value>,
+    /// What the reply must match (decoding is held to it), if anything: a structured
+    /// column's JSON schema, or a text column's shape.
+    pub(crate) shape: Option<chatan_core::Shape>,
     pub(crate) reply: tokio::sync::oneshot::Sender<Result<Reply, GeneratorError>>,
 }
 
@@ -116,7 +117,7 @@ pub(crate) fn serve(loaded: Loaded, queue: mpsc::Receiver<Job>, batch: &AtomicUs
 }
 
 /// Starts a job, or answers it at once if its prompt cannot run. `grammars` is built on
-/// the first job with a schema.
+/// the first job with a schema or a shape.
 fn admit(
     loaded: &Loaded,
     grammars: &mut Option<Result<Grammars, String>>,
@@ -165,9 +166,9 @@ fn admit(
         let _ = job.reply.send(Ok(Reply::new(String::new(), Some(usage))));
         return;
     }
-    let matcher = match &job.schema {
+    let matcher = match &job.shape {
         None => None,
-        Some(schema) => {
+        Some(shape) => {
             let built = grammars.get_or_insert_with(|| match loaded.eos.first() {
                 Some(&eos) => Grammars::new(&loaded.tokenizer, eos),
                 None => Err("the model names no end-of-sequence token".into()),
@@ -175,7 +176,7 @@ fn admit(
             match built
                 .as_ref()
                 .map_err(Clone::clone)
-                .and_then(|g| g.matcher(schema))
+                .and_then(|g| g.matcher(shape))
             {
                 Ok(matcher) => Some(matcher),
                 Err(message) => return error(job, message),
@@ -240,14 +241,21 @@ fn forward(
         }
     }
     if !decoding.is_empty() {
+        // The sequences that were decoding before this step (not one that has just read
+        // the last of its prompt above: its next token is not sampled yet).
         let mut batch: Vec<Sequence<'_>> = active
             .iter_mut()
-            .filter(|a| !a.reading())
-            .map(|a| Sequence {
+            .enumerate()
+            .filter(|(i, _)| decoding.binary_search(i).is_ok())
+            .map(|(_, a)| Sequence {
                 tokens: &a.history[a.cache.len()..],
                 cache: &mut a.cache,
             })
             .collect();
+        assert!(
+            batch.iter().all(|s| s.tokens.len() == 1),
+            "a decoding sequence feeds one token a step"
+        );
         let rows = loaded.model.forward(&mut batch)?.to_vec2::<f32>()?;
         for (i, row) in decoding.into_iter().zip(rows) {
             logits[i] = Some(row);

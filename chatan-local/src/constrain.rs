@@ -54,25 +54,33 @@ impl Grammars {
         Ok(Grammars { factory, closing })
     }
 
-    /// A matcher for one reply that must match JSON schema `schema`.
-    pub(crate) fn matcher(&self, schema: &serde_json::Value) -> Result<Matcher, String> {
-        let mut schema = schema.clone();
-        closed(&mut schema);
-        // JSON as one line with fixed separators: with whitespace left free, a small model
-        // can fill its whole budget with newlines between two tokens of structure.
-        if let Some(object) = schema.as_object_mut() {
-            object.insert(
-                "x-guidance".into(),
-                serde_json::json!({
-                    "whitespace_flexible": false,
-                    "item_separator": ", ",
-                    "key_separator": ": ",
-                }),
-            );
-        }
-        let grammar = llguidance::api::TopLevelGrammar::from_json_schema(schema);
+    /// A matcher for one reply that must match `shape`: a JSON schema, or a regular
+    /// expression.
+    pub(crate) fn matcher(&self, shape: &chatan_core::Shape) -> Result<Matcher, String> {
+        let grammar = match shape {
+            chatan_core::Shape::Json(schema) => {
+                let mut schema = schema.clone();
+                closed(&mut schema);
+                // JSON as one line with fixed separators: with whitespace left free, a
+                // small model can fill its whole budget with newlines between two tokens
+                // of structure.
+                if let Some(object) = schema.as_object_mut() {
+                    object.insert(
+                        "x-guidance".into(),
+                        serde_json::json!({
+                            "whitespace_flexible": false,
+                            "item_separator": ", ",
+                            "key_separator": ": ",
+                        }),
+                    );
+                }
+                llguidance::api::TopLevelGrammar::from_json_schema(schema)
+            }
+            chatan_core::Shape::Regex(regex) => llguidance::api::TopLevelGrammar::from_regex(regex),
+            other => return Err(format!("a reply shape this model cannot hold: {other:?}")),
+        };
         let parser = self.factory.create_parser(grammar).map_err(|e| {
-            format!("the schema could not be compiled for constrained decoding: {e}")
+            format!("the reply's shape could not be compiled for constrained decoding: {e}")
         })?;
         let matcher = Matcher::new(Ok(parser));
         match matcher.get_error() {

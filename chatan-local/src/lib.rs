@@ -14,6 +14,7 @@
 //!   `chat_template.jinja` or the GGUF metadata, rendered with minijinja) with the
 //!   column's system prompt; base models get the raw prompt.
 //! - Structured columns decode under the column's JSON schema (a token mask per step),
+//!   and `bool`, number and `char` columns under their type's shape,
 //!   so every reply parses and fits its constraints at the first ask; near the end of
 //!   its `max_tokens` a reply closes its open strings and objects.
 //! - Sampling follows the column's `temperature` (0 is greedy), `top_k`, `top_p`,
@@ -348,7 +349,12 @@ impl Generator for Local {
                 .map(|s| (*s).to_owned())
                 .collect(),
             seed,
-            schema: request.schema.map(|s| s.json().clone()),
+            // A structured column's schema, else a text column's shape (a bool, a number,
+            // a char).
+            shape: match request.schema {
+                Some(schema) => Some(chatan_core::Shape::Json(schema.json().clone())),
+                None => request.shape.cloned(),
+            },
             reply,
         };
         let stopped = || GeneratorError::other("the local model's thread has stopped");

@@ -186,7 +186,7 @@ pub use chatan_data::save;
 pub mod generate {
     pub use chatan_core::{
         BoxFuture, DynGenerator, Feedback, Finish, Generators, Options, RateLimits, RunContext,
-        SetOptions, Usage,
+        SetOptions, Shape, Usage,
     };
 }
 

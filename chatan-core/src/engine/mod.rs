@@ -46,6 +46,8 @@ pub(crate) struct Run<'g, R: Recipe> {
     stacks: Vec<Box<dyn DynGenerator + 'g>>,
     /// The JSON Schema of each structured column.
     schemas: Vec<Option<std::sync::Arc<crate::structured::Schema>>>,
+    /// The shape of each text column's replies, where its type has one.
+    shapes: Vec<Option<crate::Shape>>,
     /// How often a question is asked, and what replies that are not whole do.
     asking: Asking,
     observers: Observers<'g>,
@@ -153,9 +155,16 @@ impl<'g, R: Recipe> Run<'g, R> {
                 _ => None,
             })
             .collect();
+        let shapes = (0..columns.len())
+            .map(|i| match columns[i].kind {
+                ColumnKind::Generated(_) => R::shape(i),
+                _ => None,
+            })
+            .collect();
         Ok(Run {
             samplers,
             schemas,
+            shapes,
             seed,
             column_keys: columns.iter().map(|c| column_key(c.name)).collect(),
             roots: (0..columns.len())
@@ -308,6 +317,7 @@ impl<'g, R: Recipe> Run<'g, R> {
             .attempt(ask.attempt);
         request.options = spec.options;
         request.schema = self.schemas[ask.column].as_deref();
+        request.shape = self.shapes[ask.column].as_ref();
         request.feedback = ask
             .feedback
             .as_ref()

@@ -257,6 +257,10 @@ impl<const MIN: i64, const MAX: i64> crate::FromReply for Scale<MIN, MAX> {
             .map_err(|e| ReplyError::new::<Self>(&reply, e))?;
         Scale::new(value).map_err(|e| ReplyError::new::<Self>(&reply, e))
     }
+
+    fn shape() -> Option<crate::Shape> {
+        Some(crate::Shape::integer(MIN, MAX))
+    }
 }
 
 #[cfg(test)]

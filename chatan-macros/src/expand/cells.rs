@@ -150,6 +150,24 @@ pub fn schema_arms(recipe: &Recipe) -> Vec<TokenStream> {
         .collect()
 }
 
+/// `Recipe::shape`'s arms: the reply shape of each text column's type (none for
+/// structured columns, whose schema holds the reply).
+pub fn shape_arms(recipe: &Recipe) -> Vec<TokenStream> {
+    recipe
+        .columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let Some(Kind::Generated(g)) = &c.kind else {
+                return None;
+            };
+            let krate = respanned(&recipe.krate, g.literal.span());
+            let shape = probe(&krate, &c.ty, g.literal.span(), quote!(shape()));
+            Some(quote_spanned! {g.literal.span()=> #i => #shape, })
+        })
+        .collect()
+}
+
 /// `call` on the probe that picks how a column's type is read from a reply (text through
 /// `FromReply`, else structured JSON), with the probe's traits in scope under `_` names
 /// inside a block of its own.

@@ -57,6 +57,7 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
     let derive_fns = cells::derive_fns(recipe);
     let accept_arms = cells::accept_arms(recipe);
     let schema_arms = cells::schema_arms(recipe);
+    let shape_arms = cells::shape_arms(recipe);
     let references = references(recipe);
     let write_arms = cells::write_arms(recipe, &references);
     let finish_fields = cells::finish(recipe);
@@ -160,6 +161,15 @@ pub fn expand(recipe: &Recipe, plan: &Plan) -> TokenStream {
                 > {
                     match __chatan_column {
                         #(#schema_arms)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+
+                fn shape(
+                    __chatan_column: usize,
+                ) -> ::core::option::Option<#krate::__private::Shape> {
+                    match __chatan_column {
+                        #(#shape_arms)*
                         _ => ::core::option::Option::None,
                     }
                 }

@@ -120,3 +120,44 @@ async fn a_reply_closes_its_open_string_before_its_budget_ends() {
         .count();
     assert!(long >= 8, "{:?}", generated.rows);
 }
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    pub struct Quiz {
+        pub city: String = sample::choice(["Paris", "Rome", "Madrid", "Berlin"]),
+        pub capital: bool = gen("Is {city} a capital city?"),
+        pub letters: u8 = gen("How many letters are in the word {city}?"),
+        pub initial: char = gen("What is the first letter of {city}?"),
+        pub fame: chatan::structured::Scale<1, 5> = gen("How famous is {city}, from 1 to 5?"),
+        pub temperature: f32 = gen("What is the average temperature of {city} in Celsius?"),
+    }
+}
+
+/// Text columns of types that parse (`bool`, numbers, `char`, `Scale`) decode under
+/// their type's shape on a local model: a small model's chatty answers ("Yes, Paris is
+/// the capital of France.") would not parse, and be asked again, then reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bool_number_and_char_columns_parse_at_the_first_ask() {
+    let llm = Local::gguf(tests_local::smollm2())
+        .expect("the model loads")
+        .temperature(0.8)
+        .max_tokens(16);
+    let generated = Quiz::runner(&llm)
+        .seed(5)
+        .run(16)
+        .await
+        .expect("every row is made");
+    let report = &generated.report;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(
+        report.reasks, 0,
+        "every reply parsed at the first ask: {report:?}"
+    );
+    assert_eq!(report.requests, 16 * 5, "{report:?}");
+    for row in &generated.rows {
+        assert!(!row.initial.is_whitespace(), "{row:?}");
+        assert!((1..=5).contains(&row.fame.get()), "{row:?}");
+        assert!(row.temperature.is_finite(), "{row:?}");
+    }
+    eprintln!("{:#?}", &generated.rows[..3]);
+}
