@@ -40,10 +40,10 @@ async fn a_judge_column_on_smollm2_always_parses_at_the_first_ask() {
     let llm = Local::gguf(tests_local::smollm2())
         .expect("the model loads")
         .temperature(0.8)
-        .max_batch(32);
+        .max_batch(64);
     let generated = Judged::runner(&llm)
         .seed(7)
-        .concurrency(32)
+        .concurrency(64)
         .run(200)
         .await
         .expect("every row is made");
