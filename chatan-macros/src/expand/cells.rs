@@ -135,24 +135,17 @@ pub fn accept_arms(recipe: &Recipe) -> Vec<TokenStream> {
 
 /// `Recipe::schema`'s arms: the schema of each structured column's type.
 pub fn schema_arms(recipe: &Recipe) -> Vec<TokenStream> {
-    recipe
-        .columns
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let Some(Kind::Generated(g)) = &c.kind else {
-                return None;
-            };
-            let krate = respanned(&recipe.krate, g.literal.span());
-            let schema = probe(&krate, &c.ty, g.literal.span(), quote!(schema()));
-            Some(quote_spanned! {g.literal.span()=> #i => #schema, })
-        })
-        .collect()
+    probe_arms(recipe, quote!(schema()))
 }
 
 /// `Recipe::shape`'s arms: the reply shape of each text column's type (none for
 /// structured columns, whose schema holds the reply).
 pub fn shape_arms(recipe: &Recipe) -> Vec<TokenStream> {
+    probe_arms(recipe, quote!(shape()))
+}
+
+/// One `column => probe.call` arm per generated column.
+fn probe_arms(recipe: &Recipe, call: TokenStream) -> Vec<TokenStream> {
     recipe
         .columns
         .iter()
@@ -162,8 +155,8 @@ pub fn shape_arms(recipe: &Recipe) -> Vec<TokenStream> {
                 return None;
             };
             let krate = respanned(&recipe.krate, g.literal.span());
-            let shape = probe(&krate, &c.ty, g.literal.span(), quote!(shape()));
-            Some(quote_spanned! {g.literal.span()=> #i => #shape, })
+            let value = probe(&krate, &c.ty, g.literal.span(), call.clone());
+            Some(quote_spanned! {g.literal.span()=> #i => #value, })
         })
         .collect()
 }
