@@ -11,6 +11,8 @@
 //! LLAMA_SERVER=http://127.0.0.1:8091/v1 cargo bench -p bench --bench local
 //! ```
 //!
+//! `-- rows 1 8` measures only those row counts (and not the prefix).
+//!
 //! The bench sets `RAYON_NUM_THREADS` to the core count when it is unset, as the README
 //! advises; `RAYON_NUM_THREADS= cargo bench ...` (set, empty) measures without it.
 //!
@@ -68,7 +70,7 @@ async fn measure(name: &str, llm: &impl Generator, round: usize) -> Vec<f64> {
     // One warm-up request (page the weights in, start the server's slots).
     run(llm, 1, 99).await;
     let mut rates = Vec::new();
-    for (i, rows) in [1, 8, 32].into_iter().enumerate() {
+    for (i, rows) in row_counts().into_iter().enumerate() {
         let (rows, tokens, seconds) = run(llm, rows, round * 10 + i).await;
         let rate = tokens as f64 / seconds;
         println!(
@@ -77,6 +79,18 @@ async fn measure(name: &str, llm: &impl Generator, round: usize) -> Vec<f64> {
         rates.push(rate);
     }
     rates
+}
+
+/// The rows at once to measure: 1, 8 and 32, or those given as `-- rows 1 8`.
+fn row_counts() -> Vec<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "rows") {
+        Some(at) => args[at + 1..]
+            .iter()
+            .map_while(|a| a.parse().ok())
+            .collect(),
+        None => vec![1, 8, 32],
+    }
 }
 
 /// The CPU's model name and the SIMD features that decide which kernels run.
@@ -149,25 +163,31 @@ async fn compare() {
             .expect("LLAMA_SERVER is a base URL")
             .model("smollm2")
     });
-    let mut ratios: Vec<[f64; 3]> = Vec::new();
+    let mut ratios: Vec<Vec<f64>> = Vec::new();
     for round in 1..=3 {
         let ours = measure("chatan Local", &local, round).await;
         if let Some(server) = &server {
             let theirs = measure("llama-server", server, round).await;
-            ratios.push([0, 1, 2].map(|i| ours[i] / theirs[i]));
+            ratios.push(ours.iter().zip(&theirs).map(|(o, t)| o / t).collect());
         }
     }
     if server.is_none() {
         println!("(set LLAMA_SERVER to a llama-server's /v1 URL to compare)");
     }
     for (round, r) in ratios.iter().enumerate() {
+        let each: Vec<String> = r
+            .iter()
+            .zip(row_counts())
+            .map(|(ratio, rows)| format!("{ratio:.2}x at {rows} rows"))
+            .collect();
         println!(
-            "round {}: chatan / llama-server = {:.2}x at 1 row, {:.2}x at 8, {:.2}x at 32",
+            "round {}: chatan / llama-server = {}",
             round + 1,
-            r[0],
-            r[1],
-            r[2]
+            each.join(", ")
         );
+    }
+    if std::env::args().any(|a| a == "rows") {
+        return;
     }
     prefix(&path).await;
 }

@@ -29,11 +29,12 @@
 //!   `usage.cache_read_tokens`.
 //! - Speed: build with `-C target-cpu=native`, and set `RAYON_NUM_THREADS` to the number
 //!   of cores (candle otherwise reads `/proc/cpuinfo` on every matrix product; a warning
-//!   says so). Steps of several rows read each weight once for all of them: through
-//!   candle's int8 tiles on AVX-512 VNNI CPUs, through chatan's own 8-bit kernel on
-//!   other x86 CPUs with AVX2. On 2 AVX-512 VNNI cores SmolLM2-135M makes 70-85
-//!   tokens/s for one row, 180-190 for 8 and 240-260 for 32 (`cargo bench -p bench
-//!   --bench local`, beside llama.cpp's server).
+//!   says so). Steps of several rows read each weight once for all of them: Q4_1
+//!   matrices through chatan's own 4-bit kernel on x86 CPUs with AVX2, Q8_0 ones
+//!   through candle's int8 tiles on AVX-512 VNNI CPUs and chatan's 8-bit kernel on
+//!   other x86 CPUs with AVX2. On 2 AVX-512 VNNI cores SmolLM2-135M (Q4_1) makes
+//!   87-97 tokens/s for one row, 128-181 for 8 and 192-196 for 32 (`cargo bench -p
+//!   bench --bench local`, beside llama.cpp's server: 88-92, 137-159, 86-163).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -206,21 +206,19 @@ impl Model for Llama {
         let mut x = self.embedding.index_select(&ids, 0)?;
         for (l, block) in self.blocks.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &block.attention_norm, eps)?;
-            let q = block.q.forward(&h, alone)?.reshape((n, c.heads, 1, dim))?;
-            let k = block
-                .k
-                .forward(&h, alone)?
-                .reshape((n, c.kv_heads, 1, dim))?;
-            let v = block.v.forward(&h, alone)?.reshape((n, c.kv_heads, dim))?;
+            let [q, k, v] = Linear::forward_all([&block.q, &block.k, &block.v], &h, alone)?;
+            let q = q.reshape((n, c.heads, 1, dim))?;
+            let k = k.reshape((n, c.kv_heads, 1, dim))?;
+            let v = v.reshape((n, c.kv_heads, dim))?;
             let q = self.rotate(&q, &cos, &sin)?.reshape((n, c.heads, dim))?;
             let k = self.rotate(&k, &cos, &sin)?.reshape((n, c.kv_heads, dim))?;
             let y = attend(l, &q, &k, &v, batch)?;
             x = (x + block.o.forward(&y, alone)?)?;
             let h = candle_nn::ops::rms_norm(&x, &block.mlp_norm, eps)?;
-            let gate = candle_nn::ops::silu(&block.gate.forward(&h, alone)?)?;
+            let [gate, up] = Linear::forward_all([&block.gate, &block.up], &h, alone)?;
             let m = block
                 .down
-                .forward(&(gate * block.up.forward(&h, alone)?)?, alone)?;
+                .forward(&(candle_nn::ops::silu(&gate)? * up)?, alone)?;
             x = (x + m)?;
         }
         let x = candle_nn::ops::rms_norm(&last_tokens(&x, batch)?, &self.norm, eps)?;

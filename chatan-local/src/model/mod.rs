@@ -6,25 +6,33 @@
 
 pub(crate) mod bert;
 pub(crate) mod gpt2;
-#[cfg(target_arch = "x86_64")]
-mod int8;
 pub(crate) mod llama;
+#[cfg(target_arch = "x86_64")]
+mod quant;
 mod weights;
 
-/// Where the 8-bit kernel has no instructions to run on, it is never built.
+/// Where chatan's kernels have no instructions to run on, they are never built.
 #[cfg(not(target_arch = "x86_64"))]
-mod int8 {
+mod quant {
     use candle_core::{Result, Tensor};
 
-    pub(crate) enum Int8Matrix {}
+    pub(crate) enum QuantMatrix {}
 
-    impl Int8Matrix {
+    impl QuantMatrix {
         pub(crate) fn new(_: &Tensor) -> Result<Option<Self>> {
+            Ok(None)
+        }
+
+        pub(crate) fn q4_1(_: &candle_core::quantized::QTensor) -> Result<Option<Self>> {
             Ok(None)
         }
 
         pub(crate) fn forward(&self, _: &Tensor) -> Result<Tensor> {
             match *self {}
+        }
+
+        pub(crate) fn forward_all(matrices: &[&Self], _: &Tensor) -> Result<Vec<Tensor>> {
+            match *matrices[0] {}
         }
     }
 }
@@ -32,7 +40,7 @@ mod int8 {
 use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Module, Result, Tensor};
 
-pub(crate) use self::int8::Int8Matrix;
+pub(crate) use self::quant::QuantMatrix;
 pub(crate) use self::weights::{DENSE_BUDGET, Weights};
 
 /// A model that continues sequences.
@@ -144,11 +152,12 @@ pub(crate) struct Linear {
 
 /// How a linear layer's matrix is multiplied.
 enum Weight {
-    /// By candle: a dense matrix, or a quantized one in a format the 8-bit kernel does
-    /// not take (or on a CPU it does not run on, or with AVX-512 VNNI tiles).
+    /// By candle: a dense matrix, or a quantized one in a format chatan's kernels do not
+    /// take (or on a CPU they do not run on, or a Q8_0 one with AVX-512 VNNI tiles).
     Candle(QMatMul),
-    /// By the 8-bit kernel, which reads the matrix once per step for all its rows.
-    Int8(Int8Matrix),
+    /// By chatan's 4- or 8-bit kernel, which reads the matrix once per step for all its
+    /// rows.
+    Quant(QuantMatrix),
 }
 
 /// From this many tokens on, a lone sequence's step (a prompt) multiplies by a layer's
@@ -170,10 +179,10 @@ impl Linear {
         }
     }
 
-    /// A layer multiplied by the 8-bit kernel.
-    pub(crate) fn int8(weight: Int8Matrix) -> Self {
+    /// A layer multiplied by chatan's 4- or 8-bit kernel.
+    pub(crate) fn quant(weight: QuantMatrix) -> Self {
         Linear {
-            weight: Weight::Int8(weight),
+            weight: Weight::Quant(weight),
             dense: None,
             bias: None,
             padding: 0,
@@ -202,12 +211,47 @@ impl Linear {
     pub(crate) fn forward(&self, x: &Tensor, alone: bool) -> Result<Tensor> {
         let y = match (&self.dense, &self.weight) {
             (Some(dense), _) if alone && x.dim(0)? >= DENSE_FROM => x.matmul(dense)?,
-            (_, Weight::Int8(weight)) => weight.forward(x)?,
+            (_, Weight::Quant(weight)) => weight.forward(x)?,
             (_, Weight::Candle(weight)) if self.padding > 0 => {
                 weight.forward(&x.pad_with_zeros(1, 0, self.padding)?)?
             }
             (_, Weight::Candle(weight)) => weight.forward(x)?,
         };
+        self.add_bias(y)
+    }
+
+    /// `x` times each of `layers`, which take the same input: the numbers of
+    /// [`Linear::forward`] on each, in one pass of chatan's kernels where all of them
+    /// run on it (one quantized input, one meeting of the threads, instead of `N`).
+    pub(crate) fn forward_all<const N: usize>(
+        layers: [&Linear; N],
+        x: &Tensor,
+        alone: bool,
+    ) -> Result<[Tensor; N]> {
+        let dense = alone && x.dim(0)? >= DENSE_FROM;
+        let kernels: Option<Vec<&QuantMatrix>> = layers
+            .iter()
+            .map(|l| match (&l.weight, &l.dense) {
+                (_, Some(_)) if dense => None,
+                (Weight::Quant(m), _) => Some(m),
+                (Weight::Candle(_), _) => None,
+            })
+            .collect();
+        let ys = match kernels {
+            Some(matrices) => QuantMatrix::forward_all(&matrices, x)?
+                .into_iter()
+                .zip(layers)
+                .map(|(y, l)| l.add_bias(y))
+                .collect::<Result<Vec<_>>>()?,
+            None => layers
+                .iter()
+                .map(|l| l.forward(x, alone))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        Ok(ys.try_into().expect("one result per layer"))
+    }
+
+    fn add_bias(&self, y: Tensor) -> Result<Tensor> {
         match &self.bias {
             Some(bias) => y.broadcast_add(bias),
             None => Ok(y),

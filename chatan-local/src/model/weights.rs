@@ -10,7 +10,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Result, Tensor};
 
-use super::{Int8Matrix, Linear};
+use super::{Linear, QuantMatrix};
 
 /// How much memory dense copies of a GGUF's quantized matrices may take (see
 /// [`Weights::matrix`]): all of a model of a few hundred million parameters; a larger
@@ -65,10 +65,11 @@ impl Weights {
 
     /// Matrix `name` (`[out, in]`) for a linear layer, quantized if the file is.
     ///
-    /// Quantized formats candle has no SIMD kernel for (Q4_1, Q5_0, Q5_1) are
+    /// Q4_1 matrices run as they are on chatan's 4-bit kernel where it runs (AVX2).
+    /// Other formats candle has no SIMD kernel for (Q5_0, Q5_1; Q4_1 elsewhere) are
     /// re-quantized to Q8_0, which has one and loses nothing (8 bits hold 4 or 5); Q8_0
-    /// matrices run on chatan's 8-bit kernel where it runs (AVX2), on candle's otherwise. While
-    /// the budget lasts, a quantized matrix also keeps a dense `f32` copy: a step of many
+    /// matrices run on chatan's 8-bit kernel where it runs, except where candle's int8
+    /// tiles do (AVX-512 VNNI), on candle's otherwise. While the budget lasts, a quantized matrix also keeps a dense `f32` copy: a step of many
     /// tokens (a batch, a prompt) runs as one dense matrix product, which reuses each
     /// weight across the tokens, where quantized products redo the work per token.
     pub(crate) fn matrix(&mut self, name: &str) -> Result<Linear> {
@@ -80,6 +81,21 @@ impl Weights {
             } => {
                 let q = content.tensor(file, name, &Device::Cpu)?;
                 let dense = q.dequantize(&Device::Cpu)?;
+                let take_dense = |dense: Tensor, budget: &mut usize| {
+                    let bytes = dense.elem_count() * 4;
+                    (bytes <= *budget).then(|| {
+                        *budget -= bytes;
+                        dense
+                    })
+                };
+                // Half the bytes of a Q8_0 copy to read per token. SmolLM2-135M (Q4_1)
+                // on 2 AVX-512 VNNI cores, against Q8_0 copies on candle's tiles: 1 row
+                // 76-94 -> 105-125 tokens/s; 32 rows 220-250 -> 200-220 (`cargo bench
+                // -p bench --bench local`).
+                if let Some(q4) = QuantMatrix::q4_1(&q)? {
+                    let dense = take_dense(dense, dense_budget);
+                    return Linear::quant(q4).with_dense(dense);
+                }
                 let q = match q.dtype() {
                     GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q8_1 => {
                         QTensor::quantize(&dense, GgmlDType::Q8_0)?
@@ -89,23 +105,14 @@ impl Weights {
                 let (n, k) = dense.dims2()?;
                 let tiles = int8_tiles() && std::env::var_os(KERNEL).is_none_or(|k| k != "int8");
                 // Elsewhere than on int8 tiles, Q8_0 matrices go to chatan's 8-bit kernel,
-                // which reads a matrix once per step whatever the rows (see int8.rs). On
-                // SmolLM2-135M with 2 AVX-512 VNNI cores the tiles make 240-260 tokens/s at
-                // 32 rows, the kernel about 145 (`cargo bench -p bench --bench local`).
+                // which reads a matrix once per step whatever the rows (see quant.rs).
                 let int8 = match q.dtype() {
-                    GgmlDType::Q8_0 if !tiles => Int8Matrix::new(&dense)?,
+                    GgmlDType::Q8_0 if !tiles => QuantMatrix::new(&dense)?,
                     _ => None,
-                };
-                let take_dense = |dense: Tensor, budget: &mut usize| {
-                    let bytes = dense.elem_count() * 4;
-                    (bytes <= *budget).then(|| {
-                        *budget -= bytes;
-                        dense
-                    })
                 };
                 if let Some(int8) = int8 {
                     let dense = take_dense(dense, dense_budget);
-                    return Linear::int8(int8).with_dense(dense);
+                    return Linear::quant(int8).with_dense(dense);
                 }
                 // candle multiplies Q8_0 matrices with int8 dot-product tiles (VNNI), many
                 // tokens per weight load, when rows are whole 256-wide blocks and come in
@@ -143,7 +150,8 @@ impl Weights {
 }
 
 /// Set to `int8`, the environment variable that has chatan's 8-bit kernel run where
-/// candle's int8 tiles would (to test or measure it on a CPU that has them).
+/// candle's int8 tiles would (to test or measure it on a CPU that has them): with it, a
+/// model runs on chatan's kernels only, as on a CPU with AVX2 and no AVX-512 VNNI.
 const KERNEL: &str = "CHATAN_LOCAL_KERNEL";
 
 /// Whether candle's int8 tile kernels run on this CPU: AVX-512 VNNI. (candle also has

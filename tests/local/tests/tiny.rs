@@ -136,8 +136,12 @@ async fn instruct_models_get_their_chat_template_and_stop_at_eos() {
 
 #[tokio::test]
 async fn batched_generation_gives_the_tokens_of_one_at_a_time() {
-    let gguf = tests_local::scratch("batched-gguf").join("tiny-q8.gguf");
+    let dir = tests_local::scratch("batched-gguf");
+    let gguf = dir.join("tiny-q8.gguf");
     tiny::llama_gguf(&gguf, 11, candle_core::quantized::GgmlDType::Q8_0);
+    // Q4_1 (SmolLM2's file) runs on chatan's 4-bit kernel.
+    let q4 = dir.join("tiny-q4.gguf");
+    tiny::llama_gguf(&q4, 11, candle_core::quantized::GgmlDType::Q4_1);
     let models = ARCHS
         .iter()
         .map(|&arch| {
@@ -148,7 +152,10 @@ async fn batched_generation_gives_the_tokens_of_one_at_a_time() {
         })
         // Quantized, with dense copies for prompts of 16 tokens or more (its chat
         // template makes every prompt that long).
-        .chain([("GGUF Q8_0".to_owned(), Local::open(&gguf).unwrap())]);
+        .chain([
+            ("GGUF Q8_0".to_owned(), Local::open(&gguf).unwrap()),
+            ("GGUF Q4_1".to_owned(), Local::open(&q4).unwrap()),
+        ]);
     for (arch, llm) in models {
         // Prompts of one to four 32-token blocks, more rows than the batch takes: rows
         // still reading their prompts share steps with rows decoding, and a finished
