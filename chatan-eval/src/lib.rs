@@ -12,6 +12,12 @@
 //!   embeddings from `chatan::eval::Embedder`, a [`SemanticSimilarity`] (a BERT sentence-transformer such as
 //!   all-MiniLM-L6-v2, run locally on candle), equal to Python's `sentence-transformers`
 //!   within 1e-4;
+//! - duplicates in a column: [`exact_duplicates`] (after [`normalize`]) and
+//!   [`MinHash::duplicates`] (near-duplicates by MinHash over word shingles with LSH
+//!   banding), each the groups and a deduplicated dataset ([`Duplicates`]);
+//! - diversity of a column: [`distinct_n`], [`self_bleu`] (each text's BLEU against the
+//!   others, with the NLTK-equal BLEU above) and [`mean_pairwise_cosine`] of sentence
+//!   embeddings, so two recipes can be compared on more than a judge's mean;
 //! - an LLM judge: a generated column with a typed score (`rating: u8 = gen(..)`),
 //!   summarised by [`Evaluation::judge`] (mean, spread, [`Metric::distribution`]).
 //!
@@ -37,13 +43,19 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bleu;
+mod dedup;
+mod diversity;
 mod edit;
 mod exact;
 mod scores;
 mod semantic;
 
 pub use self::bleu::{Smoothing, bleu, corpus_bleu, sentence_bleu};
+pub use self::dedup::{Duplicates, MinHash, exact_duplicates, jaccard, normalize};
+pub use self::diversity::{
+    distinct_n, mean_pairwise_cosine, pairwise_cosines, self_bleu, self_bleu_scores,
+};
 pub use self::edit::{edit_distance, edit_similarity};
 pub use self::exact::{exact_match, exact_match_normalized};
-pub use self::scores::{Comparison, Evaluation, Metric, Scores};
+pub use self::scores::{Comparison, Evaluation, Figure, Metric, Scores};
 pub use self::semantic::{SemanticSimilarity, cosine};

@@ -10,6 +10,9 @@ use chatan_core::Error;
 /// A score for every row at once, or an error.
 type Batch<'a, R> = Box<dyn FnOnce(&[R]) -> Result<Vec<f64>, Error> + 'a>;
 
+/// One figure of all the rows together.
+type Whole<'a, R> = Box<dyn FnOnce(&[R]) -> f64 + 'a>;
+
 /// How a metric scores rows.
 enum Scorer<'a, R> {
     /// One row at a time.
@@ -42,6 +45,7 @@ enum Scorer<'a, R> {
 pub struct Evaluation<'a, R> {
     rows: &'a [R],
     metrics: Vec<(String, Scorer<'a, R>)>,
+    figures: Vec<(String, Whole<'a, R>)>,
 }
 
 impl<'a, R> Evaluation<'a, R> {
@@ -50,6 +54,7 @@ impl<'a, R> Evaluation<'a, R> {
         Evaluation {
             rows,
             metrics: Vec::new(),
+            figures: Vec::new(),
         }
     }
 
@@ -154,6 +159,53 @@ impl<'a, R> Evaluation<'a, R> {
         })
     }
 
+    /// Distinct-n of a text column ([`distinct_n`](crate::distinct_n)): different
+    /// n-grams over all n-grams, across the rows. A figure of the whole column, in
+    /// [`Scores::figures`].
+    pub fn distinct(
+        mut self,
+        name: impl Into<String>,
+        n: usize,
+        text: impl Fn(&R) -> &str + 'a,
+    ) -> Self {
+        let figure = move |rows: &[R]| {
+            let texts: Vec<&str> = rows.iter().map(&text).collect();
+            crate::distinct_n(&texts, n)
+        };
+        self.figures.push((name.into(), Box::new(figure)));
+        self
+    }
+
+    /// Self-BLEU of a text column: each row's BLEU-4 against every other row's text
+    /// ([`self_bleu_scores`](crate::self_bleu_scores)); the mean is the column's
+    /// self-BLEU. Quadratic in the rows.
+    pub fn self_bleu(
+        self,
+        name: impl Into<String>,
+        smoothing: Smoothing,
+        text: impl Fn(&R) -> &str + 'a,
+    ) -> Self {
+        self.batch_metric(name, move |rows| {
+            let texts: Vec<&str> = rows.iter().map(&text).collect();
+            Ok(crate::self_bleu_scores(&texts, smoothing))
+        })
+    }
+
+    /// Each row's mean cosine similarity to every other row, by the sentence embeddings
+    /// of a text column from `embedder` ([`pairwise_cosines`](crate::pairwise_cosines));
+    /// the mean is the column's mean pairwise cosine. Every text is embedded once.
+    pub fn mean_cosine<E: super::SemanticSimilarity + ?Sized>(
+        self,
+        name: impl Into<String>,
+        embedder: &'a E,
+        text: impl Fn(&R) -> &str + 'a,
+    ) -> Self {
+        self.batch_metric(name, move |rows| {
+            let texts: Vec<&str> = rows.iter().map(&text).collect();
+            Ok(crate::pairwise_cosines(&embedder.embed_texts(&texts)?))
+        })
+    }
+
     /// Scores every row with every metric. Only a metric that runs a model can fail
     /// (an embedding model's fault); the pure metrics cannot.
     pub fn run(self) -> Result<Scores, Error> {
@@ -173,7 +225,15 @@ impl<'a, R> Evaluation<'a, R> {
             };
             metrics.push(Metric::new(name, scores));
         }
-        Ok(Scores { metrics })
+        let figures = self
+            .figures
+            .into_iter()
+            .map(|(name, figure)| Figure {
+                value: figure(self.rows),
+                name,
+            })
+            .collect();
+        Ok(Scores { metrics, figures })
     }
 }
 
@@ -184,6 +244,17 @@ impl<'a, R> Evaluation<'a, R> {
 pub struct Scores {
     /// The metrics.
     pub metrics: Vec<Metric>,
+    /// The figures of the whole dataset, in the order they were added (distinct-n).
+    pub figures: Vec<Figure>,
+}
+
+/// A figure of a whole dataset rather than of each row (distinct-n).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: f64,
 }
 
 /// One metric over a dataset.
@@ -291,19 +362,32 @@ impl Scores {
         self.metrics.iter().find(|m| m.name == name)
     }
 
-    /// Each metric both sets of scores have, with both means: for comparing two datasets (or
-    /// two generators) on the same metrics.
-    pub fn compare(&self, other: &Scores) -> Vec<Comparison> {
-        self.metrics
+    /// The figure named `name`.
+    pub fn figure(&self, name: &str) -> Option<f64> {
+        self.figures
             .iter()
-            .filter_map(|m| {
-                other.get(&m.name).map(|o| Comparison {
-                    name: m.name.clone(),
-                    ours: m.mean,
-                    theirs: o.mean,
-                })
+            .find(|f| f.name == name)
+            .map(|f| f.value)
+    }
+
+    /// Each metric both sets of scores have, with both means, then each figure both
+    /// have: for comparing two datasets (or two generators) on the same metrics.
+    pub fn compare(&self, other: &Scores) -> Vec<Comparison> {
+        let metrics = self.metrics.iter().filter_map(|m| {
+            other.get(&m.name).map(|o| Comparison {
+                name: m.name.clone(),
+                ours: m.mean,
+                theirs: o.mean,
             })
-            .collect()
+        });
+        let figures = self.figures.iter().filter_map(|f| {
+            other.figure(&f.name).map(|theirs| Comparison {
+                name: f.name.clone(),
+                ours: f.value,
+                theirs,
+            })
+        });
+        metrics.chain(figures).collect()
     }
 }
 
@@ -322,6 +406,7 @@ impl fmt::Display for Scores {
             .metrics
             .iter()
             .map(|m| m.name.len())
+            .chain(self.figures.iter().map(|f| f.name.len()))
             .max()
             .unwrap_or(6)
             .max(6);
@@ -340,6 +425,13 @@ impl fmt::Display for Scores {
                 m.min,
                 m.max,
                 m.scores.len()
+            )?;
+        }
+        for figure in &self.figures {
+            writeln!(
+                f,
+                "{:<width$}  {:>8.4}  (whole dataset)",
+                figure.name, figure.value
             )?;
         }
         Ok(())
@@ -400,5 +492,55 @@ mod tests {
             .run()
             .unwrap_err();
         assert!(failed.to_string().contains("embedding model m"), "{failed}");
+    }
+
+    use crate::SemanticSimilarity;
+
+    /// Embeds a text as `[length, vowels]`.
+    struct Shape;
+
+    impl SemanticSimilarity for Shape {
+        fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, Error> {
+            Ok(texts
+                .iter()
+                .map(|t| {
+                    let vowels = t.chars().filter(|c| "aeiou".contains(*c)).count();
+                    vec![t.len() as f32, vowels as f32]
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn diversity_of_a_column_sits_beside_the_metrics() {
+        let rows = ["the cat sat", "the cat ran", "a storm rolled in"];
+        let report = Evaluation::new(&rows)
+            .self_bleu("self-bleu", Smoothing::Method1, |r| r)
+            .distinct("distinct-1", 1, |r| r)
+            .distinct("distinct-2", 2, |r| r)
+            .mean_cosine("cosine", &Shape, |r| r)
+            .run()
+            .unwrap();
+        assert_eq!(
+            report["self-bleu"].scores,
+            crate::self_bleu_scores(&rows, Smoothing::Method1)
+        );
+        assert_eq!(report.figure("distinct-1"), Some(8.0 / 10.0));
+        assert_eq!(report.figure("distinct-2"), Some(6.0 / 7.0));
+        let embedded = Shape.embed_texts(&rows).unwrap();
+        assert_eq!(report["cosine"].scores, crate::pairwise_cosines(&embedded));
+        assert!((report["cosine"].mean - crate::mean_pairwise_cosine(&embedded)).abs() < 1e-12);
+        // The default pair score is the cosine of the two embeddings.
+        let pair = Shape.score_pairs(&[("the cat", "storms")]).unwrap();
+        assert_eq!(pair, [crate::cosine(&[7.0, 2.0], &[6.0, 1.0])]);
+        // Figures print and compare like metrics.
+        assert!(report.to_string().contains("distinct-2"), "{report}");
+        let other = Evaluation::new(&["same same", "same same"])
+            .distinct("distinct-1", 1, |r| r)
+            .run()
+            .unwrap();
+        let comparison = report.compare(&other);
+        assert_eq!(comparison.len(), 1);
+        assert_eq!(comparison[0].theirs, 0.25);
     }
 }

@@ -27,9 +27,19 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (aa.sqrt() * bb.sqrt())
 }
 
-/// Scores pairs of texts by meaning, for [`Evaluation::semantic_similarity`](crate::Evaluation::semantic_similarity):
-/// `chatan::eval::Embedder` (feature `local`) is one.
+/// Embeds texts and scores pairs of them by meaning, for
+/// [`Evaluation::semantic_similarity`](crate::Evaluation::semantic_similarity) and
+/// [`Evaluation::mean_cosine`](crate::Evaluation::mean_cosine): `chatan::eval::Embedder`
+/// (feature `local`) is one.
 pub trait SemanticSimilarity {
-    /// The similarity of each pair, in order.
-    fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f64>, chatan_core::Error>;
+    /// Each text's sentence embedding, in order.
+    fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, chatan_core::Error>;
+
+    /// The similarity of each pair, in order: by default the [`cosine`] of their
+    /// embeddings, every text embedded in one call.
+    fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f64>, chatan_core::Error> {
+        let texts: Vec<&str> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+        let vectors = self.embed_texts(&texts)?;
+        Ok(vectors.chunks(2).map(|p| cosine(&p[0], &p[1])).collect())
+    }
 }

@@ -1,7 +1,7 @@
-//! BLEU equal to NLTK's on the cases in `eval/bleu_fixture.json`, which
+//! BLEU and self-BLEU equal to NLTK's on the cases in `eval/bleu_fixture.json`, which
 //! `eval/make_bleu_fixture.py` scored with the real NLTK (CI re-scores them).
 
-use chatan_eval::{Smoothing, corpus_bleu, sentence_bleu};
+use chatan_eval::{Smoothing, corpus_bleu, self_bleu, self_bleu_scores, sentence_bleu};
 use serde_json::Value;
 
 fn fixture() -> Value {
@@ -97,4 +97,35 @@ fn corpus_bleu_equals_nltk() {
             case["smoothing"]
         );
     }
+}
+
+#[test]
+fn self_bleu_equals_nltk() {
+    let fixture = fixture();
+    let cases = fixture["self_bleu"].as_array().unwrap();
+    assert!(cases.len() >= 10, "{} cases", cases.len());
+    let mut positive = 0;
+    for case in cases {
+        let texts: Vec<String> = tokens(&case["texts"]);
+        let expected: Vec<f64> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_f64().unwrap())
+            .collect();
+        let ours = self_bleu_scores(&texts, smoothing(case));
+        assert_eq!(ours.len(), expected.len());
+        for (i, (o, e)) in ours.iter().zip(&expected).enumerate() {
+            assert!(
+                same(*o, *e),
+                "text {i} of {:?} ({}): chatan {o:e}, NLTK {e:e}",
+                texts,
+                case["smoothing"]
+            );
+            positive += usize::from(*e > 1e-50);
+        }
+        let mean = expected.iter().sum::<f64>() / expected.len() as f64;
+        assert!((self_bleu(&texts, smoothing(case)) - mean).abs() <= 1e-12 * mean.max(1.0));
+    }
+    assert!(positive > 10, "the fixture has texts NLTK scores above 0");
 }

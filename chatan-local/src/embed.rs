@@ -551,6 +551,10 @@ fn pooling_of(dir: &Path) -> Result<Pooling, String> {
 }
 
 impl chatan_eval::SemanticSimilarity for Embedder {
+    fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, Error> {
+        self.embed_blocking(texts)
+    }
+
     fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f64>, Error> {
         self.similarities_blocking(pairs)
     }

@@ -5,7 +5,9 @@
 
 Sentence and corpus BLEU-4 (uniform weights), without smoothing and with method1, on
 hand-picked edge cases (no overlap, short, repeated tokens, unicode, empty) and on
-seeded random sentences over a small vocabulary (so n-grams overlap partly).
+seeded random sentences over a small vocabulary (so n-grams overlap partly); and
+self-BLEU (each text's sentence BLEU against all the other texts of its set, as Texygen
+computes it with NLTK) over sets of such texts.
 """
 
 import json
@@ -89,8 +91,33 @@ def score():
                     "smoothing": smoothing,
                     "bleu": float(value),
                 })
+        self_bleu = []
+        for texts in self_bleu_sets():
+            tokens = [t.split() for t in texts]
+            for smoothing, function in (("none", None), ("method1", smooth.method1)):
+                scores = [
+                    float(sentence_bleu(tokens[:i] + tokens[i + 1:], tokens[i], smoothing_function=function))
+                    for i in range(len(tokens))
+                ]
+                self_bleu.append({"texts": texts, "smoothing": smoothing, "scores": scores})
     import nltk
-    return {"nltk": nltk.__version__, "sentence": sentence, "corpus": corpus}
+    return {"nltk": nltk.__version__, "sentence": sentence, "corpus": corpus, "self_bleu": self_bleu}
+
+
+def self_bleu_sets():
+    rng = random.Random(20261207)
+    vocab = ["the", "a", "cat", "dog", "sat", "ran", "on", "mat", "é", "🦀"]
+    sets = [
+        ["the cat sat on the mat"] * 3,
+        ["the cat sat on the mat", "the cat sat on a mat", "a dog ran on the mat", "storms rolled in"],
+        ["one", "two words", "three words here"],
+    ]
+    for size in (5, 12):
+        sets.append([
+            " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 14)))
+            for _ in range(size)
+        ])
+    return sets
 
 
 def main():
@@ -98,8 +125,13 @@ def main():
     if "--check" in sys.argv:
         committed = json.loads(FIXTURE.read_text())
         bad = 0
-        for kind in ("sentence", "corpus"):
+        for kind in ("sentence", "corpus", "self_bleu"):
             for a, b in zip(committed[kind], fresh[kind]):
+                if kind == "self_bleu":
+                    if any(abs(x - y) > 1e-12 for x, y in zip(a["scores"], b["scores"])):
+                        bad += 1
+                        print(f"self_bleu: {a['texts'][:2]}: committed {a['scores']!r}, nltk {b['scores']!r}")
+                    continue
                 if abs(a["bleu"] - b["bleu"]) > 1e-12:
                     bad += 1
                     print(f"{kind}: {a.get('name', '')}: committed {a['bleu']!r}, nltk {b['bleu']!r}")
@@ -111,7 +143,10 @@ def main():
         print(f"all BLEU fixture cases agree with NLTK {fresh['nltk']}")
     else:
         FIXTURE.write_text(json.dumps(fresh, ensure_ascii=False, indent=1) + "\n")
-        print(f"wrote {len(fresh['sentence'])} sentence and {len(fresh['corpus'])} corpus cases")
+        print(
+            f"wrote {len(fresh['sentence'])} sentence, {len(fresh['corpus'])} corpus and "
+            f"{len(fresh['self_bleu'])} self-BLEU cases"
+        )
 
 
 if __name__ == "__main__":

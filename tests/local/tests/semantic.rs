@@ -132,6 +132,25 @@ fn evaluation_scores_each_row_with_the_model() {
     );
 }
 
+#[test]
+fn a_columns_mean_cosine_is_sentence_transformers_cosine_of_its_rows() {
+    // A column of two texts: each row's mean cosine to the other is the pair's cosine,
+    // which sentence-transformers computed for the fixture.
+    let fixture = fixture();
+    let embedder = Embedder::open(tests_local::minilm()).unwrap();
+    for pair in fixture["pairs"].as_array().unwrap().iter().take(6) {
+        let column = [text(&pair["a"]), text(&pair["b"])];
+        let report = Evaluation::new(&column)
+            .mean_cosine("cosine", &embedder, |r| r)
+            .run()
+            .unwrap();
+        let expected = pair["cosine"].as_f64().unwrap();
+        for score in &report["cosine"].scores {
+            assert!((score - expected).abs() < TOLERANCE, "{}", pair["name"]);
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_async_path_gives_the_same_numbers() {
     let embedder = Embedder::open(tests_local::minilm()).unwrap();

@@ -1,0 +1,405 @@
+//! Duplicates in a column of texts, the most common defect of synthetic data: the same
+//! text after [`normalize`] ([`exact_duplicates`]), and texts that share most of their
+//! word shingles ([`MinHash::duplicates`]: MinHash signatures, LSH banding, and a check
+//! of each candidate pair's estimated Jaccard similarity). Both return [`Duplicates`]:
+//! the groups, and which rows a deduplicated dataset keeps (the first of each group).
+//!
+//! Near-duplicates are found in time close to linear in the rows: a text's signature
+//! costs its shingles times the permutations, and only texts that agree on a whole band
+//! of the signature are compared. The estimate's error for `P` permutations is about
+//! `sqrt(J (1 - J) / P)` (tested against the exact Jaccard similarity).
+//!
+//! Written here rather than taken from a crate: the MinHash crates on crates.io are
+//! unmaintained since 2023 or younger than a year (gaoya, datasketch-minhash-lsh,
+//! lshdedup-core), and what is needed is a hundred lines over `xxhash-rust`'s xxh3.
+
+use std::collections::HashMap;
+
+use unicode_normalization::UnicodeNormalization;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// `text` as duplicates are compared: Unicode NFKC, lowercase, everything but letters
+/// and digits taken as a space, spaces collapsed.
+///
+/// ```
+/// use chatan::eval::normalize;
+///
+/// assert_eq!(normalize("  Hello,   WORLD!\n"), "hello world");
+/// assert_eq!(normalize("ﬁne café"), "fine café");
+/// ```
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfkc().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// Groups of rows that duplicate each other, by index, and the deduplicated rows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Duplicates {
+    rows: usize,
+    /// Each group's rows in ascending order, groups by their first row.
+    groups: Vec<Vec<usize>>,
+}
+
+impl Duplicates {
+    /// From sets of rows to join (any that share a row end up in one group).
+    fn from_links(rows: usize, links: impl IntoIterator<Item = (usize, usize)>) -> Self {
+        let mut parent: Vec<usize> = (0..rows).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        for (a, b) in links {
+            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+            if ra != rb {
+                parent[ra.max(rb)] = ra.min(rb);
+            }
+        }
+        let mut by_root: HashMap<usize, Vec<usize>> = HashMap::new();
+        for i in 0..rows {
+            let r = root(&mut parent, i);
+            by_root.entry(r).or_default().push(i);
+        }
+        let mut groups: Vec<Vec<usize>> = by_root.into_values().filter(|g| g.len() > 1).collect();
+        groups.sort_unstable_by_key(|g| g[0]);
+        Duplicates { rows, groups }
+    }
+
+    /// The groups of two or more rows, each in ascending order, by their first row.
+    pub fn groups(&self) -> &[Vec<usize>] {
+        &self.groups
+    }
+
+    /// The rows a deduplicated dataset leaves out: all but the first of each group,
+    /// ascending.
+    pub fn removed(&self) -> Vec<usize> {
+        let mut removed: Vec<usize> = self.groups.iter().flat_map(|g| g[1..].to_vec()).collect();
+        removed.sort_unstable();
+        removed
+    }
+
+    /// The rows a deduplicated dataset keeps, ascending.
+    pub fn kept(&self) -> Vec<usize> {
+        let mut keep = vec![true; self.rows];
+        for i in self.removed() {
+            keep[i] = false;
+        }
+        (0..self.rows).filter(|&i| keep[i]).collect()
+    }
+
+    /// `rows` (the rows these duplicates were found in) without the duplicates: the
+    /// first row of each group stays, in the original order.
+    ///
+    /// # Panics
+    /// If `rows` is not as long as the column the duplicates were found in.
+    pub fn dedup<R>(&self, rows: Vec<R>) -> Vec<R> {
+        assert_eq!(
+            rows.len(),
+            self.rows,
+            "the rows the duplicates were found in"
+        );
+        let mut keep = vec![true; self.rows];
+        for i in self.removed() {
+            keep[i] = false;
+        }
+        rows.into_iter()
+            .zip(keep)
+            .filter_map(|(row, keep)| keep.then_some(row))
+            .collect()
+    }
+}
+
+/// Rows whose texts are equal after [`normalize`].
+///
+/// ```
+/// use chatan::eval::exact_duplicates;
+///
+/// let texts = ["Hello, world!", "something else", "hello world", "HELLO  WORLD"];
+/// let duplicates = exact_duplicates(&texts);
+/// assert_eq!(duplicates.groups(), [vec![0, 2, 3]]);
+/// assert_eq!(duplicates.dedup(texts.to_vec()), ["Hello, world!", "something else"]);
+/// ```
+pub fn exact_duplicates<S: AsRef<str>>(texts: &[S]) -> Duplicates {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut links = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let key = normalize(text.as_ref());
+        match first.get(&key) {
+            Some(&j) => links.push((j, i)),
+            None => {
+                first.insert(key, i);
+            }
+        }
+    }
+    Duplicates::from_links(texts.len(), links)
+}
+
+/// The Mersenne prime `2^61 - 1`, the modulus of the permutations.
+const PRIME: u64 = (1 << 61) - 1;
+
+/// Near-duplicate detection by MinHash over word shingles, with LSH banding.
+///
+/// ```
+/// use chatan::eval::MinHash;
+///
+/// let texts = [
+///     "the quick brown fox jumps over the lazy dog by the river bank today",
+///     "the quick brown fox jumps over the lazy dog by the river bank tonight",
+///     "an entirely different sentence about the price of bread in winter",
+/// ];
+/// let minhash = MinHash::new(0.7);
+/// assert_eq!(minhash.duplicates(&texts).groups(), [vec![0, 1]]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct MinHash {
+    threshold: f64,
+    shingle: usize,
+    bands: usize,
+    band_rows: usize,
+    /// `(a, b)` of each permutation `(a * h + b) mod PRIME`.
+    permutations: Vec<(u64, u64)>,
+}
+
+impl MinHash {
+    /// Pairs whose estimated Jaccard similarity of word 3-gram shingles is at least
+    /// `threshold` (in 0..=1) are duplicates; 128 permutations, banded for the
+    /// threshold.
+    pub fn new(threshold: f64) -> Self {
+        MinHash::with(threshold, 128, 3)
+    }
+
+    /// `permutations` hash functions (more: a finer estimate, slower), shingles of
+    /// `shingle` words.
+    pub fn with(threshold: f64, permutations: usize, shingle: usize) -> Self {
+        let threshold = threshold.clamp(0.0, 1.0);
+        let permutations = permutations.max(1);
+        let (bands, band_rows) = banding(threshold, permutations);
+        // A fixed seed: signatures are the same in every run and on every machine.
+        let mut state = 0x5EED_C4A7_A11D_u64;
+        let mut next = || {
+            // splitmix64
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let permutations = (0..permutations)
+            .map(|_| (next() % (PRIME - 1) + 1, next() % PRIME))
+            .collect();
+        MinHash {
+            threshold,
+            shingle: shingle.max(1),
+            bands,
+            band_rows,
+            permutations,
+        }
+    }
+
+    /// The number of permutations.
+    pub fn permutations(&self) -> usize {
+        self.permutations.len()
+    }
+
+    /// `text`'s signature: for each permutation, the least permuted hash of its
+    /// [`normalize`]d word shingles (a text shorter than a shingle is one shingle; an
+    /// empty text has none, and a signature of `u64::MAX`).
+    pub fn signature(&self, text: &str) -> Vec<u64> {
+        let mut signature = vec![u64::MAX; self.permutations.len()];
+        for h in shingle_hashes(&normalize(text), self.shingle) {
+            for (s, &(a, b)) in signature.iter_mut().zip(&self.permutations) {
+                *s = (*s).min(permute(a, b, h));
+            }
+        }
+        signature
+    }
+
+    /// The estimated Jaccard similarity of two signatures: the share of permutations
+    /// where they agree.
+    pub fn estimate(a: &[u64], b: &[u64]) -> f64 {
+        let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
+        same as f64 / a.len().max(1) as f64
+    }
+
+    /// Rows whose texts' estimated similarity reaches the threshold, grouped (a group
+    /// holds every row linked to another by such a pair).
+    pub fn duplicates<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Duplicates {
+        let signatures = self.signatures(texts);
+        let mut buckets: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
+        for (i, signature) in signatures.iter().enumerate() {
+            for band in 0..self.bands {
+                let part = &signature[band * self.band_rows..][..self.band_rows];
+                let bytes: Vec<u8> = part.iter().flat_map(|v| v.to_le_bytes()).collect();
+                buckets.entry((band, xxh3_64(&bytes))).or_default().push(i);
+            }
+        }
+        let mut links = Vec::new();
+        let mut checked: std::collections::HashSet<(usize, usize)> = Default::default();
+        for members in buckets.values().filter(|m| m.len() > 1) {
+            for (k, &j) in members.iter().enumerate() {
+                for &i in &members[..k] {
+                    if !checked.insert((i, j)) {
+                        continue;
+                    }
+                    if Self::estimate(&signatures[i], &signatures[j]) >= self.threshold {
+                        links.push((i, j));
+                        break;
+                    }
+                }
+            }
+        }
+        Duplicates::from_links(texts.len(), links)
+    }
+
+    /// Every text's signature, on as many threads as the machine has cores.
+    fn signatures<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Vec<u64>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = texts.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = texts
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|t| self.signature(t.as_ref()))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|p| p.join().expect("a signature thread panicked"))
+                .collect()
+        })
+    }
+}
+
+/// `(a * h + b) mod (2^61 - 1)`.
+fn permute(a: u64, b: u64, h: u64) -> u64 {
+    let x = u128::from(a) * u128::from(h % PRIME) + u128::from(b);
+    let folded = (x & u128::from(PRIME)) + (x >> 61);
+    let folded = (folded & u128::from(PRIME)) + (folded >> 61);
+    (folded as u64) % PRIME
+}
+
+/// The hashes of `text`'s shingles of `n` words (the whole text if it has fewer words;
+/// none if it is empty).
+fn shingle_hashes(text: &str, n: usize) -> Vec<u64> {
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    if words.is_empty() {
+        return Vec::new();
+    }
+    if words.len() < n {
+        return vec![xxh3_64(text.as_bytes())];
+    }
+    words
+        .windows(n)
+        .map(|w| xxh3_64(w.join(" ").as_bytes()))
+        .collect()
+}
+
+/// Bands and rows per band (their product at most `permutations`) whose S-curve turns
+/// at `threshold`: the `(b, r)` minimising `|(1/b)^(1/r) - threshold|`, the similarity
+/// at which a pair becomes a candidate with probability about one half.
+fn banding(threshold: f64, permutations: usize) -> (usize, usize) {
+    let mut best = (permutations, 1);
+    let mut best_gap = f64::INFINITY;
+    for r in 1..=permutations {
+        let b = permutations / r;
+        let turn = (1.0 / b as f64).powf(1.0 / r as f64);
+        // Just below the threshold rather than above it: a miss costs more than a check.
+        let gap = (turn - threshold).abs() + if turn > threshold { 0.05 } else { 0.0 };
+        if gap < best_gap {
+            best_gap = gap;
+            best = (b, r);
+        }
+    }
+    best
+}
+
+/// The exact Jaccard similarity of two texts' sets of word shingles (after
+/// [`normalize`]), the figure [`MinHash`] estimates; 1.0 for two empty texts.
+///
+/// ```
+/// use chatan::eval::jaccard;
+///
+/// // Shingles of 1 word: {a, b, c} and {b, c, d} share 2 of 4.
+/// assert_eq!(jaccard("a b c", "b c d", 1), 0.5);
+/// ```
+pub fn jaccard(a: &str, b: &str, shingle: usize) -> f64 {
+    use std::collections::HashSet;
+    let set = |t: &str| -> HashSet<u64> {
+        shingle_hashes(&normalize(t), shingle.max(1))
+            .into_iter()
+            .collect()
+    };
+    let (a, b) = (set(a), set(b));
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    a.intersection(&b).count() as f64 / a.union(&b).count() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_permutation_is_the_modular_formula() {
+        for (a, b, h) in [
+            (3, 5, 7),
+            (PRIME - 1, PRIME - 1, u64::MAX),
+            (1 << 40, 17, 1 << 63),
+        ] {
+            let expected = ((u128::from(a) * u128::from(h % PRIME) + u128::from(b))
+                % u128::from(PRIME)) as u64;
+            assert_eq!(permute(a, b, h), expected);
+        }
+    }
+
+    #[test]
+    fn banding_turns_near_the_threshold() {
+        for threshold in [0.5, 0.7, 0.8, 0.9] {
+            let (b, r) = banding(threshold, 128);
+            assert!(b * r <= 128);
+            let turn = (1.0 / b as f64).powf(1.0 / r as f64);
+            assert!(
+                (turn - threshold).abs() < 0.1,
+                "{threshold}: {b}x{r} turns at {turn}"
+            );
+        }
+    }
+
+    #[test]
+    fn groups_join_transitively_and_keep_the_first() {
+        let d = Duplicates::from_links(6, [(4, 1), (1, 3), (2, 5)]);
+        assert_eq!(d.groups(), [vec![1, 3, 4], vec![2, 5]]);
+        assert_eq!(d.removed(), [3, 4, 5]);
+        assert_eq!(d.kept(), [0, 1, 2]);
+        assert_eq!(d.dedup(vec!['a', 'b', 'c', 'd', 'e', 'f']), ['a', 'b', 'c']);
+    }
+
+    #[test]
+    fn empty_and_short_texts() {
+        let m = MinHash::new(0.8);
+        assert_eq!(m.signature(""), vec![u64::MAX; 128]);
+        assert_eq!(m.signature("Hi!"), m.signature("hi"));
+        assert_eq!(
+            m.duplicates(&["", " ", "hi", "HI", "ho"]).groups(),
+            [vec![0, 1], vec![2, 3]]
+        );
+        assert_eq!(jaccard("", "", 3), 1.0);
+    }
+}

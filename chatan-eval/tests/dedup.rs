@@ -1,0 +1,142 @@
+//! Near-duplicates checked against the exact figures: MinHash estimates against the
+//! exact Jaccard similarity of the same shingles, and the groups found on a corpus with
+//! planted near-duplicates (recall and precision against the exact similarity).
+
+use chatan_eval::{MinHash, exact_duplicates, jaccard};
+
+/// A deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A text of `words` words drawn from a vocabulary of `vocabulary` words.
+fn text(rng: &mut Rng, words: usize, vocabulary: usize) -> Vec<String> {
+    (0..words)
+        .map(|_| format!("w{}", rng.below(vocabulary)))
+        .collect()
+}
+
+#[test]
+fn minhash_estimates_are_within_the_error_the_permutations_predict() {
+    let mut rng = Rng(0x00C0_FFEE);
+    let minhash = MinHash::with(0.5, 128, 3);
+    let p = minhash.permutations() as f64;
+    let (mut error, mut predicted, mut pairs) = (0.0, 0.0, 0);
+    for _ in 0..400 {
+        // A base text and a copy with a share of its words replaced: similarities
+        // spread over 0..1.
+        let words = 20 + rng.below(40);
+        let base = text(&mut rng, words, 300);
+        let mut copy = base.clone();
+        let share = rng.below(100);
+        for word in copy.iter_mut() {
+            if rng.below(100) < share {
+                *word = format!("w{}", rng.below(300));
+            }
+        }
+        let (a, b) = (base.join(" "), copy.join(" "));
+        let exact = jaccard(&a, &b, 3);
+        let estimate = MinHash::estimate(&minhash.signature(&a), &minhash.signature(&b));
+        let sigma = (exact * (1.0 - exact) / p).sqrt();
+        // Four standard deviations, and one permutation's worth for exact 0 or 1.
+        assert!(
+            (estimate - exact).abs() <= 4.0 * sigma + 1.0 / p,
+            "exact {exact:.4}, estimate {estimate:.4}, sigma {sigma:.4}"
+        );
+        error += (estimate - exact).abs();
+        // The mean absolute deviation of a normal error is sigma * sqrt(2 / pi).
+        predicted += sigma * (2.0 / std::f64::consts::PI).sqrt();
+        pairs += 1;
+    }
+    let (error, predicted) = (error / pairs as f64, predicted / pairs as f64);
+    println!(
+        "{pairs} pairs, 128 permutations: mean |estimate - exact| {error:.4}, predicted {predicted:.4}"
+    );
+    assert!(error <= 1.25 * predicted, "{error} against {predicted}");
+}
+
+#[test]
+fn planted_near_duplicates_are_found_with_their_recall_and_precision() {
+    let mut rng = Rng(0x0D0C_5EED);
+    let mut texts: Vec<String> = (0..3000)
+        .map(|_| {
+            let words = 40 + rng.below(30);
+            text(&mut rng, words, 5000).join(" ")
+        })
+        .collect();
+    // 300 planted copies: one or two words replaced, so their similarity to the
+    // original is about 0.75-0.85.
+    let mut planted = Vec::new();
+    for _ in 0..300 {
+        let original = rng.below(3000);
+        let mut words: Vec<String> = texts[original].split(' ').map(str::to_owned).collect();
+        for _ in 0..1 + rng.below(2) {
+            let at = rng.below(words.len());
+            words[at] = format!("x{}", rng.below(1000));
+        }
+        planted.push((original, texts.len()));
+        texts.push(words.join(" "));
+    }
+    let threshold = 0.6;
+    let duplicates = MinHash::new(threshold).duplicates(&texts);
+
+    // Every pair of rows put in one group, against the exact similarity.
+    let mut found = 0;
+    let mut right = 0;
+    for group in duplicates.groups() {
+        for (k, &i) in group.iter().enumerate() {
+            for &j in &group[k + 1..] {
+                found += 1;
+                right += usize::from(jaccard(&texts[i], &texts[j], 3) >= threshold);
+            }
+        }
+    }
+    let same_group = |a: usize, b: usize| {
+        duplicates
+            .groups()
+            .iter()
+            .any(|g| g.contains(&a) && g.contains(&b))
+    };
+    let truth: Vec<&(usize, usize)> = planted
+        .iter()
+        .filter(|(a, b)| jaccard(&texts[*a], &texts[*b], 3) >= threshold)
+        .collect();
+    let recalled = truth.iter().filter(|(a, b)| same_group(*a, *b)).count();
+    let recall = recalled as f64 / truth.len() as f64;
+    let precision = right as f64 / found.max(1) as f64;
+    println!(
+        "{} texts, {} planted near-duplicates ({} at or above {threshold}): recall {recall:.3}, precision {precision:.3} ({right} of {found} grouped pairs)",
+        texts.len(),
+        planted.len(),
+        truth.len()
+    );
+    assert!(truth.len() >= 290, "the planted pairs are near-duplicates");
+    assert!(recall >= 0.97, "recall {recall}");
+    assert!(precision >= 0.97, "precision {precision}");
+    // The deduplicated corpus keeps the first of each group: the originals, not the
+    // planted copies.
+    assert!(duplicates.removed().iter().all(|&i| i >= 3000));
+    assert_eq!(
+        duplicates.dedup(texts.clone()).len(),
+        texts.len() - duplicates.removed().len()
+    );
+}
+
+#[test]
+fn exact_duplicates_compare_normalized_texts() {
+    let texts = ["A cat.", "a  CAT", "a dog", "A cat!", "ﬁsh", "fish"];
+    let d = exact_duplicates(&texts);
+    assert_eq!(d.groups(), [vec![0, 1, 3], vec![4, 5]]);
+    assert_eq!(d.kept(), [0, 2, 4]);
+}
