@@ -1,8 +1,10 @@
 //! Duplicates in a column of texts, the most common defect of synthetic data: the same
-//! text after [`normalize`] ([`exact_duplicates`]), and texts that share most of their
-//! word shingles ([`MinHash::duplicates`]: MinHash signatures, LSH banding, and a check
-//! of each candidate pair's estimated Jaccard similarity). Both return [`Duplicates`]:
-//! the groups, and which rows a deduplicated dataset keeps (the first of each group).
+//! text after [`normalize`] ([`exact_duplicates`]), texts that share most of their word
+//! shingles ([`MinHash::duplicates`]: MinHash signatures, LSH banding, and a check of
+//! each candidate pair's estimated Jaccard similarity), and texts that mean the same
+//! ([`semantic_duplicates`]: sentence embeddings, random-hyperplane LSH, and a check of
+//! each candidate pair's cosine). All return [`Duplicates`]: the groups, and which rows
+//! a deduplicated dataset keeps (the first of each group).
 //!
 //! Near-duplicates are found in time close to linear in the rows: a text's signature
 //! costs its shingles times the permutations, and only texts that agree on a whole band
@@ -350,6 +352,142 @@ pub fn jaccard(a: &str, b: &str, shingle: usize) -> f64 {
         return 1.0;
     }
     a.intersection(&b).count() as f64 / a.union(&b).count() as f64
+}
+
+/// Rows whose sentence embeddings have a cosine similarity of at least `threshold`
+/// (in -1..=1), grouped: duplicates by meaning, however worded. `embeddings` are the
+/// rows' (from [`SemanticSimilarity::embed_texts`](crate::SemanticSimilarity), say, or
+/// [`semantic_duplicates_of`]).
+///
+/// Close to linear in the rows: random-hyperplane LSH (each band is 16 signs of the
+/// embedding against fixed random directions; as many bands as make a pair at the
+/// threshold a candidate with probability 0.99, at most 128, which reach 0.99 down to a
+/// threshold of about 0.83 and 0.96 at 0.8) picks candidate pairs, and each candidate's
+/// exact cosine decides.
+///
+/// ```
+/// use chatan::eval::semantic_duplicates;
+///
+/// let embeddings = [vec![1.0, 0.0, 0.2], vec![0.98, 0.05, 0.2], vec![0.0, 1.0, 0.0]];
+/// assert_eq!(semantic_duplicates(&embeddings, 0.95).groups(), [vec![0, 1]]);
+/// ```
+pub fn semantic_duplicates(embeddings: &[Vec<f32>], threshold: f64) -> Duplicates {
+    const BITS: usize = 16;
+    let dims = embeddings.first().map_or(0, Vec::len);
+    let unit: Vec<Vec<f32>> = embeddings
+        .iter()
+        .map(|e| {
+            let norm = e.iter().map(|&x| x * x).sum::<f32>().sqrt();
+            e.iter()
+                .map(|&x| if norm > 0.0 { x / norm } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    // A pair at angle t agrees on a random hyperplane's side with probability
+    // 1 - t / pi; a band with all its BITS signs; one of `bands` bands for 0.99.
+    let agree = 1.0 - threshold.clamp(-1.0, 1.0).acos() / std::f64::consts::PI;
+    let band = agree.powi(BITS as i32);
+    let bands = if band >= 1.0 {
+        1
+    } else {
+        ((0.01f64).ln() / (1.0 - band).ln())
+            .ceil()
+            .clamp(1.0, 128.0) as usize
+    };
+    // Gaussian directions (Box-Muller over a fixed splitmix64 stream).
+    let mut state = 0xD1CE_5EED_u64;
+    let mut uniform = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let planes: Vec<Vec<f32>> = (0..bands * BITS)
+        .map(|_| {
+            (0..dims)
+                .map(|_| {
+                    let (u, v) = (uniform().max(f64::MIN_POSITIVE), uniform());
+                    ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
+                })
+                .collect()
+        })
+        .collect();
+    // Each row's band keys, on as many threads as the machine has cores.
+    let keys = |e: &Vec<f32>| -> Vec<u16> {
+        (0..bands)
+            .map(|b| {
+                let mut key = 0u16;
+                for (bit, plane) in planes[b * BITS..][..BITS].iter().enumerate() {
+                    key |= u16::from(dot(plane, e) >= 0.0) << bit;
+                }
+                key
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = unit.len().div_ceil(threads).max(1);
+    let all_keys: Vec<Vec<u16>> = std::thread::scope(|scope| {
+        let parts: Vec<_> = unit
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(keys).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("a hashing thread panicked"))
+            .collect()
+    });
+    let mut buckets: HashMap<(usize, u16), Vec<usize>> = HashMap::new();
+    for (i, row) in all_keys.iter().enumerate() {
+        for (b, &key) in row.iter().enumerate() {
+            buckets.entry((b, key)).or_default().push(i);
+        }
+    }
+    let cosine = |i: usize, j: usize| f64::from(dot(&unit[i], &unit[j]));
+    let mut checked: std::collections::HashSet<(usize, usize)> = Default::default();
+    let mut links = Vec::new();
+    for members in buckets.values().filter(|m| m.len() > 1) {
+        for (k, &j) in members.iter().enumerate() {
+            for &i in &members[..k] {
+                if checked.insert((i, j)) && cosine(i, j) >= threshold {
+                    links.push((i, j));
+                }
+            }
+        }
+    }
+    Duplicates::from_links(embeddings.len(), links)
+}
+
+/// The dot product of two vectors, in eight lanes (so that it vectorizes), added in a
+/// fixed order.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// [`semantic_duplicates`] of `texts`, embedded by `embedder` (`chatan::eval::Embedder`,
+/// feature `local`).
+pub fn semantic_duplicates_of<E: crate::SemanticSimilarity + ?Sized>(
+    embedder: &E,
+    texts: &[&str],
+    threshold: f64,
+) -> Result<Duplicates, chatan_core::Error> {
+    Ok(semantic_duplicates(
+        &embedder.embed_texts(texts)?,
+        threshold,
+    ))
 }
 
 #[cfg(test)]

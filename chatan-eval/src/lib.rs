@@ -14,7 +14,8 @@
 //!   within 1e-4;
 //! - duplicates in a column: [`exact_duplicates`] (after [`normalize`]) and
 //!   [`MinHash::duplicates`] (near-duplicates by MinHash over word shingles with LSH
-//!   banding), each the groups and a deduplicated dataset ([`Duplicates`]);
+//!   banding) and [`semantic_duplicates`] (by the cosine of sentence embeddings), each
+//!   the groups and a deduplicated dataset ([`Duplicates`]);
 //! - diversity of a column: [`distinct_n`], [`self_bleu`] (each text's BLEU against the
 //!   others, with the NLTK-equal BLEU above) and [`mean_pairwise_cosine`] of sentence
 //!   embeddings, so two recipes can be compared on more than a judge's mean;
@@ -51,7 +52,10 @@ mod scores;
 mod semantic;
 
 pub use self::bleu::{Smoothing, bleu, corpus_bleu, sentence_bleu};
-pub use self::dedup::{Duplicates, MinHash, exact_duplicates, jaccard, normalize};
+pub use self::dedup::{
+    Duplicates, MinHash, exact_duplicates, jaccard, normalize, semantic_duplicates,
+    semantic_duplicates_of,
+};
 pub use self::diversity::{
     distinct_n, mean_pairwise_cosine, pairwise_cosines, self_bleu, self_bleu_scores,
 };

@@ -140,3 +140,65 @@ fn exact_duplicates_compare_normalized_texts() {
     assert_eq!(d.groups(), [vec![0, 1, 3], vec![4, 5]]);
     assert_eq!(d.kept(), [0, 2, 4]);
 }
+
+#[test]
+fn planted_semantic_duplicates_are_found_against_the_exact_cosine() {
+    // 2 000 random directions in 64 dimensions, and 200 copies of some of them with a
+    // little noise (cosine about 0.95-0.99 to their original).
+    let mut rng = Rng(0x5E3A_271C);
+    let mut gauss = || {
+        let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let v = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        ((-2.0 * u.max(1e-300).ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
+    };
+    let mut embeddings: Vec<Vec<f32>> = (0..2000)
+        .map(|_| (0..64).map(|_| gauss()).collect())
+        .collect();
+    let mut planted = Vec::new();
+    for k in 0..200 {
+        let original = (k * 7919) % 2000;
+        let copy: Vec<f32> = embeddings[original]
+            .iter()
+            .map(|x| x + 0.2 * gauss())
+            .collect();
+        planted.push((original, embeddings.len()));
+        embeddings.push(copy);
+    }
+    let cosine = |a: usize, b: usize| chatan_eval::cosine(&embeddings[a], &embeddings[b]);
+    let threshold = 0.9;
+    let duplicates = chatan_eval::semantic_duplicates(&embeddings, threshold);
+    let mut found = 0;
+    let mut right = 0;
+    for group in duplicates.groups() {
+        for (k, &i) in group.iter().enumerate() {
+            for &j in &group[k + 1..] {
+                found += 1;
+                right += usize::from(cosine(i, j) >= threshold);
+            }
+        }
+    }
+    let truth: Vec<_> = planted
+        .iter()
+        .filter(|(a, b)| cosine(*a, *b) >= threshold)
+        .collect();
+    let recalled = truth
+        .iter()
+        .filter(|(a, b)| {
+            duplicates
+                .groups()
+                .iter()
+                .any(|g| g.contains(a) && g.contains(b))
+        })
+        .count();
+    let recall = recalled as f64 / truth.len() as f64;
+    let precision = right as f64 / found.max(1) as f64;
+    println!(
+        "{} embeddings, {} planted ({} at or above {threshold}): recall {recall:.3}, precision {precision:.3}",
+        embeddings.len(),
+        planted.len(),
+        truth.len()
+    );
+    assert!(truth.len() >= 190);
+    assert!(recall >= 0.97, "recall {recall}");
+    assert!(precision >= 0.97, "precision {precision}");
+}

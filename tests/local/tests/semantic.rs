@@ -151,6 +151,36 @@ fn a_columns_mean_cosine_is_sentence_transformers_cosine_of_its_rows() {
     }
 }
 
+#[test]
+fn duplicates_by_meaning_on_the_model_are_the_pairs_whose_cosine_reaches_the_threshold() {
+    use chatan::eval::{SemanticSimilarity, cosine, semantic_duplicates_of};
+    let texts = [
+        "A man is playing a guitar.",
+        "The stock market fell sharply today.",
+        "A man plays the guitar.",
+        "A cat sleeps on the sofa.",
+        "A man is playing the guitar.",
+        "Bread prices rose in winter.",
+    ];
+    let embedder = Embedder::open(tests_local::minilm()).unwrap();
+    let duplicates = semantic_duplicates_of(&embedder, &texts, 0.8).unwrap();
+    // Against every pair's exact cosine on the same model.
+    let e = embedder.embed_texts(&texts).unwrap();
+    for i in 0..texts.len() {
+        for j in i + 1..texts.len() {
+            let together = duplicates
+                .groups()
+                .iter()
+                .any(|g| g.contains(&i) && g.contains(&j));
+            if cosine(&e[i], &e[j]) >= 0.8 {
+                assert!(together, "{:?} and {:?}", texts[i], texts[j]);
+            }
+        }
+    }
+    assert_eq!(duplicates.groups(), [vec![0, 2, 4]]);
+    assert_eq!(duplicates.dedup(texts.to_vec()).len(), 4);
+}
+
 #[tokio::test]
 async fn the_async_path_gives_the_same_numbers() {
     let embedder = Embedder::open(tests_local::minilm()).unwrap();
