@@ -15,8 +15,9 @@
 //! unmaintained since 2023 or younger than a year (gaoya, datasketch-minhash-lsh,
 //! lshdedup-core), and what is needed is a hundred lines over `xxhash-rust`'s xxh3.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use chatan_core::SampleRng;
 use unicode_normalization::UnicodeNormalization;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -94,10 +95,7 @@ impl Duplicates {
 
     /// The rows a deduplicated dataset keeps, ascending.
     pub fn kept(&self) -> Vec<usize> {
-        let mut keep = vec![true; self.rows];
-        for i in self.removed() {
-            keep[i] = false;
-        }
+        let keep = self.keep();
         (0..self.rows).filter(|&i| keep[i]).collect()
     }
 
@@ -112,14 +110,21 @@ impl Duplicates {
             self.rows,
             "the rows the duplicates were found in"
         );
-        let mut keep = vec![true; self.rows];
-        for i in self.removed() {
-            keep[i] = false;
-        }
         rows.into_iter()
-            .zip(keep)
+            .zip(self.keep())
             .filter_map(|(row, keep)| keep.then_some(row))
             .collect()
+    }
+
+    /// Whether each row stays.
+    fn keep(&self) -> Vec<bool> {
+        let mut keep = vec![true; self.rows];
+        for group in &self.groups {
+            for &i in &group[1..] {
+                keep[i] = false;
+            }
+        }
+        keep
     }
 }
 
@@ -188,18 +193,11 @@ impl MinHash {
         let threshold = threshold.clamp(0.0, 1.0);
         let permutations = permutations.max(1);
         let (bands, band_rows) = banding(threshold, permutations);
-        // A fixed seed: signatures are the same in every run and on every machine.
-        let mut state = 0x5EED_C4A7_A11D_u64;
-        let mut next = || {
-            // splitmix64
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
+        // A fixed seed and chatan's own generator, whose algorithm is fixed: signatures
+        // are the same in every run, on every machine and after dependency updates.
+        let mut rng = SampleRng::from_seed(0x5EED_C4A7_A11D);
         let permutations = (0..permutations)
-            .map(|_| (next() % (PRIME - 1) + 1, next() % PRIME))
+            .map(|_| (rng.below(PRIME - 1) + 1, rng.below(PRIME)))
             .collect();
         MinHash {
             threshold,
@@ -247,45 +245,52 @@ impl MinHash {
                 buckets.entry((band, xxh3_64(&bytes))).or_default().push(i);
             }
         }
-        let mut links = Vec::new();
-        let mut checked: std::collections::HashSet<(usize, usize)> = Default::default();
-        for members in buckets.values().filter(|m| m.len() > 1) {
-            for (k, &j) in members.iter().enumerate() {
-                for &i in &members[..k] {
-                    if !checked.insert((i, j)) {
-                        continue;
-                    }
-                    if Self::estimate(&signatures[i], &signatures[j]) >= self.threshold {
-                        links.push((i, j));
-                        break;
-                    }
-                }
-            }
-        }
+        let links = links_within(&buckets, |i, j| {
+            Self::estimate(&signatures[i], &signatures[j]) >= self.threshold
+        });
         Duplicates::from_links(texts.len(), links)
     }
 
-    /// Every text's signature, on as many threads as the machine has cores.
+    /// Every text's signature.
     fn signatures<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Vec<u64>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = texts.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let parts: Vec<_> = texts
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|t| self.signature(t.as_ref()))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| p.join().expect("a signature thread panicked"))
-                .collect()
-        })
+        parallel_map(texts, |t| self.signature(t.as_ref()))
     }
+}
+
+/// `f` of each item, in order, on as many threads as the machine has cores.
+fn parallel_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("a worker thread panicked"))
+            .collect()
+    })
+}
+
+/// The pairs of rows that share a bucket and pass `same`, each pair checked once.
+fn links_within<K>(
+    buckets: &HashMap<K, Vec<usize>>,
+    same: impl Fn(usize, usize) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut checked: HashSet<(usize, usize)> = HashSet::new();
+    let mut links = Vec::new();
+    for members in buckets.values().filter(|m| m.len() > 1) {
+        for (k, &j) in members.iter().enumerate() {
+            for &i in &members[..k] {
+                if checked.insert((i, j)) && same(i, j) {
+                    links.push((i, j));
+                }
+            }
+        }
+    }
+    links
 }
 
 /// `(a * h + b) mod (2^61 - 1)`.
@@ -341,7 +346,6 @@ fn banding(threshold: f64, permutations: usize) -> (usize, usize) {
 /// assert_eq!(jaccard("a b c", "b c d", 1), 0.5);
 /// ```
 pub fn jaccard(a: &str, b: &str, shingle: usize) -> f64 {
-    use std::collections::HashSet;
     let set = |t: &str| -> HashSet<u64> {
         shingle_hashes(&normalize(t), shingle.max(1))
             .into_iter()
@@ -394,15 +398,9 @@ pub fn semantic_duplicates(embeddings: &[Vec<f32>], threshold: f64) -> Duplicate
             .ceil()
             .clamp(1.0, 128.0) as usize
     };
-    // Gaussian directions (Box-Muller over a fixed splitmix64 stream).
-    let mut state = 0xD1CE_5EED_u64;
-    let mut uniform = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    // Gaussian directions (Box-Muller over chatan's fixed generator).
+    let mut rng = SampleRng::from_seed(0xD1CE_5EED);
+    let mut uniform = || rng.unit_f64();
     let planes: Vec<Vec<f32>> = (0..bands * BITS)
         .map(|_| {
             (0..dims)
@@ -413,8 +411,8 @@ pub fn semantic_duplicates(embeddings: &[Vec<f32>], threshold: f64) -> Duplicate
                 .collect()
         })
         .collect();
-    // Each row's band keys, on as many threads as the machine has cores.
-    let keys = |e: &Vec<f32>| -> Vec<u16> {
+    // Each row's band keys.
+    let all_keys: Vec<Vec<u16>> = parallel_map(&unit, |e| {
         (0..bands)
             .map(|b| {
                 let mut key = 0u16;
@@ -424,18 +422,6 @@ pub fn semantic_duplicates(embeddings: &[Vec<f32>], threshold: f64) -> Duplicate
                 key
             })
             .collect()
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = unit.len().div_ceil(threads).max(1);
-    let all_keys: Vec<Vec<u16>> = std::thread::scope(|scope| {
-        let parts: Vec<_> = unit
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(keys).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().expect("a hashing thread panicked"))
-            .collect()
     });
     let mut buckets: HashMap<(usize, u16), Vec<usize>> = HashMap::new();
     for (i, row) in all_keys.iter().enumerate() {
@@ -444,17 +430,7 @@ pub fn semantic_duplicates(embeddings: &[Vec<f32>], threshold: f64) -> Duplicate
         }
     }
     let cosine = |i: usize, j: usize| f64::from(dot(&unit[i], &unit[j]));
-    let mut checked: std::collections::HashSet<(usize, usize)> = Default::default();
-    let mut links = Vec::new();
-    for members in buckets.values().filter(|m| m.len() > 1) {
-        for (k, &j) in members.iter().enumerate() {
-            for &i in &members[..k] {
-                if checked.insert((i, j)) && cosine(i, j) >= threshold {
-                    links.push((i, j));
-                }
-            }
-        }
-    }
+    let links = links_within(&buckets, |i, j| cosine(i, j) >= threshold);
     Duplicates::from_links(embeddings.len(), links)
 }
 

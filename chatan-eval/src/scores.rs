@@ -543,4 +543,32 @@ mod tests {
         assert_eq!(comparison.len(), 1);
         assert_eq!(comparison[0].theirs, 0.25);
     }
+
+    /// An embedder whose model has stopped.
+    struct Stopped;
+
+    impl SemanticSimilarity for Stopped {
+        fn embed_texts(&self, _: &[&str]) -> Result<Vec<Vec<f32>>, Error> {
+            Err(Error::Embedding {
+                model: "stopped".into(),
+                message: "the model's thread has stopped".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn an_embedders_fault_fails_the_diversity_run_and_the_pair_scores() {
+        let rows = ["a", "b"];
+        let failed = Evaluation::new(&rows)
+            .distinct("distinct-1", 1, |r| r)
+            .mean_cosine("cosine", &Stopped, |r| r)
+            .run()
+            .unwrap_err();
+        assert!(
+            failed.to_string().contains("embedding model stopped"),
+            "{failed}"
+        );
+        assert!(Stopped.score_pairs(&[("a", "b")]).is_err());
+        assert!(crate::semantic_duplicates_of(&Stopped, &rows, 0.9).is_err());
+    }
 }

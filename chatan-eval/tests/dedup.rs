@@ -4,45 +4,66 @@
 
 use chatan_eval::{MinHash, exact_duplicates, jaccard};
 
-/// A deterministic generator (xorshift64*).
-struct Rng(u64);
+use chatan::sample::SampleRng as Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
+/// `below(&mut rng, n)` as an index.
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n as u64) as usize
+}
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+/// Recall and precision of `groups` against `similar` (the exact figure reaching the
+/// threshold): the share of `planted` pairs that are similar and in one group, and the
+/// share of pairs put in one group that are similar. Also how many planted pairs are
+/// similar.
+fn recall_and_precision(
+    groups: &[Vec<usize>],
+    planted: &[(usize, usize)],
+    similar: impl Fn(usize, usize) -> bool,
+) -> (f64, f64, usize) {
+    let (mut found, mut right) = (0, 0);
+    for group in groups {
+        for (k, &i) in group.iter().enumerate() {
+            for &j in &group[k + 1..] {
+                found += 1;
+                right += usize::from(similar(i, j));
+            }
+        }
     }
+    let truth: Vec<_> = planted.iter().filter(|(a, b)| similar(*a, *b)).collect();
+    let recalled = truth
+        .iter()
+        .filter(|(a, b)| groups.iter().any(|g| g.contains(a) && g.contains(b)))
+        .count();
+    (
+        recalled as f64 / truth.len() as f64,
+        right as f64 / found.max(1) as f64,
+        truth.len(),
+    )
 }
 
 /// A text of `words` words drawn from a vocabulary of `vocabulary` words.
 fn text(rng: &mut Rng, words: usize, vocabulary: usize) -> Vec<String> {
     (0..words)
-        .map(|_| format!("w{}", rng.below(vocabulary)))
+        .map(|_| format!("w{}", below(rng, vocabulary)))
         .collect()
 }
 
 #[test]
 fn minhash_estimates_are_within_the_error_the_permutations_predict() {
-    let mut rng = Rng(0x00C0_FFEE);
+    let mut rng = Rng::from_seed(0x00C0_FFEE);
     let minhash = MinHash::with(0.5, 128, 3);
     let p = minhash.permutations() as f64;
     let (mut error, mut predicted, mut pairs) = (0.0, 0.0, 0);
     for _ in 0..400 {
         // A base text and a copy with a share of its words replaced: similarities
         // spread over 0..1.
-        let words = 20 + rng.below(40);
+        let words = 20 + below(&mut rng, 40);
         let base = text(&mut rng, words, 300);
         let mut copy = base.clone();
-        let share = rng.below(100);
+        let share = below(&mut rng, 100);
         for word in copy.iter_mut() {
-            if rng.below(100) < share {
-                *word = format!("w{}", rng.below(300));
+            if below(&mut rng, 100) < share {
+                *word = format!("w{}", below(&mut rng, 300));
             }
         }
         let (a, b) = (base.join(" "), copy.join(" "));
@@ -68,10 +89,10 @@ fn minhash_estimates_are_within_the_error_the_permutations_predict() {
 
 #[test]
 fn planted_near_duplicates_are_found_with_their_recall_and_precision() {
-    let mut rng = Rng(0x0D0C_5EED);
+    let mut rng = Rng::from_seed(0x0D0C_5EED);
     let mut texts: Vec<String> = (0..3000)
         .map(|_| {
-            let words = 40 + rng.below(30);
+            let words = 40 + below(&mut rng, 30);
             text(&mut rng, words, 5000).join(" ")
         })
         .collect();
@@ -79,11 +100,11 @@ fn planted_near_duplicates_are_found_with_their_recall_and_precision() {
     // original is about 0.75-0.85.
     let mut planted = Vec::new();
     for _ in 0..300 {
-        let original = rng.below(3000);
+        let original = below(&mut rng, 3000);
         let mut words: Vec<String> = texts[original].split(' ').map(str::to_owned).collect();
-        for _ in 0..1 + rng.below(2) {
-            let at = rng.below(words.len());
-            words[at] = format!("x{}", rng.below(1000));
+        for _ in 0..1 + below(&mut rng, 2) {
+            let at = below(&mut rng, words.len());
+            words[at] = format!("x{}", below(&mut rng, 1000));
         }
         planted.push((original, texts.len()));
         texts.push(words.join(" "));
@@ -91,37 +112,15 @@ fn planted_near_duplicates_are_found_with_their_recall_and_precision() {
     let threshold = 0.6;
     let duplicates = MinHash::new(threshold).duplicates(&texts);
 
-    // Every pair of rows put in one group, against the exact similarity.
-    let mut found = 0;
-    let mut right = 0;
-    for group in duplicates.groups() {
-        for (k, &i) in group.iter().enumerate() {
-            for &j in &group[k + 1..] {
-                found += 1;
-                right += usize::from(jaccard(&texts[i], &texts[j], 3) >= threshold);
-            }
-        }
-    }
-    let same_group = |a: usize, b: usize| {
-        duplicates
-            .groups()
-            .iter()
-            .any(|g| g.contains(&a) && g.contains(&b))
-    };
-    let truth: Vec<&(usize, usize)> = planted
-        .iter()
-        .filter(|(a, b)| jaccard(&texts[*a], &texts[*b], 3) >= threshold)
-        .collect();
-    let recalled = truth.iter().filter(|(a, b)| same_group(*a, *b)).count();
-    let recall = recalled as f64 / truth.len() as f64;
-    let precision = right as f64 / found.max(1) as f64;
+    let (recall, precision, truth) = recall_and_precision(duplicates.groups(), &planted, |a, b| {
+        jaccard(&texts[a], &texts[b], 3) >= threshold
+    });
     println!(
-        "{} texts, {} planted near-duplicates ({} at or above {threshold}): recall {recall:.3}, precision {precision:.3} ({right} of {found} grouped pairs)",
+        "{} texts, {} planted near-duplicates ({truth} at or above {threshold}): recall {recall:.3}, precision {precision:.3}",
         texts.len(),
         planted.len(),
-        truth.len()
     );
-    assert!(truth.len() >= 290, "the planted pairs are near-duplicates");
+    assert!(truth >= 290, "the planted pairs are near-duplicates");
     assert!(recall >= 0.97, "recall {recall}");
     assert!(precision >= 0.97, "precision {precision}");
     // The deduplicated corpus keeps the first of each group: the originals, not the
@@ -145,10 +144,9 @@ fn exact_duplicates_compare_normalized_texts() {
 fn planted_semantic_duplicates_are_found_against_the_exact_cosine() {
     // 2 000 random directions in 64 dimensions, and 200 copies of some of them with a
     // little noise (cosine about 0.95-0.99 to their original).
-    let mut rng = Rng(0x5E3A_271C);
+    let mut rng = Rng::from_seed(0x5E3A_271C);
     let mut gauss = || {
-        let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
-        let v = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let (u, v) = (rng.unit_f64(), rng.unit_f64());
         ((-2.0 * u.max(1e-300).ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
     };
     let mut embeddings: Vec<Vec<f32>> = (0..2000)
@@ -167,38 +165,15 @@ fn planted_semantic_duplicates_are_found_against_the_exact_cosine() {
     let cosine = |a: usize, b: usize| chatan_eval::cosine(&embeddings[a], &embeddings[b]);
     let threshold = 0.9;
     let duplicates = chatan_eval::semantic_duplicates(&embeddings, threshold);
-    let mut found = 0;
-    let mut right = 0;
-    for group in duplicates.groups() {
-        for (k, &i) in group.iter().enumerate() {
-            for &j in &group[k + 1..] {
-                found += 1;
-                right += usize::from(cosine(i, j) >= threshold);
-            }
-        }
-    }
-    let truth: Vec<_> = planted
-        .iter()
-        .filter(|(a, b)| cosine(*a, *b) >= threshold)
-        .collect();
-    let recalled = truth
-        .iter()
-        .filter(|(a, b)| {
-            duplicates
-                .groups()
-                .iter()
-                .any(|g| g.contains(a) && g.contains(b))
-        })
-        .count();
-    let recall = recalled as f64 / truth.len() as f64;
-    let precision = right as f64 / found.max(1) as f64;
+    let (recall, precision, truth) = recall_and_precision(duplicates.groups(), &planted, |a, b| {
+        cosine(a, b) >= threshold
+    });
     println!(
-        "{} embeddings, {} planted ({} at or above {threshold}): recall {recall:.3}, precision {precision:.3}",
+        "{} embeddings, {} planted ({truth} at or above {threshold}): recall {recall:.3}, precision {precision:.3}",
         embeddings.len(),
         planted.len(),
-        truth.len()
     );
-    assert!(truth.len() >= 190);
+    assert!(truth >= 190);
     assert!(recall >= 0.97, "recall {recall}");
     assert!(precision >= 0.97, "precision {precision}");
 }

@@ -188,7 +188,11 @@ impl QuantMatrix {
             .map(|m| (0..rows * m.outputs).map(|_| AtomicU32::new(0)).collect())
             .collect();
         // 4-bit weights' minimums need each input block's sum, by eights per row.
-        let x_sums: Vec<[f32; 8]> = input.sums.chunks(blocks).flat_map(eights).collect();
+        let x_sums: Vec<[f32; 8]> = if matrices.iter().any(|m| matches!(m.weights, Format::Q4(_))) {
+            input.sums.chunks(blocks).flat_map(eights).collect()
+        } else {
+            Vec::new()
+        };
         // Column `c` of all the matrices' columns, one after another: (matrix, column).
         let locate = |mut c: usize| {
             let mut m = 0;
@@ -452,35 +456,50 @@ mod tests {
             .expect("a CPU with AVX2 and FMA")
     }
 
-    #[test]
-    fn the_product_is_the_dense_product_within_8_bit_error() {
-        let m = matrix(70, 96);
-        let x = values(5 * 96, 2);
-        let w = values(70 * 96, 1);
-        let y = QuantMatrix::product(&[&m], &x, 5).remove(0);
+    /// `m` times 5 rows is the dense product with `w` (its values) within `tolerance`.
+    fn assert_near_dense(m: &QuantMatrix, w: &[f32], tolerance: f32, seed: u64) {
+        let (outputs, inputs) = (m.outputs, m.blocks * BLOCK);
+        let x = values(5 * inputs, seed);
+        let y = QuantMatrix::product(&[m], &x, 5).remove(0);
         for r in 0..5 {
-            for o in 0..70 {
-                let exact: f32 = (0..96).map(|i| x[r * 96 + i] * w[o * 96 + i]).sum();
-                let got = y[r * 70 + o];
+            for o in 0..outputs {
+                let exact: f32 = (0..inputs)
+                    .map(|i| x[r * inputs + i] * w[o * inputs + i])
+                    .sum();
+                let got = y[r * outputs + o];
                 assert!(
-                    (got - exact).abs() < 0.1,
+                    (got - exact).abs() < tolerance,
                     "row {r} output {o}: {got} vs {exact}"
                 );
             }
         }
     }
 
+    /// Each of 9 rows' results is bit for bit the same alone as among them (in a group
+    /// of four, or in the remainder).
+    fn assert_batch_invariant(m: &QuantMatrix, seed: u64) -> Vec<f32> {
+        let (outputs, inputs) = (m.outputs, m.blocks * BLOCK);
+        let batch = values(9 * inputs, seed);
+        let together = QuantMatrix::product(&[m], &batch, 9).remove(0);
+        for r in 0..9 {
+            let alone =
+                QuantMatrix::product(&[m], &batch[r * inputs..(r + 1) * inputs], 1).remove(0);
+            assert_eq!(alone, together[r * outputs..(r + 1) * outputs], "row {r}");
+        }
+        batch
+    }
+
+    #[test]
+    fn the_product_is_the_dense_product_within_8_bit_error() {
+        assert_near_dense(&matrix(70, 96), &values(70 * 96, 1), 0.1, 2);
+    }
+
     #[test]
     fn a_rows_result_does_not_depend_on_its_batch_mates() {
         let m = matrix(100, 64);
-        let batch = values(9 * 64, 3);
-        let together = QuantMatrix::product(&[&m], &batch, 9).remove(0);
-        for r in 0..9 {
-            let alone = QuantMatrix::product(&[&m], &batch[r * 64..(r + 1) * 64], 1).remove(0);
-            // Bit for bit: alone, in a group of four, or in the remainder.
-            assert_eq!(alone, together[r * 100..(r + 1) * 100], "row {r}");
-        }
+        let batch = assert_batch_invariant(&m, 3);
         // Another position among other rows.
+        let together = QuantMatrix::product(&[&m], &batch, 9).remove(0);
         let mut shuffled = values(3 * 64, 4);
         shuffled.extend_from_slice(&batch[..64]);
         let y = QuantMatrix::product(&[&m], &shuffled, 4).remove(0);
@@ -502,29 +521,12 @@ mod tests {
     #[test]
     fn a_4_bit_product_is_the_dense_product_of_its_values_within_8_bit_error() {
         let (m, w) = q4_matrix(70, 96);
-        let x = values(5 * 96, 6);
-        let y = QuantMatrix::product(&[&m], &x, 5).remove(0);
-        for r in 0..5 {
-            for o in 0..70 {
-                let exact: f32 = (0..96).map(|i| x[r * 96 + i] * w[o * 96 + i]).sum();
-                let got = y[r * 70 + o];
-                assert!(
-                    (got - exact).abs() < 0.05,
-                    "row {r} output {o}: {got} vs {exact}"
-                );
-            }
-        }
+        assert_near_dense(&m, &w, 0.05, 6);
     }
 
     #[test]
     fn a_rows_4_bit_result_does_not_depend_on_its_batch_mates() {
-        let (m, _) = q4_matrix(100, 64);
-        let batch = values(9 * 64, 7);
-        let together = QuantMatrix::product(&[&m], &batch, 9).remove(0);
-        for r in 0..9 {
-            let alone = QuantMatrix::product(&[&m], &batch[r * 64..(r + 1) * 64], 1).remove(0);
-            assert_eq!(alone, together[r * 100..(r + 1) * 100], "row {r}");
-        }
+        assert_batch_invariant(&q4_matrix(100, 64).0, 7);
     }
 
     #[test]
