@@ -404,6 +404,24 @@ pub enum Error {
     /// rest.
     #[error("the run was stopped before it finished")]
     Stopped,
+    /// [`keep_if`](crate::Runner::keep_if) ran out of draws: some rows had no draw that
+    /// passed within [`max_draws`](crate::Keeping::max_draws). The report's
+    /// [`keep`](crate::Report::keep) says which and why the draws were dropped.
+    #[error(
+        "only {kept} of {wanted} rows passed: {unfilled} row{s} had no passing draw in \
+         {max_draws}; raise `max_draws` or loosen the predicate",
+        s = if *unfilled == 1 { "" } else { "s" }
+    )]
+    NotEnoughKept {
+        /// Rows asked for.
+        wanted: usize,
+        /// Rows that passed.
+        kept: usize,
+        /// Rows with no passing draw.
+        unfilled: usize,
+        /// Draws each row could take.
+        max_draws: u32,
+    },
 }
 
 /// Why a provider cannot be set up.

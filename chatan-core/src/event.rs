@@ -96,6 +96,16 @@ pub enum Event<'a> {
         /// Why the reply did not parse.
         error: &'a ReplyError,
     },
+    /// A value of a distinct column (`gen(.., distinct = true)`) that repeats an
+    /// earlier row's was kept, because the cell's asks ran out.
+    Repeated {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: &'a str,
+        /// The row that had the value first.
+        of: usize,
+    },
     /// A provider batch (a `Batch` generator, from `OpenAi::batch` or `Anthropic::batch`)
     /// was submitted, moved on, or ended. Reported by a request waiting for it, once per
     /// change.

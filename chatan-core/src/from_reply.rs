@@ -220,4 +220,39 @@ impl ReplyError {
     pub fn reply(&self) -> Option<&str> {
         self.reply.as_deref()
     }
+
+    /// A value of type `T` that a column's `check` refused, because of `reason` (the
+    /// reply is added by [`about`](ReplyError::about)).
+    pub(crate) fn failed_check<T: ?Sized>(reason: impl fmt::Display) -> Self {
+        ReplyError {
+            expected: std::any::type_name::<T>(),
+            excerpt: String::new(),
+            reason: format!("it fails the column's check: {reason}"),
+            reply: None,
+        }
+    }
+
+    /// A value of a distinct column that repeats row `owner`'s.
+    pub(crate) fn repeated(owner: usize) -> Self {
+        ReplyError {
+            expected: "value no other row has",
+            excerpt: String::new(),
+            reason: format!(
+                "it repeats the value of another row (row {owner}); write something \
+                 different from it"
+            ),
+            reply: None,
+        }
+    }
+
+    /// The error, knowing the whole reply it is about (kept unless the parser kept its
+    /// own), so that the reply can be shown to the model when the question is asked
+    /// again.
+    pub(crate) fn about(mut self, reply: String) -> Self {
+        if self.excerpt.is_empty() && !reply.is_empty() {
+            self.excerpt = ReplyError::new::<()>(&reply, "").excerpt;
+        }
+        self.reply.get_or_insert(reply);
+        self
+    }
 }

@@ -18,6 +18,7 @@ mod checkpoint;
 pub mod condition;
 mod context;
 mod dataset;
+mod distinct;
 mod engine;
 mod error;
 mod event;
@@ -73,7 +74,10 @@ pub use crate::report::{FailurePolicy, ReplyPolicy, Report, RowFailure, RunError
 pub use crate::request::{Feedback, Request};
 pub use crate::rng::SampleRng;
 pub use crate::rowset::{IntoRowSet, RowSet};
-pub use crate::runner::{Generated, IndexedRowStream, RowStream, Runner, UnorderedRowStream};
+pub use crate::runner::{
+    Decision, Dropped, Generated, IndexedRowStream, KeepReport, Keeping, RowStream, Runner,
+    UnorderedRowStream,
+};
 pub use crate::sample::{SampleContext, Sampler};
 pub use crate::shard::Shard;
 pub use crate::stop::Stop;
@@ -91,6 +95,7 @@ pub use uuid::Uuid;
 /// What chatan's own crates share and users do not call: not a stable API.
 #[doc(hidden)]
 pub mod internal {
+    pub use crate::distinct::normalize;
     pub use crate::provider::{env, set_but_empty};
     pub use crate::request::Defaults;
     pub use crate::rng::column_key;

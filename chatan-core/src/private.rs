@@ -195,6 +195,18 @@ where
     result.map_err(Into::into)
 }
 
+/// Runs a generated column's `check` on its value: an error's text is why the reply
+/// could not be used, sent back to the model when the question is asked again (the
+/// engine adds the reply itself).
+#[inline]
+pub fn check<T: ?Sized, E, F>(value: &T, check: F) -> Result<(), ReplyError>
+where
+    F: FnOnce(&T) -> Result<(), E>,
+    E: std::fmt::Display,
+{
+    check(value).map_err(|reason| ReplyError::failed_check::<T>(reason))
+}
+
 /// A static column's value, as a constant sampler.
 #[inline]
 pub fn constant<T, V>(value: V) -> BoxedSampler<T>

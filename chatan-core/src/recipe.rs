@@ -84,6 +84,9 @@ pub struct GenSpec {
     pub generator: Option<&'static str>,
     /// Whether the reply loses its leading and trailing whitespace before it is read.
     pub trim: bool,
+    /// Whether a value that repeats one of an earlier row (after normalization: NFKC,
+    /// lowercase, punctuation and spacing folded) is asked again (`distinct = true`).
+    pub distinct: bool,
 }
 
 pub use chatan_template::{Arm, CompareOp, Piece};

@@ -121,6 +121,9 @@ pub struct Report {
     pub truncated: Vec<(usize, &'static str)>,
     /// Cells (row, column) whose value is a refusal, kept by [`ReplyPolicy::Keep`].
     pub refused: Vec<(usize, &'static str)>,
+    /// Cells (row, column) of distinct columns whose value repeats an earlier row's,
+    /// kept because the cell's asks ran out.
+    pub repeated: Vec<(usize, &'static str)>,
     /// Tokens of every request of the completed rows (as the providers reported them).
     pub usage: Usage,
     /// Requests made for the cells that were filled or failed.
@@ -131,6 +134,9 @@ pub struct Report {
     pub reasks: u64,
     /// Wall time from start to the last row.
     pub elapsed: Duration,
+    /// What [`keep_if`](crate::Runner::keep_if) drew, kept and dropped, for a run made
+    /// by it.
+    pub keep: Option<crate::runner::KeepReport>,
 }
 
 impl std::fmt::Display for Report {
@@ -160,6 +166,12 @@ impl std::fmt::Display for Report {
         if !self.refused.is_empty() {
             write!(f, "; {} refusals kept", self.refused.len())?;
         }
+        if !self.repeated.is_empty() {
+            write!(f, "; {} repeated values kept", self.repeated.len())?;
+        }
+        if let Some(keep) = &self.keep {
+            write!(f, "\n{keep}")?;
+        }
         Ok(())
     }
 }
@@ -180,6 +192,7 @@ pub(crate) struct Tally {
 struct Kept {
     truncated: Vec<(usize, String)>,
     refused: Vec<(usize, String)>,
+    repeated: Vec<(usize, String)>,
 }
 
 impl Tally {
@@ -199,6 +212,7 @@ impl Tally {
         };
         report.truncated = listed(&kept.truncated);
         report.refused = listed(&kept.refused);
+        report.repeated = listed(&kept.repeated);
         drop(kept);
         report.retries = self.retries();
         report.reasks = self.reasks.load(Ordering::Relaxed);
@@ -238,6 +252,10 @@ impl Observer for Tally {
                     };
                     list.push((*row, (*column).to_owned()));
                 }
+            }
+            Event::Repeated { row, column, .. } => {
+                let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+                kept.repeated.push((*row, (*column).to_owned()));
             }
             _ => {}
         }

@@ -18,32 +18,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chatan_core::SampleRng;
-use unicode_normalization::UnicodeNormalization;
 use xxhash_rust::xxh3::xxh3_64;
 
-/// `text` as duplicates are compared: Unicode NFKC, lowercase, everything but letters
-/// and digits taken as a space, spaces collapsed.
-///
-/// ```
-/// use chatan::eval::normalize;
-///
-/// assert_eq!(normalize("  Hello,   WORLD!\n"), "hello world");
-/// assert_eq!(normalize("ﬁne café"), "fine café");
-/// ```
-pub fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.nfkc().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with(' ') {
-            out.push(' ');
-        }
-    }
-    if out.ends_with(' ') {
-        out.pop();
-    }
-    out
-}
+pub use chatan_core::internal::normalize;
 
 /// Groups of rows that duplicate each other, by index, and the deduplicated rows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -106,6 +106,33 @@ pub struct GenOptions {
     pub seed: Option<u64>,
     /// Whether to cache the system prompt.
     pub cache_system: Option<bool>,
+    /// A check on the value: a failure is asked again with the reason.
+    pub check: Option<Box<Check>>,
+    /// Whether a value that repeats an earlier row's (after normalization) is asked again.
+    pub distinct: bool,
+}
+
+/// `check = ...` on a generated column.
+pub enum Check {
+    /// Anything callable as `Fn(&T) -> Result<(), E>` (a function's path, a closure over
+    /// the value), checked by rustc where it is used.
+    Value(Expr),
+    /// `|value, row| ...`: a closure over the value and other columns of the row.
+    Row(Box<RowCheck>),
+}
+
+/// A `|value, row| ...` check.
+pub struct RowCheck {
+    /// The closure as written (for the recipe's fingerprint).
+    pub closure: ExprClosure,
+    /// The value's parameter, as written (it may carry a type).
+    pub value: syn::Pat,
+    /// The row's parameter name.
+    pub row: Ident,
+    /// Every `row.<field>` the body names.
+    pub fields: Vec<Ident>,
+    /// The body, each `row.<field>` rewritten to read the filled cell.
+    pub body: TokenStream,
 }
 
 /// A `|row| ...` column.
@@ -137,19 +164,30 @@ impl Column {
     /// Every reference this column makes to other columns, in order.
     pub fn references(&self) -> Vec<Reference> {
         match &self.kind {
-            Some(Kind::Generated(g)) => match &g.template {
-                Some(t) => {
-                    let text = g.literal.value();
-                    t.references()
-                        .map(|r| Reference {
-                            name: r.column().to_owned(),
-                            span: g.literal.span(),
-                            in_template: Some((text.clone(), r.span)),
-                        })
-                        .collect()
+            Some(Kind::Generated(g)) => {
+                let mut references: Vec<Reference> = match &g.template {
+                    Some(t) => {
+                        let text = g.literal.value();
+                        t.references()
+                            .map(|r| Reference {
+                                name: r.column().to_owned(),
+                                span: g.literal.span(),
+                                in_template: Some((text.clone(), r.span)),
+                            })
+                            .collect()
+                    }
+                    None => Vec::new(),
+                };
+                // A check that reads other columns waits for them, as the template does.
+                if let Some(Check::Row(check)) = g.options.check.as_deref() {
+                    references.extend(check.fields.iter().map(|f| Reference {
+                        name: unraw(f),
+                        span: f.span(),
+                        in_template: None,
+                    }));
                 }
-                None => Vec::new(),
-            },
+                references
+            }
             Some(Kind::Derived(d)) => d
                 .fields
                 .iter()

@@ -2,12 +2,13 @@
 //! field attributes (`#[generate]`, `#[sample]`, `#[value]`, `#[derived]`).
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Token};
 
-use crate::ast::{Column, GenOptions, Generated, Kind};
+use crate::ast::{Check, Column, GenOptions, Generated, Kind, RowCheck};
 use crate::closure;
 use crate::ctxt::Ctxt;
 use crate::qualify;
@@ -114,6 +115,8 @@ pub const GEN_OPTIONS: &[&str] = &[
     "stop",
     "seed",
     "cache_system",
+    "check",
+    "distinct",
 ];
 
 /// One argument of `gen(...)`.
@@ -142,7 +145,12 @@ impl Parse for GenArg {
 
 /// Parses the arguments of `gen(...)`; `keyword` spans the `gen` (or attribute name)
 /// for errors about what is missing. Returns `None` after reporting any error.
-pub fn parse_gen(cx: &Ctxt, keyword: Span, args: TokenStream) -> Option<Generated> {
+pub fn parse_gen(
+    cx: &Ctxt,
+    krate: &syn::Path,
+    keyword: Span,
+    args: TokenStream,
+) -> Option<Generated> {
     let args = match Punctuated::<GenArg, Token![,]>::parse_terminated.parse2(args) {
         Ok(args) => args,
         Err(e) => {
@@ -203,7 +211,7 @@ pub fn parse_gen(cx: &Ctxt, keyword: Span, args: TokenStream) -> Option<Generate
                     continue;
                 }
                 seen.push(name.clone());
-                ok &= parse_option(cx, &key, &value, &mut options);
+                ok &= parse_option(cx, krate, &key, &value, &mut options);
             }
         }
     }
@@ -225,9 +233,32 @@ pub fn parse_gen(cx: &Ctxt, keyword: Span, args: TokenStream) -> Option<Generate
 }
 
 /// Parses one `key = value` option of `gen(...)` into `options`.
-fn parse_option(cx: &Ctxt, key: &Ident, value: &Expr, options: &mut GenOptions) -> bool {
+fn parse_option(
+    cx: &Ctxt,
+    krate: &syn::Path,
+    key: &Ident,
+    value: &Expr,
+    options: &mut GenOptions,
+) -> bool {
     let name = key.to_string();
     match name.as_str() {
+        "check" => match parse_check(cx, krate, value) {
+            Some(check) => options.check = Some(Box::new(check)),
+            None => return false,
+        },
+        "distinct" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => options.distinct = b.value,
+            _ => {
+                cx.error_spanned(
+                    value,
+                    "distinct must be `true` (a value that repeats an earlier row's is \
+                     asked again) or `false`",
+                );
+                return false;
+            }
+        },
         "temperature" => match number(value) {
             Some(t) if (0.0..=2.0).contains(&t) => options.temperature = Some(t as f32),
             Some(_) => {
@@ -383,6 +414,43 @@ fn parse_option(cx: &Ctxt, key: &Ident, value: &Expr, options: &mut GenOptions) 
     true
 }
 
+/// Reads `check = ...`: a closure over the value and the row (`|value, row| ...`),
+/// whose `row.<field>` reads become dependencies, or any other expression, which must be
+/// callable as `Fn(&T) -> Result<(), E>` (rustc checks that where it is called).
+fn parse_check(cx: &Ctxt, krate: &syn::Path, value: &Expr) -> Option<Check> {
+    let Expr::Closure(closure) = value else {
+        return Some(Check::Value(value.clone()));
+    };
+    if closure.inputs.len() != 2 {
+        if closure.inputs.len() == 1 {
+            return Some(Check::Value(value.clone()));
+        }
+        let place = match closure.inputs.iter().nth(2) {
+            Some(third) => third.to_token_stream(),
+            None => closure.to_token_stream(),
+        };
+        cx.error_spanned(
+            place,
+            "a check takes the value, and the row if it reads other columns: \
+             `check = |code| ...` or `check = |code, row| ...`, returning \
+             `Result<(), String>` (the error is sent back to the model)",
+        );
+        return None;
+    }
+    // The row's half is a derived closure's: `row.<field>` reads, rewritten.
+    let mut row_only = closure.clone();
+    row_only.inputs = closure.inputs.iter().skip(1).cloned().collect();
+    row_only.output = syn::ReturnType::Default;
+    let derived = closure::analyze(cx, row_only, krate)?;
+    Some(Check::Row(Box::new(RowCheck {
+        value: closure.inputs[0].clone(),
+        row: derived.param,
+        fields: derived.fields,
+        body: derived.body,
+        closure: closure.clone(),
+    })))
+}
+
 /// The value of a number literal (`0.7`, `1`), if `expr` is one.
 fn number(expr: &Expr) -> Option<f64> {
     match expr {
@@ -477,7 +545,7 @@ pub fn field_kind(
         }
     };
     match name.as_str() {
-        GENERATE => parse_gen(cx, path_span, tokens).map(Kind::Generated),
+        GENERATE => parse_gen(cx, krate, path_span, tokens).map(Kind::Generated),
         SAMPLE | VALUE => {
             if tokens.is_empty() {
                 cx.error(

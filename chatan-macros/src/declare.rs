@@ -155,7 +155,7 @@ pub fn into_recipe(cx: &Ctxt, decl: Declaration) -> Recipe {
                 None
             }
             Some(RawValue::Gen { keyword, args }) => {
-                attr::parse_gen(cx, keyword, args).map(Kind::Generated)
+                attr::parse_gen(cx, krate, keyword, args).map(Kind::Generated)
             }
             Some(RawValue::Expr(Expr::Closure(c))) => {
                 closure::analyze(cx, c, krate).map(Kind::Derived)

@@ -201,8 +201,9 @@ pub mod event {
 /// policies, streams, previews, the run's result.
 pub mod runner {
     pub use chatan_core::{
-        FailurePolicy, Generated, IndexedRowStream, IntoRowSet, Preview, PreviewPrompt, PreviewRow,
-        ReplyPolicy, RowFailure, RowSet, RowStream, UnorderedRowStream,
+        Decision, Dropped, FailurePolicy, Generated, IndexedRowStream, IntoRowSet, KeepReport,
+        Keeping, Preview, PreviewPrompt, PreviewRow, ReplyPolicy, RowFailure, RowSet, RowStream,
+        UnorderedRowStream,
     };
 }
 

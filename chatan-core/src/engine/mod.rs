@@ -58,6 +58,8 @@ pub(crate) struct Run<'g, R: Recipe> {
     halt: crate::layer::Halt,
     /// The run's checkpoint file, told to the layers with every request.
     checkpoint: Option<std::path::PathBuf>,
+    /// The values of the distinct columns so far.
+    seen: crate::distinct::Seen,
 }
 
 /// What a run starts from (collected by the `Runner`).
@@ -183,6 +185,7 @@ impl<'g, R: Recipe> Run<'g, R> {
             failure: setup.failure,
             halt: setup.halt,
             checkpoint: setup.checkpoint,
+            seen: crate::distinct::Seen::new::<R>(),
         })
     }
 
@@ -243,12 +246,21 @@ impl<'g, R: Recipe> Run<'g, R> {
             };
             let name = columns[ask.column].name;
             let column = ask.column;
-            match state.on_answer(ask, answer, self.asking) {
+            match state.on_answer(ask, answer, self.asking, &self.seen) {
                 Step::Filled {
                     finish,
                     attempts,
                     usage,
+                    repeats,
                 } => {
+                    if let Some(of) = repeats {
+                        tracing::warn!(row, column = name, of, "a repeated value kept");
+                        self.emit(&Event::Repeated {
+                            row,
+                            column: name,
+                            of,
+                        });
+                    }
                     if finish != crate::reply::Finish::Complete {
                         tracing::warn!(
                             row,
@@ -267,7 +279,7 @@ impl<'g, R: Recipe> Run<'g, R> {
                     self.filled(row, &state, column);
                 }
                 Step::Again(ask, cause) => {
-                    tracing::warn!(row, column = name, %cause, "reply did not parse; asking again");
+                    tracing::warn!(row, column = name, %cause, "reply cannot be used; asking again");
                     self.emit(&Event::Reasking {
                         row,
                         column: name,

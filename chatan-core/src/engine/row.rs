@@ -2,6 +2,7 @@
 //! ask a generator, and what a reply does. The driver in `mod.rs` sends the asks and
 //! feeds the answers back; tests drive it by hand.
 
+use crate::distinct::Seen;
 use crate::error::{CellError, GeneratorError};
 use crate::from_reply::ReplyError;
 use crate::recipe::{ColumnKind, Recipe, render};
@@ -47,6 +48,9 @@ pub(crate) enum Step {
         attempts: u32,
         /// Tokens of the accepted reply.
         usage: Option<Usage>,
+        /// For a distinct column whose asks ran out: the earlier row whose value this
+        /// one repeats.
+        repeats: Option<usize>,
     },
     /// The reply did not parse; ask again.
     Again(Ask, ReplyError),
@@ -195,6 +199,7 @@ impl<R: Recipe> RowState<R> {
         ask: Ask,
         answer: Result<Reply, GeneratorError>,
         asking: Asking,
+        seen: &Seen,
     ) -> Step {
         let max_asks = asking.max_asks;
         let column = ask.column;
@@ -255,18 +260,29 @@ impl<R: Recipe> RowState<R> {
                     }
                 }
                 let cells = &mut self.cells;
+                // Kept for the error of a reply that cannot be used, which shows it to the
+                // model when the question is asked again.
+                let text = reply.text.clone();
                 let accepted = caught(|| Ok(cells.accept(column, reply.text)));
                 let accepted = match accepted {
                     Ok(accepted) => accepted,
                     Err(cause) => return Step::Failed(CellFailure { column, cause }),
                 };
-                match accepted {
-                    Ok(()) => {
+                // A distinct column's value is claimed once it is usable; one an earlier
+                // row holds is asked for again while asks remain, then kept and reported.
+                let accepted = accepted.and_then(|()| match seen.claim(column, self.row, &text) {
+                    Ok(()) => Ok(None),
+                    Err(owner) if self.asks[column] < max_asks => Err(ReplyError::repeated(owner)),
+                    Err(owner) => Ok(Some(owner)),
+                });
+                match accepted.map_err(|e| e.about(text)) {
+                    Ok(repeats) => {
                         self.filled(column);
                         Step::Filled {
                             finish,
                             attempts: self.requests[column],
                             usage: reply.usage,
+                            repeats,
                         }
                     }
                     // Questions are counted apart from requests, so transport retries

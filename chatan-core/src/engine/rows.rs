@@ -95,6 +95,8 @@ pub(crate) struct Rows<'g, R: Recipe> {
     run: Arc<Run<'g, R>>,
     open: FuturesUnordered<RowFuture<'g, R::Row>>,
     indices: Indices,
+    /// Rows added after the start ([`push`](Rows::push)), admitted after `indices`.
+    more: VecDeque<usize>,
     /// Position in the row set of the next row to admit.
     next: usize,
     stopped: bool,
@@ -178,6 +180,7 @@ where
             run: Arc::new(run),
             open: FuturesUnordered::new(),
             indices: rows.into_indices(),
+            more: VecDeque::new(),
             next: 0,
             stopped: false,
             fatal: None,
@@ -204,7 +207,14 @@ where
         }
     }
 
-    /// The run's seed.
+    /// Adds row `row` to the run, after the rows it has (a replacement draw of
+    /// [`keep_if`](crate::Runner::keep_if)). The stream does not end while the row is
+    /// waiting; a row pushed after the stream ended is never made.
+    pub(crate) fn push(&mut self, row: usize) {
+        self.more.push_back(row);
+        self.total += 1;
+    }
+
     /// Closes what watches the run (the viewer's server has sent the run's end), and
     /// waits until each has stopped.
     pub(crate) async fn close_watches(&mut self) {
@@ -244,7 +254,7 @@ where
             if !room {
                 break;
             }
-            let Some(row) = self.indices.next() else {
+            let Some(row) = self.indices.next().or_else(|| self.more.pop_front()) else {
                 break;
             };
             let position = self.next;

@@ -45,6 +45,11 @@ fn draws(samplers: &<Cells as Recipe>::Samplers) -> Draws<'_, Cells> {
     }
 }
 
+/// No distinct values seen yet (the recipe has no distinct column).
+fn seen() -> crate::distinct::Seen {
+    crate::distinct::Seen::new::<Cells>()
+}
+
 fn roots() -> Vec<usize> {
     (0..Cells::SPEC.columns.len())
         .filter(|&i| Cells::SPEC.columns[i].deps.is_empty())
@@ -85,13 +90,13 @@ fn independent_cells_are_asked_together_and_dependents_wait() {
     );
     let question = first.pop().unwrap();
     assert!(matches!(
-        row.on_answer(hint, reply("H", 2), asking(3)),
+        row.on_answer(hint, reply("H", 2), asking(3), &seen()),
         Step::Filled { attempts: 1, .. }
     ));
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert!(asks.is_empty());
     assert!(matches!(
-        row.on_answer(question, reply("Q", 3), asking(3)),
+        row.on_answer(question, reply("Q", 3), asking(3), &seen()),
         Step::Filled { .. }
     ));
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
@@ -100,13 +105,13 @@ fn independent_cells_are_asked_together_and_dependents_wait() {
 
     // The derived length and the score follow the answer.
     let answer = asks.pop().unwrap();
-    row.on_answer(answer, reply("four", 4), asking(3));
+    row.on_answer(answer, reply("four", 4), asking(3), &seen());
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert_eq!(columns_of(&asks), ["score"]);
     assert_eq!(asks[0].prompt, "score four");
     assert!(!row.is_done());
     let score = asks.pop().unwrap();
-    row.on_answer(score, reply("7", 5), asking(3));
+    row.on_answer(score, reply("7", 5), asking(3), &seen());
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     assert!(asks.is_empty() && row.is_done());
 
@@ -133,18 +138,18 @@ fn unparsable_replies_are_asked_again_then_reported() {
     let mut asks = Vec::new();
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     for ask in std::mem::take(&mut asks) {
-        row.on_answer(ask, reply("x", 0), asking(2));
+        row.on_answer(ask, reply("x", 0), asking(2), &seen());
     }
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     let answer = asks.pop().unwrap();
-    row.on_answer(answer, reply("x", 0), asking(2));
+    row.on_answer(answer, reply("x", 0), asking(2), &seen());
     row.advance(&draws, &mut asks, &mut Vec::new()).unwrap();
     let score = asks.pop().unwrap();
 
     // A reply that a retry layer took two requests to get counts both.
     let mut slow = Reply::from("not a number".to_string());
     slow.attempts = 2;
-    let again = match row.on_answer(score, Ok(slow), asking(2)) {
+    let again = match row.on_answer(score, Ok(slow), asking(2), &seen()) {
         Step::Again(ask, cause) => {
             assert_eq!(cause.expected, "u8");
             ask
@@ -152,7 +157,12 @@ fn unparsable_replies_are_asked_again_then_reported() {
         other => panic!("expected a re-ask, got {other:?}"),
     };
     assert_eq!((again.attempt, again.prompt.as_str()), (3, "score x"));
-    match row.on_answer(again, Ok(Reply::from("still not".to_string())), asking(2)) {
+    match row.on_answer(
+        again,
+        Ok(Reply::from("still not".to_string())),
+        asking(2),
+        &seen(),
+    ) {
         Step::Failed(failure) => {
             assert_eq!(Cells::SPEC.columns[failure.column].name, "score");
             assert!(matches!(
@@ -177,7 +187,7 @@ fn a_generator_failure_fails_the_cell_with_its_attempts() {
         attempts: 4,
         cause: Box::new(GeneratorError::Timeout(std::time::Duration::from_secs(1))),
     };
-    match row.on_answer(ask, Err(error), asking(3)) {
+    match row.on_answer(ask, Err(error), asking(3), &seen()) {
         Step::Failed(failure) => assert!(matches!(
             failure.cause,
             CellError::Generator {

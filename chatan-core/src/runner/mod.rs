@@ -14,6 +14,7 @@ use crate::sample::IntoSampler;
 use crate::stop::Stop;
 use crate::watch::Watch;
 
+mod keep;
 mod run;
 mod start;
 
@@ -351,4 +352,5 @@ where
     }
 }
 
+pub use self::keep::{Decision, Dropped, KeepReport, Keeping};
 pub use self::run::{Generated, IndexedRowStream, RowStream, UnorderedRowStream};

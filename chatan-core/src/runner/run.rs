@@ -57,25 +57,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         stream.close_watches().await;
         done.sort_unstable_by_key(|(i, _)| *i);
         let first = failed.first().cloned();
-        failed.sort_by_key(|f| f.row);
-        let (usage, elapsed) = stream.totals();
-        let mut report = Report {
-            seed: stream.run().seed(),
-            done: done.len(),
-            failed,
-            cancelled,
-            not_started: stream.not_started(),
-            usage,
-            elapsed,
-            ..Report::default()
-        };
-        let columns = <R::__Recipe as Recipe>::SPEC.columns;
-        stream.run().tally().fill(&mut report, |name| {
-            columns
-                .iter()
-                .find(|c| c.name == name)
-                .map_or("", |c| c.name)
-        });
+        let report = report(&stream, done.len(), failed, cancelled);
         match (first, ended) {
             (Some(first), _) if stop => Err(RunError::new(first.into_error(), done, report)),
             // Under skip, the halt is the stream's last item.
@@ -175,6 +157,38 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             rows: self.start(rows.into_row_set(), true)?,
         })
     }
+}
+
+/// The report of a run whose stream `stream` has ended, with `done` rows kept.
+pub(super) fn report<'g, R: Recipe>(
+    stream: &Rows<'g, R>,
+    done: usize,
+    mut failed: Vec<RowFailure>,
+    cancelled: usize,
+) -> Report
+where
+    R::Row: Send + 'g,
+{
+    failed.sort_by_key(|f| f.row);
+    let (usage, elapsed) = stream.totals();
+    let mut report = Report {
+        seed: stream.run().seed(),
+        done,
+        failed,
+        cancelled,
+        not_started: stream.not_started(),
+        usage,
+        elapsed,
+        ..Report::default()
+    };
+    let columns = R::SPEC.columns;
+    stream.run().tally().fill(&mut report, |name| {
+        columns
+            .iter()
+            .find(|c| c.name == name)
+            .map_or("", |c| c.name)
+    });
+    report
 }
 
 /// The rows of a run that went to the end, with its [`Report`]; see [`Runner::run`].

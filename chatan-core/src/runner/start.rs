@@ -17,10 +17,17 @@ use crate::rowset::RowSet;
 use super::{DEFAULT_ASKS, Runner};
 
 impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
-    pub(super) fn start(
+    pub(super) fn start(self, rows: RowSet, ordered: bool) -> Result<Rows<'g, R::__Recipe>, Error> {
+        self.start_with(rows, ordered, false)
+    }
+
+    /// [`start`](Runner::start); with `growing`, rows may be [`push`](Rows::push)ed
+    /// later, so a checkpoint's rows outside `rows` are kept for them.
+    pub(super) fn start_with(
         mut self,
         rows: RowSet,
         ordered: bool,
+        growing: bool,
     ) -> Result<Rows<'g, R::__Recipe>, Error> {
         if !self.concurrency_set {
             // The most any of the run's generators asks for.
@@ -106,7 +113,7 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
             extras.resumed = opened
                 .rows
                 .into_iter()
-                .filter(|(row, _)| rows.contains(*row))
+                .filter(|(row, _)| growing || rows.contains(*row))
                 .collect();
             extras.journal = Some(opened.journal);
         }

@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use super::ident::field_ident;
 use super::respanned;
 use super::spec::Ref;
-use crate::ast::{Column, Kind, Recipe};
+use crate::ast::{Check, Column, Kind, Recipe};
 
 /// The fields of `__Cells`.
 pub fn fields(recipe: &Recipe) -> Vec<TokenStream> {
@@ -123,14 +123,56 @@ pub fn accept_arms(recipe: &Recipe) -> Vec<TokenStream> {
             let krate = respanned(krate, g.literal.span());
             // Spanned on the type, where a type that cannot be read is reported.
             let parsed = probe(&krate, ty, ty.span(), quote!(parse(__chatan_reply)));
+            let checked = g
+                .options
+                .check
+                .as_ref()
+                .map(|check| check_call(&recipe.krate, check, ty));
             Some(quote_spanned! {g.literal.span()=>
                 #i => {
-                    self.#ident = ::core::option::Option::Some(#parsed?);
+                    let __chatan_value: #ty = #parsed?;
+                    #checked
+                    self.#ident = ::core::option::Option::Some(__chatan_value);
                     ::core::result::Result::Ok(())
                 }
             })
         })
         .collect()
+}
+
+/// A column's check on `__chatan_value`, its failure returned as the reply's error (so
+/// the question is asked again with the reason). The user's expression keeps its span,
+/// so rustc reports a check of the wrong type on it.
+fn check_call(krate: &syn::Path, check: &Check, ty: &syn::Type) -> TokenStream {
+    // A text column's check takes `&str`, as a function over text is written.
+    let is_string = matches!(ty, syn::Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "String" && s.arguments.is_none()));
+    let arg = if is_string {
+        quote!(::std::string::String::as_str(&__chatan_value))
+    } else {
+        quote!(&__chatan_value)
+    };
+    match check {
+        Check::Value(expr) => {
+            let krate = respanned(krate, expr.span());
+            let call = quote_spanned!(expr.span()=> #krate::__private::check(#arg, #expr));
+            quote!(#call?;)
+        }
+        Check::Row(c) => {
+            let (value, row, body) = (&c.value, &c.row, &c.body);
+            let output = &c.closure.output;
+            let krate = respanned(krate, c.closure.span());
+            let closure = quote_spanned!(c.closure.span()=> |#value| #output #body);
+            let call =
+                quote_spanned!(c.closure.span()=> #krate::__private::check(#arg, #closure));
+            quote! {
+                {
+                    let #row: &Self = &*self;
+                    #call?;
+                }
+            }
+        }
+    }
 }
 
 /// `Recipe::schema`'s arms: the schema of each structured column's type.

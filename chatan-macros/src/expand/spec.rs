@@ -153,6 +153,7 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
                     ];
                     let options = options.into_iter().flatten();
                     let trim = o.trim.unwrap_or(true);
+                    let distinct = o.distinct;
                     let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
                     quote! {
                         #krate::__private::ColumnKind::Generated(#krate::__private::GenSpec {
@@ -163,6 +164,7 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
                             },
                             generator: #generator,
                             trim: #trim,
+                            distinct: #distinct,
                         })
                     }
                 }
@@ -218,11 +220,24 @@ fn definition(recipe: &Recipe) -> u64 {
                 // The options count in `Spec::fingerprint`, from the `Options` they make.
                 let o = &g.options;
                 text.push_str(&format!(
-                    "gen({:?}, {:?}, {:?})",
+                    "gen({:?}, {:?}, {:?}, {})",
                     g.literal.value(),
                     o.generator.as_ref().map(syn::LitStr::value),
                     o.trim,
+                    o.distinct,
                 ));
+                // A changed check changes which replies are kept.
+                match o.check.as_deref() {
+                    Some(crate::ast::Check::Value(e)) => {
+                        text.push_str(" check ");
+                        text.push_str(&e.to_token_stream().to_string());
+                    }
+                    Some(crate::ast::Check::Row(c)) => {
+                        text.push_str(" check ");
+                        text.push_str(&c.closure.to_token_stream().to_string());
+                    }
+                    None => {}
+                }
             }
             Some(Kind::Sampled(e)) => {
                 text.push_str("sample ");

@@ -29,6 +29,7 @@ mod parity;
 mod preview;
 mod provider_rules;
 mod providers;
+mod quality;
 mod requests_sent;
 mod row_sets;
 mod samplers;

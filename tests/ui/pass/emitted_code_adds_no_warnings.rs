@@ -14,7 +14,10 @@ chatan::dataset! {
         pub src: Source = sample::input(),
         pub id: u32 = sample::range(1, 9),
         pub question: String = gen("rewrite at level {src.level}: {src.prompt}"),
-        pub answer: String = gen("answer: {question}"),
+        pub answer: String = gen("answer: {question}", distinct = true, check = |a, row| {
+            if a.len() > row.question.len() { Ok(()) } else { Err("answer at length") }
+        }),
+        pub score: u8 = gen("score: {answer}", check = in_range),
         pub parsed: u32 = |row| -> Result<u32, std::num::ParseIntError> { Ok(row.id) },
         pub words: usize = |row| row.answer.split(' ').filter(|row| !row.is_empty()).count(),
         pub first: char = |row| row.answer.chars().next().unwrap_or(' '),
@@ -23,11 +26,15 @@ chatan::dataset! {
     }
 }
 
+fn in_range(score: &u8) -> Result<(), String> {
+    (1..=10).contains(score).then_some(()).ok_or_else(|| format!("{score} is not 1-10"))
+}
+
 #[derive(chatan::Dataset, Debug)]
 pub struct Derived {
     #[sample(choice(["a", "b"]))]
     pub topic: String,
-    #[generate("about {topic}")]
+    #[generate("about {topic}", check = |text: &str| if text.is_empty() { Err("empty") } else { Ok(()) })]
     pub text: String,
     #[derived(|row| row.text.len())]
     pub length: usize,

@@ -1,0 +1,400 @@
+//! Rows worth keeping, over real HTTP: a generated column's `check` that asks again
+//! with the reason until a reply passes (or fails the cell naming it), a `distinct`
+//! column that asks again for a value an earlier row has, and `keep_if`, which makes n
+//! rows that pass a predicate.
+
+use chatan::Error;
+use chatan::error::CellError;
+use chatan_mock::MockConfig;
+
+/// A check over the value alone: a plain function.
+fn looks_like_rust(code: &str) -> Result<(), String> {
+    if code.starts_with("fn ") {
+        Ok(())
+    } else {
+        Err("it is not a Rust function: start with `fn`".into())
+    }
+}
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    struct Checked {
+        task: String = sample::choice(["add two numbers"]),
+        code: String = gen("write code to {task}", check = looks_like_rust),
+        keyword: String = sample::choice(["overflow"]),
+        note: String = gen("a note on {code}", check = |note: &str, row| {
+            if note.contains(&row.keyword) {
+                Ok(())
+            } else {
+                Err(format!("mention {:?}", row.keyword))
+            }
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_failing_check_is_asked_again_with_its_reason_until_a_reply_passes() {
+    let config = MockConfig::new()
+        .reply_for(
+            "write code",
+            [
+                "def add(a, b): return a + b",
+                "fn add(a: i32, b: i32) -> i32 { a + b }",
+            ],
+        )
+        .reply_for("a note on", ["It adds.", "It adds; mind overflow."]);
+    let (server, llm) = tests::openai_mock(config).await;
+    let generated = Checked::runner(&llm).seed(1).run(1).await.unwrap();
+    let row = &generated.rows[0];
+    assert_eq!(row.code, "fn add(a: i32, b: i32) -> i32 { a + b }");
+    assert_eq!(row.note, "It adds; mind overflow.");
+    assert_eq!(generated.report.reasks, 2);
+
+    let log = server.exchanges();
+    let code: Vec<_> = log
+        .iter()
+        .filter(|e| e.prompt.starts_with("write code"))
+        .collect();
+    assert_eq!(code.len(), 2);
+    // The second question carries the refused reply and the check's reason.
+    let turns = &code[1].turns;
+    assert!(
+        turns
+            .iter()
+            .any(|(role, text)| role == "assistant" && text == "def add(a, b): return a + b"),
+        "{turns:?}"
+    );
+    assert!(
+        turns.iter().any(|(role, text)| role == "user"
+            && text.contains("it is not a Rust function: start with `fn`")),
+        "{turns:?}"
+    );
+    // The row check read another column of the row.
+    let notes: Vec<_> = log
+        .iter()
+        .filter(|e| e.prompt.starts_with("a note on"))
+        .collect();
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes[1]
+            .turns
+            .iter()
+            .any(|(_, text)| text.contains("mention \"overflow\""))
+    );
+}
+
+#[tokio::test]
+async fn a_check_that_never_passes_fails_the_cell_with_its_reason() {
+    let config = MockConfig::new().reply_for("write code", ["print('hi')"]);
+    let (server, llm) = tests::openai_mock(config).await;
+    let failed = Checked::runner(&llm)
+        .seed(1)
+        .max_asks(3)
+        .run(1)
+        .await
+        .unwrap_err();
+    match failed.error() {
+        Error::Cell {
+            row: 0,
+            column: "code",
+            cause: CellError::Reply { attempts, cause },
+        } => {
+            assert_eq!(*attempts, 3);
+            assert_eq!(cause.excerpt, "print('hi')");
+            assert!(
+                cause.reason.contains("it is not a Rust function"),
+                "{cause}"
+            );
+            assert!(
+                failed
+                    .error()
+                    .to_string()
+                    .contains("fails the column's check"),
+                "{}",
+                failed.error()
+            );
+        }
+        other => panic!("expected the check's failure, got {other:?}"),
+    }
+    let asked = server
+        .exchanges()
+        .iter()
+        .filter(|e| e.prompt.starts_with("write code"))
+        .count();
+    assert_eq!(asked, 3);
+}
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    struct Questions {
+        topic: String = sample::choice(["rust"]),
+        question: String = gen("a question about {topic}", distinct = true),
+        plain: String = gen("a remark about {topic}"),
+    }
+}
+
+#[tokio::test]
+async fn a_distinct_column_asks_again_for_a_value_an_earlier_row_has() {
+    // One request at a time: row 0 claims its value first.
+    let config = MockConfig::new()
+        .reply_for(
+            "a question",
+            [
+                "What is Rust?",
+                "  what is RUST ",
+                "Why Rust?",
+                "How fast is Rust?",
+            ],
+        )
+        .reply_for("a remark", ["Same remark."]);
+    let (server, llm) = tests::openai_mock(config).await;
+    let generated = Questions::runner(&llm)
+        .seed(1)
+        .concurrency(1)
+        .run(3)
+        .await
+        .unwrap();
+    let questions: Vec<&str> = generated.rows.iter().map(|r| r.question.as_str()).collect();
+    // Row 1's repeat was asked again; row 2 may take the next reply before it does.
+    assert_eq!(questions[0], "What is Rust?");
+    let mut rest = questions[1..].to_vec();
+    rest.sort_unstable();
+    assert_eq!(rest, ["How fast is Rust?", "Why Rust?"]);
+    // A column that is not distinct keeps its repeats.
+    assert!(generated.rows.iter().all(|r| r.plain == "Same remark."));
+    assert_eq!(generated.report.reasks, 1);
+    assert!(generated.report.repeated.is_empty());
+    let again = server
+        .exchanges()
+        .into_iter()
+        .find(|e| {
+            e.turns
+                .iter()
+                .any(|(_, t)| t.contains("repeats the value of another row (row 0)"))
+        })
+        .expect("the repeat was asked again, naming the row it repeats");
+    assert!(
+        again
+            .turns
+            .iter()
+            .any(|(role, t)| role == "assistant" && t == "what is RUST")
+    );
+}
+
+#[tokio::test]
+async fn a_repeat_kept_when_asks_run_out_is_reported() {
+    let config = MockConfig::new().reply_for("a question", ["What is Rust?"]);
+    let (_server, llm) = tests::openai_mock(config).await;
+    let generated = Questions::runner(&llm)
+        .seed(1)
+        .concurrency(1)
+        .max_asks(2)
+        .run(3)
+        .await
+        .unwrap();
+    assert!(generated.rows.iter().all(|r| r.question == "What is Rust?"));
+    // Rows 1 and 2 were each asked twice, then kept their repeat.
+    assert_eq!(generated.report.reasks, 2);
+    assert_eq!(
+        generated.report.repeated,
+        [(1, "question"), (2, "question")]
+    );
+    assert!(
+        generated
+            .report
+            .to_string()
+            .contains("2 repeated values kept")
+    );
+}
+
+chatan::dataset! {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Drafts {
+        id: u32 = sample::range(0, 1_000_000_000),
+        draft: String = gen("a draft about {id}"),
+    }
+}
+
+/// Passes about half the drafts: the mock's reply carries a hash of the prompt,
+/// `[mock reply 1a2b3c4d] ...`, so which rows pass is fixed by the seed.
+fn good(row: &Drafts) -> Result<(), String> {
+    let digit = row.draft.as_bytes()["[mock reply ".len()];
+    if digit < b'8' {
+        Ok(())
+    } else {
+        Err(format!("hash digit {} is 8 or above", digit as char))
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("quality-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[tokio::test]
+async fn keep_if_reaches_n_rows_that_pass_drawing_replacements() {
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let n = 40;
+    let kept = Drafts::runner(&llm)
+        .seed(3)
+        .keep_if(good)
+        .max_draws(10)
+        .run(n)
+        .await
+        .unwrap();
+    assert_eq!(kept.rows.len(), n);
+    assert!(kept.rows.iter().all(|r| good(r).is_ok()));
+    let keep = kept.report.keep.as_ref().unwrap();
+    assert_eq!((keep.wanted, keep.kept), (n, n));
+    assert!(
+        keep.dropped.len() >= 5,
+        "about half of the first draws fail: {keep}"
+    );
+    assert_eq!(keep.drawn, keep.kept + keep.dropped.len());
+    assert_eq!(server.exchanges().len(), keep.drawn);
+    // Result row j is the first passing row of j, n + j, 2n + j, ...
+    for (j, &index) in kept.indices.iter().enumerate() {
+        assert_eq!(index % n, j);
+        for earlier in (j..index).step_by(n) {
+            assert!(
+                keep.dropped.iter().any(|d| d.row == earlier),
+                "row {earlier} was drawn and dropped"
+            );
+        }
+    }
+    assert!(
+        keep.dropped
+            .iter()
+            .all(|d| d.reason.starts_with("hash digit"))
+    );
+    let printed = kept.report.to_string();
+    assert!(
+        printed.contains(&format!("kept {n} of {n} wanted from {} drawn", keep.drawn)),
+        "{printed}"
+    );
+    assert!(printed.contains("× hash digit"), "{printed}");
+
+    // The same seed keeps the same rows, however many requests run at once.
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let again = Drafts::runner(&llm)
+        .seed(3)
+        .concurrency(1)
+        .keep_if(good)
+        .max_draws(10)
+        .run(n)
+        .await
+        .unwrap();
+    assert_eq!(again.rows, kept.rows);
+    assert_eq!(again.indices, kept.indices);
+}
+
+#[tokio::test]
+async fn keep_if_out_of_draws_fails_with_the_rows_it_kept() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let failed = Drafts::runner(&llm)
+        .seed(3)
+        .keep_if(good)
+        .max_draws(1)
+        .run(40)
+        .await
+        .unwrap_err();
+    let keep = failed.report().keep.as_ref().unwrap();
+    match failed.error() {
+        Error::NotEnoughKept {
+            wanted: 40,
+            kept,
+            unfilled,
+            max_draws: 1,
+        } => {
+            assert_eq!(*kept, keep.kept);
+            assert_eq!(*unfilled, keep.unfilled.len());
+            assert_eq!(kept + unfilled, 40);
+            assert!(*unfilled > 0);
+        }
+        other => panic!("expected NotEnoughKept, got {other:?}"),
+    }
+    assert_eq!(failed.completed().len(), keep.kept);
+    assert!(failed.completed().iter().all(|(_, r)| good(r).is_ok()));
+    // A bool predicate says so when it drops.
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let failed = Drafts::runner(&llm)
+        .seed(3)
+        .keep_if(|_: &Drafts| false)
+        .run(2)
+        .await
+        .unwrap_err();
+    let keep = failed.report().keep.as_ref().unwrap();
+    assert_eq!(keep.reasons(), [("the predicate returned false", 8)]);
+    assert_eq!(keep.unfilled, [0, 1]);
+}
+
+#[tokio::test]
+async fn keep_if_resumes_from_a_checkpoint_and_shards_keep_the_whole_runs_rows() {
+    let n = 30;
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let whole = Drafts::runner(&llm)
+        .seed(5)
+        .keep_if(good)
+        .max_draws(12)
+        .run(n)
+        .await
+        .unwrap();
+
+    // A first run with too few draws journals what it drew; the resumed run judges those
+    // draws again without making them, and keeps exactly the whole run's rows.
+    let path = scratch("keep.checkpoint.jsonl");
+    let (first_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let short = Drafts::runner(&llm)
+        .seed(5)
+        .checkpoint(&path)
+        .keep_if(good)
+        .max_draws(1)
+        .run(n)
+        .await;
+    assert!(matches!(
+        short.unwrap_err().error(),
+        Error::NotEnoughKept { .. }
+    ));
+    let made_first = first_server.exchanges().len();
+    assert_eq!(made_first, n);
+    let (server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let resumed = Drafts::runner(&llm)
+        .seed(5)
+        .checkpoint(&path)
+        .keep_if(good)
+        .max_draws(12)
+        .run(n)
+        .await
+        .unwrap();
+    assert_eq!(resumed.rows, whole.rows);
+    assert_eq!(resumed.indices, whole.indices);
+    let drawn = resumed.report.keep.as_ref().unwrap().drawn;
+    assert_eq!(
+        server.exchanges().len(),
+        drawn - made_first,
+        "only new draws are made"
+    );
+
+    // Three shards fill their own result rows with the whole run's rows.
+    let mut rows = Vec::new();
+    let mut indices = Vec::new();
+    for k in 0..3 {
+        let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+        let part = Drafts::runner(&llm)
+            .seed(5)
+            .shard(chatan::Shard::new(k, 3).unwrap())
+            .keep_if(good)
+            .max_draws(12)
+            .run(n)
+            .await
+            .unwrap();
+        assert_eq!(part.report.keep.as_ref().unwrap().wanted, n / 3);
+        rows.extend(part.rows);
+        indices.extend(part.indices);
+    }
+    assert_eq!(rows, whole.rows);
+    assert_eq!(indices, whole.indices);
+}
