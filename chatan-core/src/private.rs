@@ -197,14 +197,15 @@ where
 
 /// Runs a generated column's `check` on its value: an error's text is why the reply
 /// could not be used, sent back to the model when the question is asked again (the
-/// engine adds the reply itself).
+/// engine adds the reply itself). `C` is the column's type, which the error names; `T`
+/// is what the check reads (`str` for a `String` column).
 #[inline]
-pub fn check<T: ?Sized, E, F>(value: &T, check: F) -> Result<(), ReplyError>
+pub fn check<C, T: ?Sized, E, F>(value: &T, check: F) -> Result<(), ReplyError>
 where
     F: FnOnce(&T) -> Result<(), E>,
     E: std::fmt::Display,
 {
-    check(value).map_err(|reason| ReplyError::failed_check::<T>(reason))
+    check(value).map_err(|reason| ReplyError::failed_check::<C>(reason))
 }
 
 /// A static column's value, as a constant sampler.

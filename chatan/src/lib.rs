@@ -151,6 +151,8 @@ pub mod guide {
     pub mod data {}
     #[doc = include_str!("../guide/local.md")]
     pub mod local {}
+    #[doc = include_str!("../guide/quality.md")]
+    pub mod quality {}
     #[doc = include_str!("../guide/evaluation.md")]
     pub mod evaluation {}
     #[doc = include_str!("../guide/providers.md")]

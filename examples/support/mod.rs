@@ -14,6 +14,13 @@ use chatan_mock::{MockConfig, MockServer};
 /// it alive while generating).
 #[allow(dead_code)]
 pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
+    generator_with(MockConfig::new()).await
+}
+
+/// [`generator`], with the mock server (if it is what answers) set up by `config`.
+pub async fn generator_with(
+    config: MockConfig,
+) -> Result<(AnyGenerator, Option<MockServer>), Box<dyn Error>> {
     match AnyGenerator::from_env() {
         Ok(generator) => {
             eprintln!("Generating with {}.", chatan::Generator::name(&generator));
@@ -24,7 +31,7 @@ pub async fn generator() -> Result<(AnyGenerator, Option<MockServer>), Box<dyn E
             if wanted && let Some(local) = local_model().await {
                 return Ok((local, None));
             }
-            let server = MockServer::start(MockConfig::new()).await?;
+            let server = MockServer::start(config).await?;
             eprintln!(
                 "This runs against chatan's bundled mock server at {}: the replies below are\n\
                  PLACEHOLDER TEXT, not model output. For real output, set one of:\n  \

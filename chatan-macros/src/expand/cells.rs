@@ -155,7 +155,8 @@ fn check_call(krate: &syn::Path, check: &Check, ty: &syn::Type) -> TokenStream {
     match check {
         Check::Value(expr) => {
             let krate = respanned(krate, expr.span());
-            let call = quote_spanned!(expr.span()=> #krate::__private::check(#arg, #expr));
+            let call =
+                quote_spanned!(expr.span()=> #krate::__private::check::<#ty, _, _, _>(#arg, #expr));
             quote!(#call?;)
         }
         Check::Row(c) => {
@@ -163,8 +164,7 @@ fn check_call(krate: &syn::Path, check: &Check, ty: &syn::Type) -> TokenStream {
             let output = &c.closure.output;
             let krate = respanned(krate, c.closure.span());
             let closure = quote_spanned!(c.closure.span()=> |#value| #output #body);
-            let call =
-                quote_spanned!(c.closure.span()=> #krate::__private::check(#arg, #closure));
+            let call = quote_spanned!(c.closure.span()=> #krate::__private::check::<#ty, _, _, _>(#arg, #closure));
             quote! {
                 {
                     let #row: &Self = &*self;
