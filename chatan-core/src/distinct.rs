@@ -3,7 +3,8 @@
 //!
 //! What "earlier" means is the order in which rows finish their cells, so which of two
 //! rows that make the same value at once is asked again depends on timing; the kept
-//! values are distinct either way. Values are compared by a 64-bit hash of their
+//! values are distinct either way. A row that fails, or that `keep_if` drops, gives its
+//! values up. Values are compared by a 64-bit hash of their
 //! normalized text (a collision, about one in 10^19 per pair, asks once too often).
 
 use std::collections::HashMap;
@@ -38,10 +39,16 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// The values each distinct column of a run has taken: normalized hash to the row that
-/// took it.
+/// The values each distinct column of a run has taken.
 pub(crate) struct Seen {
-    columns: Vec<Option<Mutex<HashMap<u64, usize>>>>,
+    columns: Vec<Option<Mutex<Taken>>>,
+}
+
+/// One distinct column's values: normalized hash to the row that has it, and back.
+#[derive(Default)]
+struct Taken {
+    owners: HashMap<u64, usize>,
+    values: HashMap<usize, u64>,
 }
 
 impl Seen {
@@ -61,14 +68,28 @@ impl Seen {
     /// Claims `text` as row `row`'s value of `column`: `Err` with the row that has it
     /// already, if another does. Always `Ok` for a column that is not distinct.
     pub(crate) fn claim(&self, column: usize, row: usize, text: &str) -> Result<(), usize> {
-        let Some(Some(seen)) = self.columns.get(column) else {
+        let Some(Some(taken)) = self.columns.get(column) else {
             return Ok(());
         };
         let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(normalize(text));
-        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-        match *seen.entry(key).or_insert(row) {
-            owner if owner == row => Ok(()),
+        let mut taken = taken.lock().unwrap_or_else(|e| e.into_inner());
+        match *taken.owners.entry(key).or_insert(row) {
+            owner if owner == row => {
+                taken.values.insert(row, key);
+                Ok(())
+            }
             owner => Err(owner),
+        }
+    }
+
+    /// Gives up the values of row `row`, which is not in the run's output (it failed,
+    /// or `keep_if` dropped it): a later row may have them.
+    pub(crate) fn release(&self, row: usize) {
+        for taken in self.columns.iter().flatten() {
+            let mut taken = taken.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(key) = taken.values.remove(&row) {
+                taken.owners.remove(&key);
+            }
         }
     }
 }

@@ -96,6 +96,12 @@ pub enum Event<'a> {
         /// Why the reply did not parse.
         error: &'a ReplyError,
     },
+    /// The run took on more rows after it started: replacement draws of
+    /// [`keep_if`](crate::Runner::keep_if) for rows it dropped.
+    RowsAdded {
+        /// How many.
+        rows: usize,
+    },
     /// A value of a distinct column (`gen(.., distinct = true)`) that repeats an
     /// earlier row's was kept, because the cell's asks ran out.
     Repeated {

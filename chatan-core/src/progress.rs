@@ -104,6 +104,7 @@ impl Observer for Progress {
     fn on_event(&self, event: &Event<'_>) {
         match event {
             Event::RunStarted { rows, .. } => self.bar.set_length(*rows as u64),
+            Event::RowsAdded { rows } => self.bar.inc_length(*rows as u64),
             Event::Retrying { .. } | Event::Reasking { .. } => {
                 self.retries.fetch_add(1, Ordering::Relaxed);
             }

@@ -207,6 +207,11 @@ impl<'g, R: Recipe> Run<'g, R> {
         self.halt.halt_after(row);
     }
 
+    /// Gives up the distinct values of row `row`, which is not in the output.
+    pub(crate) fn release(&self, row: usize) {
+        self.seen.release(row);
+    }
+
     pub(crate) fn emit(&self, event: &Event<'_>) {
         self.observers.on_event(event);
     }

@@ -213,6 +213,7 @@ where
     pub(crate) fn push(&mut self, row: usize) {
         self.more.push_back(row);
         self.total += 1;
+        self.run.emit(&Event::RowsAdded { rows: 1 });
     }
 
     /// Closes what watches the run (the viewer's server has sent the run's end), and
@@ -269,6 +270,9 @@ where
             let run = Arc::clone(&self.run);
             self.open.push(Box::pin(async move {
                 let result = run.fill_row(row).await;
+                if result.is_err() {
+                    run.release(row);
+                }
                 (position, row, result, false)
             }));
         }

@@ -230,6 +230,7 @@ where
                             kept.insert(slot, (index, row));
                         }
                         Err(reason) => {
+                            stream.run().release(index);
                             keep.dropped.push(Dropped { row: index, reason });
                             redraw(slot, &mut draws, &mut stream, &mut keep);
                         }

@@ -374,6 +374,7 @@ impl Observer for Broadcast {
                 }
                 Self::publish(inner, json!({"type": "batch", "batch": batch}));
             }
+            Event::RowsAdded { rows } => inner.total += rows,
             Event::RowDone { row, usage } => {
                 inner.done += 1;
                 inner.usage += *usage;

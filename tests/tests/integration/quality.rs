@@ -238,8 +238,14 @@ fn scratch(name: &str) -> std::path::PathBuf {
 async fn keep_if_reaches_n_rows_that_pass_drawing_replacements() {
     let (server, llm) = tests::openai_mock(MockConfig::new()).await;
     let n = 40;
+    let added = std::sync::atomic::AtomicUsize::new(0);
     let kept = Drafts::runner(&llm)
         .seed(3)
+        .observe(|event: &chatan::event::Event<'_>| {
+            if let chatan::event::Event::RowsAdded { rows } = event {
+                added.fetch_add(*rows, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
         .keep_if(good)
         .max_draws(10)
         .run(n)
@@ -255,6 +261,8 @@ async fn keep_if_reaches_n_rows_that_pass_drawing_replacements() {
     );
     assert_eq!(keep.drawn, keep.kept + keep.dropped.len());
     assert_eq!(server.exchanges().len(), keep.drawn);
+    // Each replacement draw is told to the progress bar and the viewer.
+    assert_eq!(added.into_inner(), keep.drawn - n);
     // Result row j is the first passing row of j, n + j, 2n + j, ...
     for (j, &index) in kept.indices.iter().enumerate() {
         assert_eq!(index % n, j);
@@ -397,4 +405,81 @@ async fn keep_if_resumes_from_a_checkpoint_and_shards_keep_the_whole_runs_rows()
     }
     assert_eq!(rows, whole.rows);
     assert_eq!(indices, whole.indices);
+}
+
+#[tokio::test]
+async fn under_skip_failed_a_failed_draw_is_dropped_with_its_error_and_drawn_again() {
+    let config = MockConfig::new()
+        .reply_for("write code", ["print('no')", "fn ok() {}"])
+        .reply_for("a note on", ["mind overflow"]);
+    let (_server, llm) = tests::openai_mock(config).await;
+    let kept = Checked::runner(&llm)
+        .seed(1)
+        .concurrency(1)
+        .max_asks(1)
+        .skip_failed()
+        .keep_if(|_: &Checked| true)
+        .run(1)
+        .await
+        .unwrap();
+    assert_eq!(kept.indices, [1]);
+    assert_eq!(kept.rows[0].code, "fn ok() {}");
+    let keep = kept.report.keep.as_ref().unwrap();
+    assert_eq!((keep.drawn, keep.kept), (2, 1));
+    assert_eq!(keep.dropped[0].row, 0);
+    assert!(
+        keep.dropped[0].reason.contains("fails the column's check"),
+        "{:?}",
+        keep.dropped
+    );
+    assert_eq!(kept.report.failed.len(), 1);
+    assert_eq!(kept.report.failed[0].row, 0);
+}
+
+#[tokio::test]
+async fn a_dropped_row_gives_up_its_distinct_values() {
+    // Every question is the same; each draw is dropped. Were the dropped row's value kept
+    // taken, the next draw would be asked again as a repeat of it.
+    let config = MockConfig::new().reply_for("a question", ["What is Rust?"]);
+    let (_server, llm) = tests::openai_mock(config).await;
+    let failed = Questions::runner(&llm)
+        .seed(1)
+        .concurrency(1)
+        .keep_if(|_: &Questions| false)
+        .max_draws(3)
+        .run(1)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        failed.error(),
+        Error::NotEnoughKept { kept: 0, .. }
+    ));
+    assert_eq!(failed.report().keep.as_ref().unwrap().drawn, 3);
+    assert_eq!(failed.report().reasks, 0);
+    assert!(failed.report().repeated.is_empty());
+}
+
+/// The derive form takes the same options.
+#[derive(chatan::Dataset, Debug, Clone)]
+struct DerivedChecked {
+    #[generate("write code to add", check = looks_like_rust, distinct = true)]
+    code: String,
+}
+
+#[tokio::test]
+async fn the_derive_form_checks_and_refuses_repeats_too() {
+    let config = MockConfig::new().reply_for(
+        "write code",
+        ["x = 1", "fn a() {}", "fn a() {}", "fn b() {}"],
+    );
+    let (_server, llm) = tests::openai_mock(config).await;
+    let generated = DerivedChecked::runner(&llm)
+        .concurrency(1)
+        .run(2)
+        .await
+        .unwrap();
+    let mut codes: Vec<&str> = generated.rows.iter().map(|r| r.code.as_str()).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["fn a() {}", "fn b() {}"]);
+    assert_eq!(generated.report.reasks, 2);
 }
