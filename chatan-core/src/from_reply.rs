@@ -232,14 +232,20 @@ impl ReplyError {
         }
     }
 
-    /// A value of a distinct column that repeats row `owner`'s.
-    pub(crate) fn repeated(owner: usize) -> Self {
+    /// A value of a distinct column that another row has already, or one like it.
+    pub(crate) fn repeated(repeat: crate::distinct::Repeat) -> Self {
+        let how = if repeat.near {
+            "it is nearly the same as"
+        } else {
+            "it repeats"
+        };
         ReplyError {
             expected: "value no other row has",
             excerpt: String::new(),
             reason: format!(
-                "it repeats the value of another row (row {owner}); write something \
-                 different from it"
+                "{how} the value of another row (row {}); write something different \
+                 from it",
+                repeat.row
             ),
             reply: None,
         }

@@ -26,6 +26,7 @@ mod from_reply;
 mod generator;
 mod jsonl;
 pub mod layer;
+mod minhash;
 pub mod options;
 mod preview;
 #[cfg(feature = "progress")]
@@ -96,6 +97,7 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod internal {
     pub use crate::distinct::normalize;
+    pub use crate::minhash::{Signer, shingle_hashes};
     pub use crate::provider::{env, set_but_empty};
     pub use crate::request::Defaults;
     pub use crate::rng::column_key;

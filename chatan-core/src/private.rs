@@ -8,7 +8,7 @@ pub use crate::from_reply::{ReplyError, Shape};
 pub use crate::generator::Generators;
 pub use crate::options::Options;
 pub use crate::recipe::{
-    Arm, ColumnKind, ColumnSpec, CompareOp, DeriveError, GenSpec, Piece, Recipe, Spec,
+    Arm, ColumnKind, ColumnSpec, CompareOp, DeriveError, Distinct, GenSpec, Piece, Recipe, Spec,
 };
 pub use crate::sample::BoxedSampler;
 pub use crate::sample::{SampleContext, Sampler};

@@ -84,9 +84,21 @@ pub struct GenSpec {
     pub generator: Option<&'static str>,
     /// Whether the reply loses its leading and trailing whitespace before it is read.
     pub trim: bool,
-    /// Whether a value that repeats one of an earlier row (after normalization: NFKC,
-    /// lowercase, punctuation and spacing folded) is asked again (`distinct = true`).
-    pub distinct: bool,
+    /// Whether a value that repeats one of an earlier row is asked again.
+    pub distinct: Distinct,
+}
+
+/// Which values of a generated column count as repeats (`gen(.., distinct = ..)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Distinct {
+    /// None: values may repeat (the default).
+    No,
+    /// Values equal after normalization (NFKC, lowercase, punctuation and spacing
+    /// folded): `distinct = true`.
+    Exact,
+    /// Those too, and values whose word 3-shingles have an estimated Jaccard similarity
+    /// of at least this (MinHash, 128 permutations): `distinct = 0.8`.
+    Near(f64),
 }
 
 pub use chatan_template::{Arm, CompareOp, Piece};

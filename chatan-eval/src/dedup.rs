@@ -13,12 +13,14 @@
 //!
 //! Written here rather than taken from a crate: the MinHash crates on crates.io are
 //! unmaintained since 2023 or younger than a year (gaoya, datasketch-minhash-lsh,
-//! lshdedup-core), and what is needed is a hundred lines over `xxhash-rust`'s xxh3.
+//! lshdedup-core), and what is needed is a hundred lines over `xxhash-rust`'s xxh3. The
+//! signatures are chatan-core's, which `distinct = 0.8` columns use during a run.
 
 use std::collections::{HashMap, HashSet};
 
 use chatan_core::SampleRng;
-use xxhash_rust::xxh3::xxh3_64;
+
+use chatan_core::internal::{Signer, shingle_hashes};
 
 pub use chatan_core::internal::normalize;
 
@@ -130,9 +132,6 @@ pub fn exact_duplicates<S: AsRef<str>>(texts: &[S]) -> Duplicates {
     Duplicates::from_links(texts.len(), links)
 }
 
-/// The Mersenne prime `2^61 - 1`, the modulus of the permutations.
-const PRIME: u64 = (1 << 61) - 1;
-
 /// Near-duplicate detection by MinHash over word shingles, with LSH banding.
 ///
 /// ```
@@ -148,12 +147,7 @@ const PRIME: u64 = (1 << 61) - 1;
 /// ```
 #[derive(Debug, Clone)]
 pub struct MinHash {
-    threshold: f64,
-    shingle: usize,
-    bands: usize,
-    band_rows: usize,
-    /// `(a, b)` of each permutation `(a * h + b) mod PRIME`.
-    permutations: Vec<(u64, u64)>,
+    signer: Signer,
 }
 
 impl MinHash {
@@ -167,47 +161,27 @@ impl MinHash {
     /// `permutations` hash functions (more: a finer estimate, slower), shingles of
     /// `shingle` words.
     pub fn with(threshold: f64, permutations: usize, shingle: usize) -> Self {
-        let threshold = threshold.clamp(0.0, 1.0);
-        let permutations = permutations.max(1);
-        let (bands, band_rows) = banding(threshold, permutations);
-        // A fixed seed and chatan's own generator, whose algorithm is fixed: signatures
-        // are the same in every run, on every machine and after dependency updates.
-        let mut rng = SampleRng::from_seed(0x5EED_C4A7_A11D);
-        let permutations = (0..permutations)
-            .map(|_| (rng.below(PRIME - 1) + 1, rng.below(PRIME)))
-            .collect();
         MinHash {
-            threshold,
-            shingle: shingle.max(1),
-            bands,
-            band_rows,
-            permutations,
+            signer: Signer::new(threshold, permutations, shingle),
         }
     }
 
     /// The number of permutations.
     pub fn permutations(&self) -> usize {
-        self.permutations.len()
+        self.signer.permutations()
     }
 
     /// `text`'s signature: for each permutation, the least permuted hash of its
     /// [`normalize`]d word shingles (a text shorter than a shingle is one shingle; an
     /// empty text has none, and a signature of `u64::MAX`).
     pub fn signature(&self, text: &str) -> Vec<u64> {
-        let mut signature = vec![u64::MAX; self.permutations.len()];
-        for h in shingle_hashes(&normalize(text), self.shingle) {
-            for (s, &(a, b)) in signature.iter_mut().zip(&self.permutations) {
-                *s = (*s).min(permute(a, b, h));
-            }
-        }
-        signature
+        self.signer.signature(text)
     }
 
     /// The estimated Jaccard similarity of two signatures: the share of permutations
     /// where they agree.
     pub fn estimate(a: &[u64], b: &[u64]) -> f64 {
-        let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
-        same as f64 / a.len().max(1) as f64
+        Signer::estimate(a, b)
     }
 
     /// Rows whose texts' estimated similarity reaches the threshold, grouped (a group
@@ -216,14 +190,12 @@ impl MinHash {
         let signatures = self.signatures(texts);
         let mut buckets: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
         for (i, signature) in signatures.iter().enumerate() {
-            for band in 0..self.bands {
-                let part = &signature[band * self.band_rows..][..self.band_rows];
-                let bytes: Vec<u8> = part.iter().flat_map(|v| v.to_le_bytes()).collect();
-                buckets.entry((band, xxh3_64(&bytes))).or_default().push(i);
+            for key in self.signer.band_keys(signature) {
+                buckets.entry(key).or_default().push(i);
             }
         }
         let links = links_within(&buckets, |i, j| {
-            Self::estimate(&signatures[i], &signatures[j]) >= self.threshold
+            self.signer.similar(&signatures[i], &signatures[j])
         });
         Duplicates::from_links(texts.len(), links)
     }
@@ -268,49 +240,6 @@ fn links_within<K>(
         }
     }
     links
-}
-
-/// `(a * h + b) mod (2^61 - 1)`.
-fn permute(a: u64, b: u64, h: u64) -> u64 {
-    let x = u128::from(a) * u128::from(h % PRIME) + u128::from(b);
-    let folded = (x & u128::from(PRIME)) + (x >> 61);
-    let folded = (folded & u128::from(PRIME)) + (folded >> 61);
-    (folded as u64) % PRIME
-}
-
-/// The hashes of `text`'s shingles of `n` words (the whole text if it has fewer words;
-/// none if it is empty).
-fn shingle_hashes(text: &str, n: usize) -> Vec<u64> {
-    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
-    if words.is_empty() {
-        return Vec::new();
-    }
-    if words.len() < n {
-        return vec![xxh3_64(text.as_bytes())];
-    }
-    words
-        .windows(n)
-        .map(|w| xxh3_64(w.join(" ").as_bytes()))
-        .collect()
-}
-
-/// Bands and rows per band (their product at most `permutations`) whose S-curve turns
-/// at `threshold`: the `(b, r)` minimising `|(1/b)^(1/r) - threshold|`, the similarity
-/// at which a pair becomes a candidate with probability about one half.
-fn banding(threshold: f64, permutations: usize) -> (usize, usize) {
-    let mut best = (permutations, 1);
-    let mut best_gap = f64::INFINITY;
-    for r in 1..=permutations {
-        let b = permutations / r;
-        let turn = (1.0 / b as f64).powf(1.0 / r as f64);
-        // Just below the threshold rather than above it: a miss costs more than a check.
-        let gap = (turn - threshold).abs() + if turn > threshold { 0.05 } else { 0.0 };
-        if gap < best_gap {
-            best_gap = gap;
-            best = (b, r);
-        }
-    }
-    best
 }
 
 /// The exact Jaccard similarity of two texts' sets of word shingles (after
@@ -446,32 +375,6 @@ pub fn semantic_duplicates_of<E: crate::SemanticSimilarity + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_permutation_is_the_modular_formula() {
-        for (a, b, h) in [
-            (3, 5, 7),
-            (PRIME - 1, PRIME - 1, u64::MAX),
-            (1 << 40, 17, 1 << 63),
-        ] {
-            let expected = ((u128::from(a) * u128::from(h % PRIME) + u128::from(b))
-                % u128::from(PRIME)) as u64;
-            assert_eq!(permute(a, b, h), expected);
-        }
-    }
-
-    #[test]
-    fn banding_turns_near_the_threshold() {
-        for threshold in [0.5, 0.7, 0.8, 0.9] {
-            let (b, r) = banding(threshold, 128);
-            assert!(b * r <= 128);
-            let turn = (1.0 / b as f64).powf(1.0 / r as f64);
-            assert!(
-                (turn - threshold).abs() < 0.1,
-                "{threshold}: {b}x{r} turns at {turn}"
-            );
-        }
-    }
 
     #[test]
     fn groups_join_transitively_and_keep_the_first() {

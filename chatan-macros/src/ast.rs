@@ -108,8 +108,20 @@ pub struct GenOptions {
     pub cache_system: Option<bool>,
     /// A check on the value: a failure is asked again with the reason.
     pub check: Option<Box<Check>>,
-    /// Whether a value that repeats an earlier row's (after normalization) is asked again.
-    pub distinct: bool,
+    /// Which values that repeat an earlier row's are asked again.
+    pub distinct: Distinct,
+}
+
+/// `distinct = ..` on a generated column.
+#[derive(Default, Clone, Copy)]
+pub enum Distinct {
+    /// Values may repeat.
+    #[default]
+    No,
+    /// `true`: equal after normalization.
+    Exact,
+    /// A Jaccard similarity threshold: near values too.
+    Near(f64),
 }
 
 /// `check = ...` on a generated column.

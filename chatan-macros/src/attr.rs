@@ -8,7 +8,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Token};
 
-use crate::ast::{Check, Column, GenOptions, Generated, Kind, RowCheck};
+use crate::ast::{Check, Column, Distinct, GenOptions, Generated, Kind, RowCheck};
 use crate::closure;
 use crate::ctxt::Ctxt;
 use crate::qualify;
@@ -246,15 +246,27 @@ fn parse_option(
             Some(check) => options.check = Some(Box::new(check)),
             None => return false,
         },
-        "distinct" => match value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Bool(b), ..
-            }) => options.distinct = b.value,
+        "distinct" => match (value, number(value)) {
+            (
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }),
+                _,
+            ) => {
+                options.distinct = if b.value {
+                    Distinct::Exact
+                } else {
+                    Distinct::No
+                };
+            }
+            (_, Some(t)) if t > 0.0 && t <= 1.0 => options.distinct = Distinct::Near(t),
             _ => {
                 cx.error_spanned(
                     value,
-                    "distinct must be `true` (a value that repeats an earlier row's is \
-                     asked again) or `false`",
+                    "distinct must be `true` (a value equal to an earlier row's, after \
+                     normalization, is asked again), a similarity above 0.0 and at most \
+                     1.0 such as `0.8` (a value whose words are that similar to an earlier \
+                     row's is asked again too), or `false`",
                 );
                 return false;
             }

@@ -38,7 +38,7 @@ chatan::dataset! {
         ]),
         pub prompt: String = gen(
             "write a one-sentence request for a Triton kernel for: {operation}",
-            distinct = true,
+            distinct = 0.8,
         ),
         pub kernel: String = gen(
             "{prompt}\nReply with the Python code only.",

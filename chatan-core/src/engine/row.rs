@@ -272,8 +272,10 @@ impl<R: Recipe> RowState<R> {
                 // row holds is asked for again while asks remain, then kept and reported.
                 let accepted = accepted.and_then(|()| match seen.claim(column, self.row, &text) {
                     Ok(()) => Ok(None),
-                    Err(owner) if self.asks[column] < max_asks => Err(ReplyError::repeated(owner)),
-                    Err(owner) => Ok(Some(owner)),
+                    Err(repeat) if self.asks[column] < max_asks => {
+                        Err(ReplyError::repeated(repeat))
+                    }
+                    Err(repeat) => Ok(Some(repeat.row)),
                 });
                 match accepted.map_err(|e| e.about(text)) {
                     Ok(repeats) => {

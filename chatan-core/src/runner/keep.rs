@@ -267,18 +267,11 @@ where
             max_draws,
         });
         report.keep = Some(keep);
-        match (first, ended, short) {
-            (Some(first), _, _) if !skip => Err(RunError::new(first.into_error(), done, report)),
-            (_, Some(ended), _) => Err(RunError::new(ended, done, report)),
-            (_, _, Some(short)) => Err(RunError::new(short, done, report)),
-            _ => {
-                let (indices, rows) = done.into_iter().unzip();
-                Ok(Generated {
-                    rows,
-                    indices,
-                    report,
-                })
-            }
-        }
+        let error = first
+            .filter(|_| !skip)
+            .map(RowFailure::into_error)
+            .or(ended)
+            .or(short);
+        super::run::outcome(done, report, error)
     }
 }

@@ -58,19 +58,9 @@ impl<'g, R: Dataset, G: Generators + ?Sized> Runner<'g, R, G> {
         done.sort_unstable_by_key(|(i, _)| *i);
         let first = failed.first().cloned();
         let report = report(&stream, done.len(), failed, cancelled);
-        match (first, ended) {
-            (Some(first), _) if stop => Err(RunError::new(first.into_error(), done, report)),
-            // Under skip, the halt is the stream's last item.
-            (_, Some(ended)) => Err(RunError::new(ended, done, report)),
-            _ => {
-                let (indices, rows) = done.into_iter().unzip();
-                Ok(Generated {
-                    rows,
-                    indices,
-                    report,
-                })
-            }
-        }
+        // Under skip, a halt is the stream's last item.
+        let error = first.filter(|_| stop).map(RowFailure::into_error).or(ended);
+        outcome(done, report, error)
     }
 
     /// The prompts the first `rows` rows would send, rendered without calling any
@@ -189,6 +179,29 @@ where
             .map_or("", |c| c.name)
     });
     report
+}
+
+/// A run's result: its rows (in order) and report, or the error that ended it with the
+/// rows it completed.
+// The error is what `run` returns to the user, built once per run: boxing it here would
+// only move the allocation.
+#[allow(clippy::result_large_err)]
+pub(super) fn outcome<R>(
+    done: Vec<(usize, R)>,
+    report: Report,
+    error: Option<Error>,
+) -> Result<Generated<R>, RunError<R>> {
+    match error {
+        Some(error) => Err(RunError::new(error, done, report)),
+        None => {
+            let (indices, rows) = done.into_iter().unzip();
+            Ok(Generated {
+                rows,
+                indices,
+                report,
+            })
+        }
+    }
 }
 
 /// The rows of a run that went to the end, with its [`Report`]; see [`Runner::run`].

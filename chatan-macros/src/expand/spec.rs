@@ -153,7 +153,13 @@ pub fn spec(recipe: &Recipe, plan: &Plan, references: &[Ref]) -> (TokenStream, V
                     ];
                     let options = options.into_iter().flatten();
                     let trim = o.trim.unwrap_or(true);
-                    let distinct = o.distinct;
+                    let distinct = match o.distinct {
+                        crate::ast::Distinct::No => quote!(#krate::__private::Distinct::No),
+                        crate::ast::Distinct::Exact => quote!(#krate::__private::Distinct::Exact),
+                        crate::ast::Distinct::Near(t) => {
+                            quote!(#krate::__private::Distinct::Near(#t))
+                        }
+                    };
                     let generator = option(o.generator.as_ref().map(|s| quote!(#s)));
                     quote! {
                         #krate::__private::ColumnKind::Generated(#krate::__private::GenSpec {
@@ -224,7 +230,11 @@ fn definition(recipe: &Recipe) -> u64 {
                     g.literal.value(),
                     o.generator.as_ref().map(syn::LitStr::value),
                     o.trim,
-                    o.distinct,
+                    match o.distinct {
+                        crate::ast::Distinct::No => "any".to_owned(),
+                        crate::ast::Distinct::Exact => "distinct".to_owned(),
+                        crate::ast::Distinct::Near(t) => format!("distinct {t}"),
+                    },
                 ));
                 // A changed check changes which replies are kept.
                 match o.check.as_deref() {

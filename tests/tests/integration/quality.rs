@@ -483,3 +483,39 @@ async fn the_derive_form_checks_and_refuses_repeats_too() {
     assert_eq!(codes, ["fn a() {}", "fn b() {}"]);
     assert_eq!(generated.report.reasks, 2);
 }
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    struct Stories {
+        story: String = gen("a one-line story", distinct = 0.7),
+    }
+}
+
+#[tokio::test]
+async fn a_near_distinct_column_asks_again_for_a_value_like_an_earlier_one() {
+    let config = MockConfig::new().reply_for(
+        "a one-line story",
+        [
+            "the quick brown fox jumps over the lazy dog by the river bank today",
+            // Jaccard 10/12 of word 3-shingles with the first: asked again.
+            "The quick brown fox jumps over the lazy dog by the river bank tonight!",
+            "an entirely different sentence about the price of bread in winter",
+        ],
+    );
+    let (server, llm) = tests::openai_mock(config).await;
+    let generated = Stories::runner(&llm).concurrency(1).run(2).await.unwrap();
+    let stories: Vec<&str> = generated.rows.iter().map(|r| r.story.as_str()).collect();
+    assert_eq!(
+        stories,
+        [
+            "the quick brown fox jumps over the lazy dog by the river bank today",
+            "an entirely different sentence about the price of bread in winter",
+        ]
+    );
+    assert_eq!(generated.report.reasks, 1);
+    assert!(server.exchanges().iter().any(|e| {
+        e.turns
+            .iter()
+            .any(|(_, t)| t.contains("it is nearly the same as the value of another row (row 0)"))
+    }));
+}

@@ -18,6 +18,7 @@ chatan::dataset! {
             if a.len() > row.question.len() { Ok(()) } else { Err("answer at length") }
         }),
         pub score: u8 = gen("score: {answer}", check = in_range),
+        pub summary: String = gen("summarize: {answer}", distinct = 0.8),
         pub parsed: u32 = |row| -> Result<u32, std::num::ParseIntError> { Ok(row.id) },
         pub words: usize = |row| row.answer.split(' ').filter(|row| !row.is_empty()).count(),
         pub first: char = |row| row.answer.chars().next().unwrap_or(' '),
