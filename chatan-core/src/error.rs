@@ -466,3 +466,13 @@ pub enum ConfigError {
     )]
     NoProvider,
 }
+
+/// The text of a panic's payload (user code that panicked: a closure, a check, a
+/// predicate).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_owned())
+}

@@ -79,14 +79,9 @@ pub(crate) struct Draws<'a, R: Recipe> {
 fn caught<T>(work: impl FnOnce() -> Result<T, CellError>) -> Result<T, CellError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
         Ok(result) => result,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
-            Err(CellError::Panicked { message })
-        }
+        Err(payload) => Err(CellError::Panicked {
+            message: crate::error::panic_message(&*payload),
+        }),
     }
 }
 

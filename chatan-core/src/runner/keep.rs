@@ -225,7 +225,18 @@ where
             match result {
                 Ok((row, _)) => {
                     keep.drawn += 1;
-                    match predicate(&row).decide() {
+                    // A panic in the predicate drops the row, its message the reason,
+                    // instead of unwinding through the run and losing the kept rows.
+                    let decision = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        predicate(&row).decide()
+                    }))
+                    .unwrap_or_else(|payload| {
+                        Err(format!(
+                            "the predicate panicked: {}",
+                            crate::error::panic_message(&*payload)
+                        ))
+                    });
+                    match decision {
                         Ok(()) => {
                             kept.insert(slot, (index, row));
                         }

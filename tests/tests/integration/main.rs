@@ -2,7 +2,8 @@
 //! per file linked chatan and tokio 33 times over (gigabytes of target directory and a
 //! minute of linking in CI). Tests that change the process's environment, install a
 //! tracing subscriber, or check the macros' output at the crate root keep their own
-//! binaries beside this one (`from_env.rs`, `secrets.rs`, `hygiene.rs`, `ui.rs`).
+//! binaries beside this one (`from_env.rs`, `secrets.rs`, `hygiene.rs`); the compile-time
+//! checks are the `tests-ui` package's.
 
 mod batches;
 mod cache;
@@ -25,6 +26,7 @@ mod jinja;
 mod governor;
 mod layers;
 mod mock_batches;
+mod no_warnings;
 mod parity;
 mod preview;
 mod provider_rules;

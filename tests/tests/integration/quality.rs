@@ -519,3 +519,29 @@ async fn a_near_distinct_column_asks_again_for_a_value_like_an_earlier_one() {
             .any(|(_, t)| t.contains("it is nearly the same as the value of another row (row 0)"))
     }));
 }
+
+#[tokio::test]
+async fn a_predicate_that_panics_drops_the_row_and_says_so() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let failed = Drafts::runner(&llm)
+        .seed(2)
+        .keep_if(|_: &Drafts| -> bool { panic!("no rows today") })
+        .max_draws(2)
+        .run(3)
+        .await
+        .unwrap_err();
+    // Nothing unwinds: every draw is dropped with the panic's message.
+    assert!(matches!(
+        failed.error(),
+        Error::NotEnoughKept {
+            kept: 0,
+            unfilled: 3,
+            ..
+        }
+    ));
+    let keep = failed.report().keep.as_ref().unwrap();
+    assert_eq!(
+        keep.reasons(),
+        [("the predicate panicked: no rows today", 6)]
+    );
+}
