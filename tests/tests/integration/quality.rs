@@ -545,3 +545,62 @@ async fn a_predicate_that_panics_drops_the_row_and_says_so() {
         [("the predicate panicked: no rows today", 6)]
     );
 }
+
+#[tokio::test]
+async fn under_the_default_policy_a_failed_draw_stops_keep_if_with_the_rows_it_kept() {
+    // Row 0's code passes its check; row 1's never does (one ask), which stops the run.
+    let config = MockConfig::new()
+        .reply_for("write code", ["fn ok() {}", "print('no')"])
+        .reply_for("a note on", ["mind overflow"]);
+    let (_server, llm) = tests::openai_mock(config).await;
+    let failed = Checked::runner(&llm)
+        .seed(1)
+        .concurrency(1)
+        .max_asks(1)
+        .keep_if(|_: &Checked| true)
+        .run(4)
+        .await
+        .unwrap_err();
+    match failed.error() {
+        Error::Cell {
+            column: "code",
+            cause: CellError::Reply { .. },
+            ..
+        } => {}
+        other => panic!("expected the check's failure to stop the run, got {other:?}"),
+    }
+    assert!(
+        failed
+            .completed()
+            .iter()
+            .any(|(i, r)| *i == 0 && r.code == "fn ok() {}")
+    );
+    let keep = failed.report().keep.as_ref().unwrap();
+    assert_eq!(keep.kept, failed.completed().len());
+    // Not a dropped draw: the failure is the run's end, not a reason to draw again.
+    assert!(keep.dropped.is_empty());
+    assert!(!failed.report().failed.is_empty());
+}
+
+chatan::dataset! {
+    #[derive(Debug, Clone)]
+    struct Panicky {
+        text: String = gen("say something", check = |_text| -> Result<(), String> { panic!("the check broke") }),
+    }
+}
+
+#[tokio::test]
+async fn a_check_that_panics_fails_its_cell_and_keeps_the_run() {
+    let (_server, llm) = tests::openai_mock(MockConfig::new()).await;
+    let failed = Panicky::runner(&llm).run(1).await.unwrap_err();
+    match failed.error() {
+        Error::Cell {
+            row: 0,
+            column: "text",
+            cause: CellError::Panicked { message },
+        } => {
+            assert_eq!(message, "the check broke");
+        }
+        other => panic!("expected the panic as the cell's failure, got {other:?}"),
+    }
+}
